@@ -1,0 +1,64 @@
+"""What clients are told about an order: a snapshot after each change, the input of every edge's encoder.
+
+The gateway builds these from the book's events and the ledger's fees; FIX ExecutionReports and Binance
+executionReports are both renderings of an ``OrderReport``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from book.types import (
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    SelfTradePrevention,
+    Side,
+    TimeInForce,
+)
+
+
+class ExecutionKind(enum.Enum):
+    """Why this report exists (FIX ExecType, Binance executionType)."""
+
+    NEW = "NEW"
+    TRADE = "TRADE"
+    CANCELED = "CANCELED"
+    REPLACED = "REPLACED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    STATUS = "STATUS"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderReport:
+    """An order's state after one change; ``last_*`` describe the fill when ``execution`` is TRADE."""
+
+    execution: ExecutionKind
+    order_id: int
+    symbol: str
+    account_id: int
+    client_order_id: str
+    original_client_order_id: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    self_trade_prevention: SelfTradePrevention
+    price_minor: int
+    quantity_minor: int
+    quote_quantity_minor: int
+    status: OrderStatus
+    filled_minor: int
+    cumulative_quote_minor: int
+    leaves_minor: int
+    created_ns: int
+    ts_ns: int
+    last_price_minor: int = 0
+    last_quantity_minor: int = 0
+    last_quote_minor: int = 0
+    trade_id: int = 0
+    is_maker: bool = False
+    commission_minor: int = 0
+    commission_asset: str = ""
+    reject_reason: RejectReason | None = None

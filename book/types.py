@@ -1,0 +1,265 @@
+"""Commands into a book and events out of it: the core's vocabulary, free of any protocol word.
+
+Prices are quote minor units per whole base unit; quantities are base minor units; every
+amount is an ``int``. Commands are imperative, events past tense, all immutable.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Side(enum.Enum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(enum.Enum):
+    LIMIT = "LIMIT"
+    MARKET = "MARKET"
+    LIMIT_MAKER = "LIMIT_MAKER"
+
+
+class TimeInForce(enum.Enum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class SelfTradePrevention(enum.Enum):
+    """Binance's modes: which side of a would-be self-trade expires."""
+
+    NONE = "NONE"
+    EXPIRE_TAKER = "EXPIRE_TAKER"
+    EXPIRE_MAKER = "EXPIRE_MAKER"
+    EXPIRE_BOTH = "EXPIRE_BOTH"
+
+
+class OrderStatus(enum.Enum):
+    """Lifecycle of an order as clients see it (Binance's names; FIX OrdStatus maps one to one)."""
+
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
+
+
+class RejectReason(enum.Enum):
+    """Every reason the core refuses a command; the edges map each to FIX and Binance codes."""
+
+    SYMBOL_HALTED = "SYMBOL_HALTED"
+    UNKNOWN_SYMBOL = "UNKNOWN_SYMBOL"
+    INVALID_ORDER = "INVALID_ORDER"
+    PRICE_NOT_ON_TICK = "PRICE_NOT_ON_TICK"
+    PRICE_BELOW_MIN = "PRICE_BELOW_MIN"
+    PRICE_ABOVE_MAX = "PRICE_ABOVE_MAX"
+    QUANTITY_NOT_ON_STEP = "QUANTITY_NOT_ON_STEP"
+    QUANTITY_BELOW_MIN = "QUANTITY_BELOW_MIN"
+    QUANTITY_ABOVE_MAX = "QUANTITY_ABOVE_MAX"
+    NOTIONAL_BELOW_MIN = "NOTIONAL_BELOW_MIN"
+    POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
+    DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    REPLACE_QUANTITY_NOT_ABOVE_FILLED = "REPLACE_QUANTITY_NOT_ABOVE_FILLED"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    TOO_MANY_OPEN_ORDERS = "TOO_MANY_OPEN_ORDERS"
+    QUEUE_FULL = "QUEUE_FULL"
+
+
+class ExpireReason(enum.Enum):
+    """Why the rest of an order ended without a cancel request."""
+
+    IOC_UNFILLED = "IOC_UNFILLED"
+    FOK_UNFILLABLE = "FOK_UNFILLABLE"
+    MARKET_NO_LIQUIDITY = "MARKET_NO_LIQUIDITY"
+    SELF_TRADE_PREVENTION = "SELF_TRADE_PREVENTION"
+
+
+class CancelReason(enum.Enum):
+    REQUESTED = "REQUESTED"
+    CANCEL_ALL = "CANCEL_ALL"
+
+
+# Commands ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitOrder:
+    """Place an order. ``order_id`` is assigned by the caller and unique per process.
+
+    LIMIT and LIMIT_MAKER need ``price_minor`` and ``quantity_minor``. MARKET needs exactly one of
+    ``quantity_minor`` (base) or ``quote_quantity_minor`` (spend or receive this much quote).
+    ``self_trade_prevention`` of ``None`` means the account's default.
+    """
+
+    order_id: int
+    account_id: int
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce = TimeInForce.GTC
+    price_minor: int | None = None
+    quantity_minor: int | None = None
+    quote_quantity_minor: int | None = None
+    self_trade_prevention: SelfTradePrevention | None = None
+    ts_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelOrder:
+    order_id: int
+    account_id: int
+    ts_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceOrder:
+    """Amend a resting order in place: ``quantity_minor`` is the new total (filled part included).
+
+    Only a reduction of quantity at the same price keeps time priority.
+    """
+
+    order_id: int
+    account_id: int
+    price_minor: int
+    quantity_minor: int
+    ts_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelAllOrders:
+    account_id: int
+    ts_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetSymbolStatus:
+    halted: bool
+    ts_ns: int = 0
+
+
+# Events -----------------------------------------------------------------------------------------
+# Every event carries the symbol's strictly increasing sequence number ``sequence``.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderAccepted:
+    sequence: int
+    order_id: int
+    account_id: int
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price_minor: int | None
+    quantity_minor: int | None
+    quote_quantity_minor: int | None
+    self_trade_prevention: SelfTradePrevention
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected:
+    sequence: int
+    order_id: int
+    account_id: int
+    reason: RejectReason
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeExecuted:
+    """One match; the maker rests, the taker (``aggressor_side``) arrived."""
+
+    sequence: int
+    trade_id: int
+    price_minor: int
+    quantity_minor: int
+    quote_quantity_minor: int
+    aggressor_side: Side
+    maker_order_id: int
+    maker_account_id: int
+    maker_leaves_minor: int
+    taker_order_id: int
+    taker_account_id: int
+    taker_leaves_minor: int
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCanceled:
+    sequence: int
+    order_id: int
+    account_id: int
+    canceled_quantity_minor: int
+    reason: CancelReason
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderExpired:
+    """The rest of an order ended: ``expired_quantity_minor`` base (or quote, for a quote market order)."""
+
+    sequence: int
+    order_id: int
+    account_id: int
+    expired_quantity_minor: int
+    reason: ExpireReason
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderReplaced:
+    sequence: int
+    order_id: int
+    account_id: int
+    price_minor: int
+    quantity_minor: int
+    leaves_minor: int
+    kept_priority: bool
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelRejected:
+    """A cancel or replace was refused; the order, if any, is unchanged."""
+
+    sequence: int
+    order_id: int
+    account_id: int
+    reason: RejectReason
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceLevelChanged:
+    """The total resting quantity at one price changed; ``quantity_minor == 0`` removes the level."""
+
+    sequence: int
+    side: Side
+    price_minor: int
+    quantity_minor: int
+    order_count: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SymbolStatusChanged:
+    sequence: int
+    halted: bool
+    ts_ns: int
+
+
+Command = SubmitOrder | CancelOrder | ReplaceOrder | CancelAllOrders | SetSymbolStatus
+Event = (
+    OrderAccepted
+    | OrderRejected
+    | TradeExecuted
+    | OrderCanceled
+    | OrderExpired
+    | OrderReplaced
+    | CancelRejected
+    | PriceLevelChanged
+    | SymbolStatusChanged
+)

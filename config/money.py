@@ -1,0 +1,36 @@
+"""Exact conversion between decimal strings (wire, config) and integer minor units.
+
+Money is an ``int`` of minor units everywhere inside; a decimal string exists only at the edge
+and is converted once. A value finer than the scale is refused, never rounded.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DECIMAL = re.compile(r"(-?)([0-9]{0,30})(?:\.([0-9]{0,30}))?")
+
+
+class DecimalFormatError(ValueError):
+    """A decimal string is malformed or finer than its scale."""
+
+
+def parse_decimal_minor(text: str, scale: int) -> int:
+    """Return ``text`` (for example ``"0.015"``) as an integer count of 10**-scale units."""
+    match = _DECIMAL.fullmatch(text) if isinstance(text, str) else None
+    if match is None or not (match.group(2) or match.group(3)):
+        raise DecimalFormatError(f"{text!r} is not a decimal number")
+    sign, whole, fraction = match.group(1), match.group(2), (match.group(3) or "").rstrip("0")
+    if len(fraction) > scale:
+        raise DecimalFormatError(f"{text!r} has more than {scale} decimal places")
+    value = int(whole or "0") * 10**scale + (int(fraction.ljust(scale, "0")) if fraction else 0)
+    return -value if sign else value
+
+
+def format_minor(value: int, scale: int) -> str:
+    """Return ``value`` minor units as a plain decimal string with exactly ``scale`` places."""
+    sign = "-" if value < 0 else ""
+    whole, fraction = divmod(abs(value), 10**scale)
+    if scale == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:0{scale}d}"

@@ -1,0 +1,133 @@
+"""Frozen, typed settings. Every amount is an ``int`` of minor units of the asset it counts.
+
+A symbol's price is quote minor units per one whole unit of base; its quantity is base minor units.
+The notional of ``price_minor`` and ``quantity_minor`` is ``price_minor * quantity_minor //
+10**base_scale`` quote minor units, and validation guarantees that division is always exact.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class SymbolStatus(enum.Enum):
+    TRADING = "TRADING"
+    HALTED = "HALTED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetSettings:
+    code: str
+    scale: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SymbolSettings:
+    """One symbol's trading rules, all in minor units of base (quantities) or quote (prices)."""
+
+    name: str
+    base: str
+    quote: str
+    base_scale: int
+    quote_scale: int
+    tick_size_minor: int
+    step_size_minor: int
+    min_quantity_minor: int
+    max_quantity_minor: int
+    min_notional_minor: int
+    min_price_minor: int
+    max_price_minor: int
+    status: SymbolStatus = SymbolStatus.TRADING
+
+    def notional_minor(self, price_minor: int, quantity_minor: int) -> int:
+        """Return price x quantity in quote minor units (exact for prices and quantities on the grid)."""
+        return price_minor * quantity_minor // 10**self.base_scale
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeeSettings:
+    """Maker and taker rates in basis points of what the account receives, rounded up."""
+
+    maker_bps: int = 10
+    taker_bps: int = 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitSettings:
+    """Every bound of the process, each with a clear error past it."""
+
+    max_message_bytes: int = 65536
+    receive_buffer_bytes_max: int = 1048576
+    book_queue_max: int = 10000
+    outbound_queue_max: int = 10000
+    open_orders_per_account_max: int = 200
+    connections_per_address_max: int = 50
+    orders_per_second_per_session_max: int = 5000
+    orders_per_10s_per_key_max: int = 100000
+    request_weight_per_minute_max: int = 60000
+    subscriptions_per_connection_max: int = 1024
+    depth_levels_max: int = 5000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreSettings:
+    """Which store backs the ledger and the session store, and how to reach it."""
+
+    backend: str = "sqlite"
+    sqlite_path: str = "var/gateway.sqlite3"
+    sqlite_synchronous: str = "FULL"
+    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/test"
+    postgres_pool_size_max: int = 8
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    """Listening addresses; every port 0 means pick a free one (tests)."""
+
+    host: str = "127.0.0.1"
+    fix_port: int = 9878
+    fix_tls_port: int = 0
+    websocket_port: int = 8090
+    admin_port: int = 8091
+    metrics_port: int = 9090
+    tls_certificate_path: str = ""
+    tls_private_key_path: str = ""
+    admin_token_path: str = "var/admin.token"
+    log_format: str = "console"
+    log_level: str = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FixSessionSettings:
+    """One FIX session the acceptor knows: the client's CompID, ours, and the account it trades for."""
+
+    sender_comp_id: str
+    target_comp_id: str
+    account: str
+    username: str = ""
+    password_hash: str = ""
+    ed25519_public_key_pem: str = ""
+    heartbeat_interval_s_min: int = 5
+    heartbeat_interval_s_max: int = 120
+    daily_reset_utc: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoAccountSettings:
+    """An account the demo config creates and funds at start (amounts in minor units)."""
+
+    name: str
+    deposits_minor: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    assets: dict[str, AssetSettings]
+    symbols: dict[str, SymbolSettings]
+    fees: FeeSettings = FeeSettings()
+    limits: LimitSettings = LimitSettings()
+    store: StoreSettings = StoreSettings()
+    server: ServerSettings = ServerSettings()
+    fix_sessions: tuple[FixSessionSettings, ...] = ()
+    demo_accounts: tuple[DemoAccountSettings, ...] = ()

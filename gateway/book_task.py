@@ -1,0 +1,324 @@
+"""The task that owns one symbol: its book, its orders' state, and their holds in the ledger.
+
+Commands arrive through one bounded queue and are processed synchronously, so a balance check and
+its reservation never have an ``await`` between them. Everything a turn produces is recorded for the
+group commit; replies, account reports and market data are released only once that commit is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from book.reports import ExecutionKind, OrderReport
+from book.types import (
+    CancelAllOrders,
+    CancelOrder,
+    CancelRejected,
+    Command,
+    ExpireReason,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    OrderStatus,
+    OrderType,
+    PriceLevelChanged,
+    RejectReason,
+    ReplaceOrder,
+    SelfTradePrevention,
+    SetSymbolStatus,
+    Side,
+    SubmitOrder,
+    SymbolStatusChanged,
+    TradeExecuted,
+)
+from config.settings import SymbolSettings
+from gateway.orders import OrderState
+
+
+class Funds(Protocol):
+    """The ledger operations a book task needs; all synchronous, all recorded for the next commit."""
+
+    def hold(self, hold_id: int, account_id: int, asset: str, amount_minor: int) -> bool: ...
+
+    def hold_remaining(self, hold_id: int) -> int: ...
+
+    def release(self, hold_id: int, amount_minor: int) -> None: ...
+
+    def settle_trade(
+        self, trade: TradeExecuted, *, symbol: SymbolSettings, buyer_hold_id: int, seller_hold_id: int
+    ) -> tuple[int, int]: ...
+
+
+@dataclass(slots=True, kw_only=True)
+class Request:
+    """One command on its way to a book, with what the reply needs."""
+
+    command: Command
+    client_order_id: str = ""
+    origin: str = ""
+    reply: asyncio.Future[Result] | None = None
+    enqueued_ns: int = field(default_factory=time.perf_counter_ns)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Result:
+    """What one command did, released after its commit: the reports of its order(s) or a refusal."""
+
+    reports: tuple[OrderReport, ...] = ()
+    error: RejectReason | None = None
+
+
+@dataclass(slots=True)
+class TurnOutput:
+    """Everything one turn produced, held back until the commit that makes it durable."""
+
+    replies: list[tuple[asyncio.Future[Result], Result]] = field(default_factory=list)
+    reports: list[OrderReport] = field(default_factory=list)
+    market_events: list[Any] = field(default_factory=list)
+    enqueued_ns: list[int] = field(default_factory=list)
+
+
+class BookTask:
+    """Owns one symbol's book; ``run`` is its only writer loop."""
+
+    def __init__(
+        self,
+        *,
+        symbol: SymbolSettings,
+        book: Any,
+        funds: Funds,
+        record: Callable[[str, Any], None],
+        queue_max: int,
+        open_orders_per_account_max: int,
+        default_stp: Callable[[int], SelfTradePrevention],
+    ) -> None:
+        self.symbol = symbol
+        self.book = book
+        self.funds = funds
+        self.queue: asyncio.Queue[Request] = asyncio.Queue(maxsize=queue_max)
+        self.orders: dict[int, OrderState] = {}
+        self.open_orders_per_account: dict[int, int] = {}
+        self._record = record
+        self._open_orders_per_account_max = open_orders_per_account_max
+        self._default_stp = default_stp
+
+    # Processing (synchronous, one command at a time) ---------------------------------------------
+
+    def process(self, request: Request, output: TurnOutput) -> None:
+        command = request.command
+        reports: list[OrderReport] = []
+        if isinstance(command, SubmitOrder):
+            error = self._submit(request, command, reports, output)
+        elif isinstance(command, CancelOrder | ReplaceOrder | CancelAllOrders):
+            error = self._amend(request, command, reports, output)
+        elif isinstance(command, SetSymbolStatus):
+            error = None
+            output.market_events.extend(self.book.apply(command))
+        else:
+            raise AssertionError(f"unexpected command {command!r}")
+        output.reports.extend(reports)
+        output.enqueued_ns.append(request.enqueued_ns)
+        if request.reply is not None:
+            output.replies.append((request.reply, Result(reports=tuple(reports), error=error)))
+
+    def _submit(
+        self, request: Request, command: SubmitOrder, reports: list[OrderReport], output: TurnOutput
+    ) -> RejectReason | None:
+        state = OrderState.from_command(
+            command,
+            symbol=self.symbol.name,
+            client_order_id=request.client_order_id,
+            origin=request.origin,
+            default_stp=self._default_stp(command.account_id),
+        )
+        reason = self._pre_trade_check(command)
+        if reason is not None:
+            state.status = OrderStatus.REJECTED
+            self._record("order", state)
+            reports.append(state.report(ExecutionKind.REJECTED, command.ts_ns, reject_reason=reason))
+            return reason
+        self.orders[command.order_id] = state
+        self.open_orders_per_account[command.account_id] = (
+            self.open_orders_per_account.get(command.account_id, 0) + 1
+        )
+        self._apply_events(self.book.apply(command), reports, output)
+        if state.is_open:
+            self._trim_hold(state)
+        return None
+
+    def _pre_trade_check(self, command: SubmitOrder) -> RejectReason | None:
+        reason = self.book.check_filters(command)
+        if reason is not None:
+            return reason
+        if self.open_orders_per_account.get(command.account_id, 0) >= self._open_orders_per_account_max:
+            return RejectReason.TOO_MANY_OPEN_ORDERS
+        asset, amount = self._spend(command)
+        if not self.funds.hold(command.order_id, command.account_id, asset, amount):
+            return RejectReason.INSUFFICIENT_BALANCE
+        return None
+
+    def _spend(self, command: SubmitOrder) -> tuple[str, int]:
+        """The asset and amount an order can spend at most, reserved before it may trade."""
+        if command.side is Side.SELL:
+            if command.order_type is OrderType.MARKET and command.quantity_minor is None:
+                return self.symbol.base, self.book.spend_required(command)
+            return self.symbol.base, command.quantity_minor or 0
+        return self.symbol.quote, self.book.spend_required(command)
+
+    def _trim_hold(self, state: OrderState) -> None:
+        """Release what a resting buy no longer needs (it took liquidity below its limit)."""
+        if state.side is Side.BUY:
+            needed = self.symbol.notional_minor(state.price_minor, state.leaves_minor)
+        else:
+            needed = state.leaves_minor
+        excess = self.funds.hold_remaining(state.order_id) - needed
+        assert excess >= 0, f"hold of order {state.order_id} is short by {-excess}"
+        if excess:
+            self.funds.release(state.order_id, excess)
+
+    def _amend(
+        self,
+        request: Request,
+        command: CancelOrder | ReplaceOrder | CancelAllOrders,
+        reports: list[OrderReport],
+        output: TurnOutput,
+    ) -> RejectReason | None:
+        if isinstance(command, ReplaceOrder):
+            reason = self._reserve_for_replace(command)
+            if reason is not None:
+                return reason
+        events = self.book.apply(command)
+        for event in events:
+            if type(event) is CancelRejected:
+                return event.reason
+        target = self.orders.get(getattr(command, "order_id", -1))
+        if target is not None and request.client_order_id:
+            target.original_client_order_id = target.client_order_id
+            target.client_order_id = request.client_order_id
+        self._apply_events(events, reports, output)
+        if isinstance(command, ReplaceOrder) and target is not None and target.is_open:
+            self._trim_hold(target)
+        return None
+
+    def _reserve_for_replace(self, command: ReplaceOrder) -> RejectReason | None:
+        """Reserve more before a replace that needs more; nothing changes if that is refused."""
+        state = self.orders.get(command.order_id)
+        if state is None or state.account_id != command.account_id or not state.is_open:
+            return RejectReason.UNKNOWN_ORDER
+        leaves = command.quantity_minor - state.filled_minor
+        if leaves <= 0:
+            return RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED
+        needed = self.symbol.notional_minor(command.price_minor, leaves) if state.side is Side.BUY else leaves
+        extra = needed - self.funds.hold_remaining(state.order_id)
+        if extra > 0:
+            asset = self.symbol.quote if state.side is Side.BUY else self.symbol.base
+            if not self.funds.hold(state.order_id, state.account_id, asset, extra):
+                return RejectReason.INSUFFICIENT_BALANCE
+        return None
+
+    # Events -> order state, ledger postings, reports ----------------------------------------------
+
+    def _apply_events(self, events: list[Any], reports: list[OrderReport], output: TurnOutput) -> None:
+        for event in events:
+            kind = type(event)
+            if kind is PriceLevelChanged:
+                output.market_events.append(event)
+            elif kind is TradeExecuted:
+                output.market_events.append(event)
+                self._on_trade(event, reports)
+            elif kind is OrderAccepted:
+                state = self.orders[event.order_id]
+                state.priority_sequence = event.sequence
+                self._record("order", state)
+                reports.append(state.report(ExecutionKind.NEW, event.ts_ns))
+            elif kind is OrderCanceled or kind is OrderExpired:
+                self._on_done(event, reports)
+            elif kind is OrderReplaced:
+                state = self.orders[event.order_id]
+                state.price_minor = event.price_minor
+                state.quantity_minor = event.quantity_minor
+                if not event.kept_priority:
+                    state.priority_sequence = event.sequence
+                state.updated_ns = event.ts_ns
+                self._record("order", state)
+                reports.append(state.report(ExecutionKind.REPLACED, event.ts_ns))
+            elif kind is OrderRejected:
+                state = self.orders[event.order_id]
+                state.status = OrderStatus.REJECTED
+                self._close(state)
+                reports.append(state.report(ExecutionKind.REJECTED, event.ts_ns, reject_reason=event.reason))
+            elif kind is SymbolStatusChanged:
+                output.market_events.append(event)
+
+    def _on_trade(self, trade: TradeExecuted, reports: list[OrderReport]) -> None:
+        maker = self.orders[trade.maker_order_id]
+        taker = self.orders[trade.taker_order_id]
+        buyer, seller = (taker, maker) if trade.aggressor_side is Side.BUY else (maker, taker)
+        buyer_fee, seller_fee = self.funds.settle_trade(
+            trade, symbol=self.symbol, buyer_hold_id=buyer.order_id, seller_hold_id=seller.order_id
+        )
+        self._record("trade", (self.symbol.name, trade, buyer_fee, seller_fee))
+        for state, is_maker in ((maker, True), (taker, False)):
+            fee = buyer_fee if state is buyer else seller_fee
+            state.filled_minor += trade.quantity_minor
+            state.cumulative_quote_minor += trade.quote_quantity_minor
+            state.commission_minor += fee
+            state.commission_asset = self.symbol.base if state is buyer else self.symbol.quote
+            state.updated_ns = trade.ts_ns
+            leaves = trade.maker_leaves_minor if is_maker else trade.taker_leaves_minor
+            state.status = OrderStatus.FILLED if leaves == 0 else OrderStatus.PARTIALLY_FILLED
+            if state.status is OrderStatus.FILLED:
+                self._close(state)
+            else:
+                self._record("order", state)
+            reports.append(
+                state.report(
+                    ExecutionKind.TRADE,
+                    trade.ts_ns,
+                    last_price_minor=trade.price_minor,
+                    last_quantity_minor=trade.quantity_minor,
+                    last_quote_minor=trade.quote_quantity_minor,
+                    trade_id=trade.trade_id,
+                    is_maker=is_maker,
+                    commission_minor=fee,
+                )
+            )
+
+    def _on_done(self, event: OrderCanceled | OrderExpired, reports: list[OrderReport]) -> None:
+        state = self.orders[event.order_id]
+        if type(event) is OrderCanceled:
+            state.status, kind = OrderStatus.CANCELED, ExecutionKind.CANCELED
+        elif event.reason is ExpireReason.SELF_TRADE_PREVENTION:
+            state.status, kind = OrderStatus.EXPIRED_IN_MATCH, ExecutionKind.EXPIRED
+        else:
+            state.status, kind = OrderStatus.EXPIRED, ExecutionKind.EXPIRED
+        state.updated_ns = event.ts_ns
+        self._close(state)
+        reports.append(state.report(kind, event.ts_ns))
+
+    def _close(self, state: OrderState) -> None:
+        """An order is done: release the rest of its hold and count it out of its account's open orders."""
+        remaining = self.funds.hold_remaining(state.order_id)
+        if remaining:
+            self.funds.release(state.order_id, remaining)
+        self.open_orders_per_account[state.account_id] -= 1
+        self._record("order", state)
+
+    # The loop ------------------------------------------------------------------------------------
+
+    async def run(self, *, batch_max: int, commit_point: Callable[[], asyncio.Future[None]],
+                  release: Callable[[TurnOutput, asyncio.Future[None]], None]) -> None:
+        """Process what is queued, up to ``batch_max`` per turn, and hand the turn's output to ``release``
+        once the commit that holds it completes (commits complete in order, so releases do too)."""
+        while True:
+            output = TurnOutput()
+            self.process(await self.queue.get(), output)
+            for _ in range(min(self.queue.qsize(), batch_max - 1)):
+                self.process(self.queue.get_nowait(), output)
+            commit_point().add_done_callback(lambda commit, output=output: release(output, commit))

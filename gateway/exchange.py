@@ -1,0 +1,158 @@
+"""The router and the one entry point for commands: ids, client order ids, book queues, releases.
+
+Edges (FIX, WebSocket, admin) call ``execute``; it assigns order ids, refuses duplicate client order
+ids and full queues at once, and returns the command's result after the commit that holds it.
+Account reports go to the account's subscribers and market data to the broadcaster, also after commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import structlog
+
+from book.reports import OrderReport
+from book.types import Command, RejectReason, SubmitOrder
+from gateway.book_task import BookTask, Request, Result, TurnOutput
+from gateway.market_data import MarketDataBroadcaster
+from gateway.metrics import Metrics
+from gateway.orders import OrderState
+
+log = structlog.get_logger("gateway.exchange")
+
+
+class AccountSubscriber(Protocol):
+    """Receives every committed report of one account's orders; must not block."""
+
+    def offer_report(self, report: OrderReport) -> bool: ...
+
+    def disconnect(self, reason: str) -> None: ...
+
+
+class Exchange:
+    """Routes commands to book tasks and releases their results once durable."""
+
+    def __init__(
+        self,
+        *,
+        books: dict[str, BookTask],
+        broadcaster: MarketDataBroadcaster,
+        metrics: Metrics,
+        next_order_id: int,
+        on_fatal: Callable[[BaseException], None],
+    ) -> None:
+        self.books = books
+        self.broadcaster = broadcaster
+        self.metrics = metrics
+        self._next_order_id = next_order_id
+        self._on_fatal = on_fatal
+        self._order_symbol: dict[int, str] = {}
+        self._client_order_ids: dict[tuple[int, str], int] = {}
+        self._account_subscribers: dict[int, set[AccountSubscriber]] = {}
+        for symbol, task in books.items():
+            for state in task.orders.values():
+                self._index(state, symbol)
+
+    def _index(self, state: OrderState, symbol: str) -> None:
+        self._order_symbol[state.order_id] = symbol
+        if state.client_order_id:
+            self._client_order_ids[(state.account_id, state.client_order_id)] = state.order_id
+
+    # Queries ----------------------------------------------------------------------------------------
+
+    def find_order(
+        self, account_id: int, *, order_id: int | None = None, client_order_id: str | None = None
+    ) -> OrderState | None:
+        """The account's order by id or client order id, or None (another account's order is not found)."""
+        if order_id is None and client_order_id:
+            order_id = self._client_order_ids.get((account_id, client_order_id))
+        symbol = self._order_symbol.get(order_id) if order_id is not None else None
+        state = self.books[symbol].orders.get(order_id) if symbol else None
+        return state if state is not None and state.account_id == account_id else None
+
+    def open_orders(self, account_id: int, symbol: str | None = None) -> list[OrderState]:
+        tasks = [self.books[symbol]] if symbol else list(self.books.values())
+        return [
+            state
+            for task in tasks
+            for state in task.orders.values()
+            if state.account_id == account_id and state.is_open
+        ]
+
+    # Commands ---------------------------------------------------------------------------------------
+
+    def new_order_id(self) -> int:
+        order_id = self._next_order_id
+        self._next_order_id += 1
+        return order_id
+
+    async def execute(
+        self, symbol: str, command: Command, *, client_order_id: str = "", origin: str = ""
+    ) -> Result:
+        """Queue ``command`` for ``symbol``'s book and return its result once committed."""
+        task = self.books.get(symbol)
+        if task is None:
+            return Result(error=RejectReason.UNKNOWN_SYMBOL)
+        is_new_order = isinstance(command, SubmitOrder)
+        key = (getattr(command, "account_id", 0), client_order_id)
+        if is_new_order and client_order_id and key in self._client_order_ids:
+            return Result(error=RejectReason.DUPLICATE_ORDER_ID)
+        reply: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        try:
+            task.queue.put_nowait(
+                Request(command=command, client_order_id=client_order_id, origin=origin, reply=reply)
+            )
+        except asyncio.QueueFull:
+            self.metrics.rejects.labels(RejectReason.QUEUE_FULL.value).inc()
+            return Result(error=RejectReason.QUEUE_FULL)
+        if is_new_order:
+            self._order_symbol[command.order_id] = symbol
+            if client_order_id:
+                self._client_order_ids[(command.account_id, client_order_id)] = command.order_id
+        self.metrics.queue_depth.labels(symbol).set(task.queue.qsize())
+        return await reply
+
+    # Accounts ---------------------------------------------------------------------------------------
+
+    def subscribe_account(self, account_id: int, subscriber: AccountSubscriber) -> None:
+        self._account_subscribers.setdefault(account_id, set()).add(subscriber)
+
+    def unsubscribe_account(self, account_id: int, subscriber: AccountSubscriber) -> None:
+        subscribers = self._account_subscribers.get(account_id)
+        if subscribers is not None:
+            subscribers.discard(subscriber)
+
+    # Release after commit ---------------------------------------------------------------------------
+
+    def release(self, symbol: str, output: TurnOutput, commit: asyncio.Future[None]) -> None:
+        """Deliver one turn's output now that its commit finished; a failed commit stops the process."""
+        if commit.cancelled() or commit.exception() is not None:
+            error = commit.exception() if not commit.cancelled() else asyncio.CancelledError()
+            log.critical(
+                "commit failed; stopping so that no client is told what is not durable",
+                symbol=symbol,
+                error=repr(error),
+            )
+            self._on_fatal(error)
+            return
+        now_ns = time.perf_counter_ns()
+        for enqueued_ns in output.enqueued_ns:
+            self.metrics.ack_latency_s.observe((now_ns - enqueued_ns) / 1e9)
+        for future, result in output.replies:
+            if not future.done():
+                future.set_result(result)
+        for report in output.reports:
+            self._deliver(report)
+        if output.market_events:
+            self.broadcaster.publish(symbol, output.market_events, time.time_ns())
+
+    def _deliver(self, report: OrderReport) -> None:
+        subscribers = self._account_subscribers.get(report.account_id)
+        if not subscribers:
+            return
+        for subscriber in [s for s in subscribers if not s.offer_report(report)]:
+            subscribers.discard(subscriber)
+            subscriber.disconnect("slow consumer: account report queue full")

@@ -1,0 +1,139 @@
+"""Order state as clients see it: client order ids, cumulative fills, commissions, status.
+
+Each symbol's book task is the only writer of its orders' state; it turns the book's events plus
+the ledger's fees into ``OrderReport`` snapshots that the edges render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from book.reports import ExecutionKind, OrderReport
+from book.types import (
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    SelfTradePrevention,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+)
+
+TERMINAL_STATUSES = frozenset(
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.REJECTED,
+        OrderStatus.EXPIRED,
+        OrderStatus.EXPIRED_IN_MATCH,
+    }
+)
+
+
+@dataclass(slots=True, kw_only=True)
+class OrderState:
+    """The mutable state of one order, owned by its symbol's book task."""
+
+    order_id: int
+    symbol: str
+    account_id: int
+    client_order_id: str
+    original_client_order_id: str = ""
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    self_trade_prevention: SelfTradePrevention
+    price_minor: int
+    quantity_minor: int
+    quote_quantity_minor: int
+    status: OrderStatus = OrderStatus.NEW
+    filled_minor: int = 0
+    cumulative_quote_minor: int = 0
+    commission_minor: int = 0
+    commission_asset: str = ""
+    created_ns: int
+    updated_ns: int
+    origin: str = ""
+    priority_sequence: int = 0
+
+    @classmethod
+    def from_command(
+        cls,
+        command: SubmitOrder,
+        *,
+        symbol: str,
+        client_order_id: str,
+        origin: str,
+        default_stp: SelfTradePrevention,
+    ) -> OrderState:
+        return cls(
+            order_id=command.order_id,
+            symbol=symbol,
+            account_id=command.account_id,
+            client_order_id=client_order_id,
+            side=command.side,
+            order_type=command.order_type,
+            time_in_force=command.time_in_force,
+            self_trade_prevention=command.self_trade_prevention or default_stp,
+            price_minor=command.price_minor or 0,
+            quantity_minor=command.quantity_minor or 0,
+            quote_quantity_minor=command.quote_quantity_minor or 0,
+            created_ns=command.ts_ns,
+            updated_ns=command.ts_ns,
+            origin=origin,
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL_STATUSES
+
+    @property
+    def leaves_minor(self) -> int:
+        """Base quantity still working (zero once the order is done)."""
+        if not self.is_open or not self.quantity_minor:
+            return 0
+        return self.quantity_minor - self.filled_minor
+
+    def report(
+        self,
+        execution: ExecutionKind,
+        ts_ns: int,
+        *,
+        last_price_minor: int = 0,
+        last_quantity_minor: int = 0,
+        last_quote_minor: int = 0,
+        trade_id: int = 0,
+        is_maker: bool = False,
+        commission_minor: int = 0,
+        reject_reason: RejectReason | None = None,
+    ) -> OrderReport:
+        """Snapshot this order after a change."""
+        return OrderReport(
+            execution=execution,
+            order_id=self.order_id,
+            symbol=self.symbol,
+            account_id=self.account_id,
+            client_order_id=self.client_order_id,
+            original_client_order_id=self.original_client_order_id,
+            side=self.side,
+            order_type=self.order_type,
+            time_in_force=self.time_in_force,
+            self_trade_prevention=self.self_trade_prevention,
+            price_minor=self.price_minor,
+            quantity_minor=self.quantity_minor,
+            quote_quantity_minor=self.quote_quantity_minor,
+            status=self.status,
+            filled_minor=self.filled_minor,
+            cumulative_quote_minor=self.cumulative_quote_minor,
+            leaves_minor=self.leaves_minor,
+            created_ns=self.created_ns,
+            ts_ns=ts_ns,
+            last_price_minor=last_price_minor,
+            last_quantity_minor=last_quantity_minor,
+            last_quote_minor=last_quote_minor,
+            trade_id=trade_id,
+            is_maker=is_maker,
+            commission_minor=commission_minor,
+            commission_asset=self.commission_asset,
+            reject_reason=reject_reason,
+        )

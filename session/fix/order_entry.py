@@ -1,0 +1,261 @@
+"""FIX 4.4 order entry <-> the core: NewOrderSingle and friends to commands, reports to ExecutionReports.
+
+Pure translation with no session state: the gateway's FIX adapter calls these with a message's fields
+and the symbol's settings, and sends what they return through the session.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from book.reports import ExecutionKind, OrderReport
+from book.types import (
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    ReplaceOrder,
+    SelfTradePrevention,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+)
+from config.money import DecimalFormatError, format_minor, parse_decimal_minor
+from config.settings import SymbolSettings
+
+
+class Fields(Protocol):
+    """Read access to a parsed message's body fields as text."""
+
+    def get(self, tag: int) -> str | None: ...
+
+
+SIDES = {"1": Side.BUY, "2": Side.SELL}
+SIDE_CODES = {Side.BUY: "1", Side.SELL: "2"}
+ORDER_TYPES = {"1": OrderType.MARKET, "2": OrderType.LIMIT}
+TIME_IN_FORCES = {"1": TimeInForce.GTC, "3": TimeInForce.IOC, "4": TimeInForce.FOK}
+TIME_IN_FORCE_CODES = {value: key for key, value in TIME_IN_FORCES.items()}
+# Binance's FIX dialect tag 25001 SelfTradePreventionMode.
+STP_MODES = {
+    "1": SelfTradePrevention.NONE,
+    "2": SelfTradePrevention.EXPIRE_TAKER,
+    "3": SelfTradePrevention.EXPIRE_MAKER,
+    "4": SelfTradePrevention.EXPIRE_BOTH,
+}
+EXEC_TYPES = {
+    ExecutionKind.NEW: "0",
+    ExecutionKind.CANCELED: "4",
+    ExecutionKind.REPLACED: "5",
+    ExecutionKind.REJECTED: "8",
+    ExecutionKind.EXPIRED: "C",
+    ExecutionKind.TRADE: "F",
+    ExecutionKind.STATUS: "I",
+}
+ORD_STATUS = {
+    OrderStatus.NEW: "0",
+    OrderStatus.PARTIALLY_FILLED: "1",
+    OrderStatus.FILLED: "2",
+    OrderStatus.CANCELED: "4",
+    OrderStatus.REJECTED: "8",
+    OrderStatus.EXPIRED: "C",
+    OrderStatus.EXPIRED_IN_MATCH: "C",
+}
+POST_ONLY_EXEC_INST = "6"  # ExecInst 18: Participate don't initiate
+
+# OrdRejReason (103) and CxlRejReason (102) with the Text (58) a person reads.
+REJECT_CODES: dict[RejectReason, tuple[str, str]] = {
+    RejectReason.SYMBOL_HALTED: ("2", "Trading is halted for this symbol"),
+    RejectReason.UNKNOWN_SYMBOL: ("1", "Unknown symbol"),
+    RejectReason.INVALID_ORDER: ("11", "Unsupported order characteristic"),
+    RejectReason.PRICE_NOT_ON_TICK: ("99", "Price is not a multiple of the tick size"),
+    RejectReason.PRICE_BELOW_MIN: ("99", "Price is below the symbol's minimum price"),
+    RejectReason.PRICE_ABOVE_MAX: ("99", "Price is above the symbol's maximum price"),
+    RejectReason.QUANTITY_NOT_ON_STEP: ("13", "Quantity is not a multiple of the step size"),
+    RejectReason.QUANTITY_BELOW_MIN: ("13", "Quantity is below the symbol's minimum quantity"),
+    RejectReason.QUANTITY_ABOVE_MAX: ("13", "Quantity is above the symbol's maximum quantity"),
+    RejectReason.NOTIONAL_BELOW_MIN: ("99", "Order value is below the symbol's minimum notional"),
+    RejectReason.POST_ONLY_WOULD_TAKE: ("99", "Post-only order would immediately match and take"),
+    RejectReason.DUPLICATE_ORDER_ID: ("6", "Duplicate ClOrdID"),
+    RejectReason.UNKNOWN_ORDER: ("5", "Unknown order"),
+    RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED: ("13", "New quantity is not above the filled quantity"),
+    RejectReason.INSUFFICIENT_BALANCE: ("3", "Insufficient balance"),
+    RejectReason.TOO_MANY_OPEN_ORDERS: ("3", "Too many open orders"),
+    RejectReason.QUEUE_FULL: ("99", "Exchange busy, try again"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """A message the session accepted but the application cannot take: reject with this text."""
+
+    reason: RejectReason
+    text: str
+
+
+_OFF_GRID = {38: RejectReason.QUANTITY_NOT_ON_STEP, 44: RejectReason.PRICE_NOT_ON_TICK}
+_DECIMAL_TEXT = re.compile(r"[0-9]*\.?[0-9]*")
+
+
+def _decimal(fields: Fields, tag: int, scale: int, name: str) -> int | FieldProblem | None:
+    """A positive decimal field in minor units; finer than the scale is off the tick or step grid."""
+    raw = fields.get(tag)
+    if raw is None:
+        return None
+    try:
+        value = parse_decimal_minor(raw, scale)
+    except DecimalFormatError:
+        if _DECIMAL_TEXT.fullmatch(raw):
+            reason = _OFF_GRID.get(tag, RejectReason.INVALID_ORDER)
+            return FieldProblem(reason, f"{name} ({tag}) {raw} is finer than {scale} decimal places")
+        return FieldProblem(RejectReason.INVALID_ORDER, f"{name} ({tag}) {raw!r} is not a decimal number")
+    if value <= 0:
+        return FieldProblem(RejectReason.INVALID_ORDER, f"{name} ({tag}) must be positive")
+    return value
+
+
+def new_order_command(
+    fields: Fields, symbol: SymbolSettings, *, order_id: int, account_id: int, ts_ns: int
+) -> SubmitOrder | FieldProblem:
+    """Translate a NewOrderSingle (35=D) into ``SubmitOrder``, or say why it cannot be."""
+    side = SIDES.get(fields.get(54) or "")
+    order_type = ORDER_TYPES.get(fields.get(40) or "")
+    if side is None:
+        return FieldProblem(RejectReason.INVALID_ORDER, "Side (54) must be 1 (buy) or 2 (sell)")
+    if order_type is None:
+        return FieldProblem(RejectReason.INVALID_ORDER, "OrdType (40) must be 1 (market) or 2 (limit)")
+    time_in_force = TIME_IN_FORCES.get(fields.get(59) or "1")
+    if time_in_force is None:
+        return FieldProblem(
+            RejectReason.INVALID_ORDER, "TimeInForce (59) must be 1 (GTC), 3 (IOC) or 4 (FOK)"
+        )
+    exec_inst = (fields.get(18) or "").split()
+    if POST_ONLY_EXEC_INST in exec_inst:
+        if order_type is not OrderType.LIMIT:
+            return FieldProblem(RejectReason.INVALID_ORDER, "ExecInst 6 (post-only) needs OrdType 2 (limit)")
+        order_type = OrderType.LIMIT_MAKER
+    stp_raw = fields.get(25001)
+    stp = STP_MODES.get(stp_raw) if stp_raw is not None else None
+    if stp_raw is not None and stp is None:
+        return FieldProblem(RejectReason.INVALID_ORDER, "SelfTradePreventionMode (25001) must be 1 to 4")
+    quantity = _decimal(fields, 38, symbol.base_scale, "OrderQty")
+    cash_quantity = _decimal(fields, 152, symbol.quote_scale, "CashOrderQty")
+    price = _decimal(fields, 44, symbol.quote_scale, "Price")
+    for value in (quantity, cash_quantity, price):
+        if isinstance(value, FieldProblem):
+            return value
+    if (quantity is None) == (cash_quantity is None) or (
+        cash_quantity is not None and order_type is not OrderType.MARKET
+    ):
+        return FieldProblem(
+            RejectReason.INVALID_ORDER,
+            "exactly one of OrderQty (38) or, for market orders, CashOrderQty (152) is required",
+        )
+    if order_type is OrderType.MARKET:
+        if price is not None:
+            return FieldProblem(RejectReason.INVALID_ORDER, "a market order takes no Price (44)")
+        if time_in_force is TimeInForce.GTC and fields.get(59) is not None:
+            return FieldProblem(RejectReason.INVALID_ORDER, "a market order is IOC or FOK, not GTC")
+        time_in_force = time_in_force if fields.get(59) is not None else TimeInForce.IOC
+    elif price is None:
+        return FieldProblem(RejectReason.INVALID_ORDER, "a limit order needs Price (44)")
+    return SubmitOrder(
+        order_id=order_id,
+        account_id=account_id,
+        side=side,
+        order_type=order_type,
+        time_in_force=time_in_force,
+        price_minor=price,
+        quantity_minor=quantity,
+        quote_quantity_minor=cash_quantity,
+        self_trade_prevention=stp,
+        ts_ns=ts_ns,
+    )
+
+
+def replace_command(
+    fields: Fields, symbol: SymbolSettings, *, order_id: int, account_id: int, ts_ns: int
+) -> ReplaceOrder | FieldProblem:
+    """Translate an OrderCancelReplaceRequest (35=G) for a resting limit order."""
+    quantity = _decimal(fields, 38, symbol.base_scale, "OrderQty")
+    price = _decimal(fields, 44, symbol.quote_scale, "Price")
+    for value in (quantity, price):
+        if isinstance(value, FieldProblem):
+            return value
+    if quantity is None or price is None:
+        return FieldProblem(RejectReason.INVALID_ORDER, "a replace needs OrderQty (38) and Price (44)")
+    return ReplaceOrder(
+        order_id=order_id, account_id=account_id, price_minor=price, quantity_minor=quantity, ts_ns=ts_ns
+    )
+
+
+def execution_report_fields(
+    report: OrderReport, symbol: SymbolSettings, exec_id: str, *, text: str = ""
+) -> list[tuple[int, str]]:
+    """The body of the ExecutionReport (35=8) that renders ``report``, in the dictionary's order."""
+    base, quote = symbol.base_scale, symbol.quote_scale
+    average_price = (
+        (report.cumulative_quote_minor * 10**base // report.filled_minor) if report.filled_minor else 0
+    )
+    fields: list[tuple[int, str]] = [
+        (37, str(report.order_id)),
+        (11, report.client_order_id or "NONE"),
+    ]
+    if report.original_client_order_id and report.execution in (
+        ExecutionKind.CANCELED,
+        ExecutionKind.REPLACED,
+    ):
+        fields.append((41, report.original_client_order_id))
+    fields += [
+        (17, exec_id),
+        (150, EXEC_TYPES[report.execution]),
+        (39, ORD_STATUS[report.status]),
+        (55, report.symbol),
+        (54, SIDE_CODES[report.side]),
+    ]
+    if report.quantity_minor:
+        fields.append((38, format_minor(report.quantity_minor, base)))
+    if report.quote_quantity_minor:
+        fields.append((152, format_minor(report.quote_quantity_minor, quote)))
+    fields.append((40, "1" if report.order_type is OrderType.MARKET else "2"))
+    if report.order_type is not OrderType.MARKET:
+        fields.append((44, format_minor(report.price_minor, quote)))
+    fields.append((59, TIME_IN_FORCE_CODES[report.time_in_force]))
+    if report.order_type is OrderType.LIMIT_MAKER:
+        fields.append((18, POST_ONLY_EXEC_INST))
+    if report.execution is ExecutionKind.TRADE:
+        fields += [
+            (31, format_minor(report.last_price_minor, quote)),
+            (32, format_minor(report.last_quantity_minor, base)),
+            (880, str(report.trade_id)),
+            (1057, "N" if report.is_maker else "Y"),
+        ]
+        if report.commission_minor:
+            asset_scale = base if report.commission_asset == symbol.base else quote
+            fields += [
+                (12, format_minor(report.commission_minor, asset_scale)),
+                (13, "3"),
+                (479, report.commission_asset),
+            ]
+    fields += [
+        (151, format_minor(report.leaves_minor, base)),
+        (14, format_minor(report.filled_minor, base)),
+        (6, format_minor(average_price, quote)),
+        (60, utc_timestamp(report.ts_ns)),
+    ]
+    if report.reject_reason is not None:
+        code, reason_text = REJECT_CODES[report.reject_reason]
+        fields += [(103, code)]
+        text = text or reason_text
+    if text:
+        fields.append((58, text))
+    return fields
+
+
+def utc_timestamp(ts_ns: int, clock: Callable[[], int] = time.time_ns) -> str:
+    """UTCTimestamp with milliseconds (``YYYYMMDD-HH:MM:SS.sss``); a zero time means now."""
+    ts_ns = ts_ns or clock()
+    seconds, nanoseconds = divmod(ts_ns, 1_000_000_000)
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds)) + f".{nanoseconds // 1_000_000:03d}"
