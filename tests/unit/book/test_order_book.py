@@ -1,0 +1,480 @@
+"""Worked examples: every order type, time in force, self-trade prevention mode, filter and halt."""
+
+from __future__ import annotations
+
+import pytest
+
+from book.order_book import OrderBook, OrderView
+from book.types import (
+    CancelAllOrders,
+    CancelOrder,
+    CancelReason,
+    CancelRejected,
+    ExpireReason,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    OrderType,
+    PriceLevelChanged,
+    RejectReason,
+    ReplaceOrder,
+    SelfTradePrevention,
+    SetSymbolStatus,
+    Side,
+    SubmitOrder,
+    SymbolStatusChanged,
+    TimeInForce,
+    TradeExecuted,
+)
+from config import load_settings
+from config.settings import SymbolStatus
+from tests.unit.book.conftest import small_symbol
+
+BUY, SELL = Side.BUY, Side.SELL
+IOC, FOK = TimeInForce.IOC, TimeInForce.FOK
+STP = SelfTradePrevention
+
+
+def limit(book: OrderBook, order_id: int, account_id: int, side: Side, price: int, quantity: int, **extra):
+    return book.apply(
+        SubmitOrder(
+            order_id=order_id,
+            account_id=account_id,
+            side=side,
+            order_type=extra.pop("order_type", OrderType.LIMIT),
+            price_minor=price,
+            quantity_minor=quantity,
+            **extra,
+        )
+    )
+
+
+def market(book: OrderBook, order_id: int, account_id: int, side: Side, **amount):
+    return book.apply(
+        SubmitOrder(
+            order_id=order_id, account_id=account_id, side=side, order_type=OrderType.MARKET, **amount
+        )
+    )
+
+
+def trades(events) -> list[tuple[int, int, int, int]]:
+    """(maker order, taker order, price, quantity) of each trade."""
+    return [
+        (e.maker_order_id, e.taker_order_id, e.price_minor, e.quantity_minor)
+        for e in events
+        if type(e) is TradeExecuted
+    ]
+
+
+def of_type(events, kind):
+    return [e for e in events if type(e) is kind]
+
+
+# Limit orders and price-time priority -----------------------------------------------------------
+
+
+def test_limit_order_rests_and_reports_its_level(book: OrderBook) -> None:
+    events = limit(book, 1, 10, BUY, 10000, 5)
+    assert [type(e) for e in events] == [OrderAccepted, PriceLevelChanged]
+    assert events[1] == PriceLevelChanged(2, BUY, 10000, 5, 1)
+    assert book.best_bid() == (10000, 5)
+    assert book.best_ask() is None
+    assert book.order(1) == OrderView(1, 10, BUY, OrderType.LIMIT, 10000, 5, 5, STP.NONE)
+
+
+def test_fills_follow_price_then_time_priority(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 10100, 2)
+    limit(book, 2, 11, SELL, 10000, 2)
+    limit(book, 3, 12, SELL, 10000, 2)
+    events = limit(book, 4, 13, BUY, 10100, 5)
+    assert trades(events) == [(2, 4, 10000, 2), (3, 4, 10000, 2), (1, 4, 10100, 1)]
+    first = of_type(events, TradeExecuted)[0]
+    assert (first.aggressor_side, first.maker_account_id, first.taker_account_id) == (BUY, 11, 13)
+    assert first.quote_quantity_minor == 20000
+    assert [t.taker_leaves_minor for t in of_type(events, TradeExecuted)] == [3, 1, 0]
+    assert book.best_ask() == (10100, 1)
+    assert book.best_bid() is None
+    assert book.order(4) is None
+
+
+def test_trade_ids_and_sequences_increase_by_one(book: OrderBook) -> None:
+    events = limit(book, 1, 10, SELL, 10000, 1) + limit(book, 2, 10, SELL, 10000, 1)
+    events += limit(book, 3, 11, BUY, 10000, 2)
+    assert [e.sequence for e in events] == list(range(1, len(events) + 1))
+    assert [t.trade_id for t in of_type(events, TradeExecuted)] == [1, 2]
+
+
+def test_partial_fill_rests_the_remainder(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 10000, 2)
+    events = limit(book, 2, 11, BUY, 10050, 5)
+    assert trades(events) == [(1, 2, 10000, 2)]
+    assert book.best_bid() == (10050, 3)
+    assert PriceLevelChanged(events[-1].sequence, BUY, 10050, 3, 1) == events[-1]
+    assert PriceLevelChanged(events[-2].sequence, SELL, 10000, 0, 0) == events[-2]
+
+
+def test_depth_lists_best_levels_first(book: OrderBook) -> None:
+    for order_id, (side, price) in enumerate([(BUY, 99), (BUY, 98), (BUY, 97), (SELL, 101), (SELL, 102)]):
+        limit(book, order_id + 1, 10, side, price, 1)
+    limit(book, 9, 10, BUY, 99, 4)
+    snapshot = book.depth(2)
+    assert snapshot.bids == [(99, 5), (98, 1)]
+    assert snapshot.asks == [(101, 1), (102, 1)]
+    assert snapshot.sequence == book.sequence
+
+
+# Time in force ----------------------------------------------------------------------------------
+
+
+def test_ioc_fills_what_it_can_and_expires_the_rest(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 2)
+    events = limit(book, 2, 11, BUY, 100, 5, time_in_force=IOC)
+    assert trades(events) == [(1, 2, 100, 2)]
+    assert of_type(events, OrderExpired)[0][1:5] == (2, 11, 3, ExpireReason.IOC_UNFILLED)
+    assert book.best_bid() is None
+
+
+def test_ioc_that_does_not_cross_expires_whole(book: OrderBook) -> None:
+    events = limit(book, 1, 10, BUY, 100, 5, time_in_force=IOC)
+    assert [type(e) for e in events] == [OrderAccepted, OrderExpired]
+    assert events[1].expired_quantity_minor == 5
+
+
+def test_fok_that_cannot_fill_whole_expires_without_trading(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 2)
+    limit(book, 2, 10, SELL, 102, 2)
+    events = limit(book, 3, 11, BUY, 101, 3, time_in_force=FOK)
+    assert [type(e) for e in events] == [OrderAccepted, OrderExpired]
+    assert events[1].reason is ExpireReason.FOK_UNFILLABLE
+    assert book.depth(5).asks == [(100, 2), (102, 2)]
+
+
+def test_fok_that_can_fill_whole_trades(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 2)
+    limit(book, 2, 10, SELL, 101, 2)
+    events = limit(book, 3, 11, BUY, 101, 3, time_in_force=FOK)
+    assert trades(events) == [(1, 3, 100, 2), (2, 3, 101, 1)]
+    assert not of_type(events, OrderExpired)
+
+
+# Market orders ----------------------------------------------------------------------------------
+
+
+def test_market_by_quantity_sweeps_levels(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 1)
+    limit(book, 2, 10, BUY, 99, 5)
+    events = market(book, 3, 11, SELL, quantity_minor=3)
+    assert trades(events) == [(1, 3, 100, 1), (2, 3, 99, 2)]
+    assert not of_type(events, OrderExpired)
+    assert book.best_bid() == (99, 3)
+
+
+def test_market_without_enough_liquidity_expires_the_rest(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 1)
+    events = market(book, 2, 11, BUY, quantity_minor=3)
+    assert trades(events) == [(1, 2, 100, 1)]
+    expired = of_type(events, OrderExpired)[0]
+    assert (expired.expired_quantity_minor, expired.reason) == (2, ExpireReason.MARKET_NO_LIQUIDITY)
+
+
+def test_market_on_an_empty_book_expires(book: OrderBook) -> None:
+    events = market(book, 1, 11, BUY, quantity_minor=3)
+    assert [type(e) for e in events] == [OrderAccepted, OrderExpired]
+
+
+def test_market_buy_by_quote_amount_spends_at_most_the_amount(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 300, 2)
+    limit(book, 2, 10, SELL, 400, 5)
+    events = market(book, 3, 11, BUY, quote_quantity_minor=1500)
+    # 2 at 3.00 = 6.00, then 9.00 left buys 2 at 4.00; the 1.00 left cannot buy a unit: the order is done.
+    assert trades(events) == [(1, 3, 300, 2), (2, 3, 400, 2)]
+    assert [t.taker_leaves_minor for t in of_type(events, TradeExecuted)] == [900, 0]
+    assert not of_type(events, OrderExpired)
+
+
+def test_market_sell_by_quote_amount_sells_what_the_amount_needs(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 250, 10)
+    events = market(book, 2, 11, SELL, quote_quantity_minor=1000)
+    assert trades(events) == [(1, 2, 250, 4)]
+    assert book.best_bid() == (250, 6)
+
+
+def test_market_by_quote_on_real_scales_rounds_down_to_the_step() -> None:
+    symbol = load_settings("config/demo.toml").symbols["BTCUSDT"]
+    book = OrderBook(symbol)
+    price = 50_000 * 10**8
+    limit(book, 1, 10, SELL, price, 10**8)
+    events = market(book, 2, 11, BUY, quote_quantity_minor=100 * 10**8)
+    trade = of_type(events, TradeExecuted)[0]
+    assert trade.quantity_minor % symbol.step_size_minor == 0
+    assert trade.quote_quantity_minor <= 100 * 10**8
+    assert trade.quote_quantity_minor == price * trade.quantity_minor // 10**8
+
+
+def test_market_order_needs_exactly_one_amount(book: OrderBook) -> None:
+    events = market(book, 1, 11, BUY, quantity_minor=1, quote_quantity_minor=100)
+    assert events[0].reason is RejectReason.INVALID_ORDER
+    assert market(book, 2, 11, BUY)[0].reason is RejectReason.INVALID_ORDER
+
+
+# LIMIT_MAKER ------------------------------------------------------------------------------------
+
+
+def test_limit_maker_that_would_take_is_rejected(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 1)
+    events = limit(book, 2, 11, BUY, 100, 1, order_type=OrderType.LIMIT_MAKER)
+    assert events == [OrderRejected(3, 2, 11, RejectReason.POST_ONLY_WOULD_TAKE, 0)]
+    assert book.best_ask() == (100, 1)
+
+
+def test_limit_maker_that_does_not_cross_rests(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 1)
+    events = limit(book, 2, 11, BUY, 99, 1, order_type=OrderType.LIMIT_MAKER)
+    assert type(events[0]) is OrderAccepted
+    assert book.best_bid() == (99, 1)
+
+
+# Cancel, replace, cancel all ---------------------------------------------------------------------
+
+
+def test_cancel_removes_the_order_and_its_level(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 3)
+    events = book.apply(CancelOrder(order_id=1, account_id=10))
+    assert events[0][1:5] == (1, 10, 3, CancelReason.REQUESTED)
+    assert events[1] == PriceLevelChanged(events[1].sequence, BUY, 100, 0, 0)
+    assert book.order(1) is None
+    assert book.best_bid() is None
+
+
+def test_cancel_of_unknown_or_foreign_order_is_rejected_and_changes_nothing(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 3)
+    assert book.apply(CancelOrder(order_id=2, account_id=10))[0].reason is RejectReason.UNKNOWN_ORDER
+    events = book.apply(CancelOrder(order_id=1, account_id=99))
+    assert [type(e) for e in events] == [CancelRejected]
+    assert book.best_bid() == (100, 3)
+
+
+def test_canceled_order_in_the_middle_of_a_queue_is_skipped(book: OrderBook) -> None:
+    for order_id in (1, 2, 3):
+        limit(book, order_id, 10 + order_id, SELL, 100, 1)
+    book.apply(CancelOrder(order_id=2, account_id=12))
+    assert book.best_ask() == (100, 2)
+    assert trades(limit(book, 4, 20, BUY, 100, 2)) == [(1, 4, 100, 1), (3, 4, 100, 1)]
+
+
+def test_reducing_quantity_keeps_time_priority(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 5)
+    limit(book, 2, 11, SELL, 100, 5)
+    events = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=100, quantity_minor=2))
+    assert of_type(events, OrderReplaced)[0][4:7] == (2, 2, True)
+    assert book.best_ask() == (100, 7)
+    assert trades(limit(book, 3, 20, BUY, 100, 3)) == [(1, 3, 100, 2), (2, 3, 100, 1)]
+
+
+def test_increasing_quantity_loses_time_priority(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 5)
+    limit(book, 2, 11, SELL, 100, 5)
+    events = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=100, quantity_minor=6))
+    assert of_type(events, OrderReplaced)[0].kept_priority is False
+    assert trades(limit(book, 3, 20, BUY, 100, 6)) == [(2, 3, 100, 5), (1, 3, 100, 1)]
+
+
+def test_price_change_loses_priority_and_may_trade(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 99, 5)
+    limit(book, 2, 11, SELL, 101, 2)
+    events = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=101, quantity_minor=5))
+    assert of_type(events, OrderReplaced)[0].kept_priority is False
+    assert trades(events) == [(2, 1, 101, 2)]
+    assert book.order(1).leaves_minor == 3
+    assert book.best_bid() == (101, 3)
+
+
+def test_replace_counts_what_was_already_filled(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 5)
+    limit(book, 2, 11, BUY, 100, 3)
+    events = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=100, quantity_minor=4))
+    assert of_type(events, OrderReplaced)[0].leaves_minor == 1
+    rejected = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=100, quantity_minor=3))
+    assert rejected[0].reason is RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED
+    assert book.order(1).leaves_minor == 1
+
+
+def test_replace_that_breaks_a_filter_changes_nothing(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 5, order_type=OrderType.LIMIT_MAKER)
+    limit(book, 2, 11, SELL, 101, 5)
+    before = book.order(1)
+    bad_tick = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=0, quantity_minor=5))
+    assert bad_tick[0].reason is RejectReason.PRICE_NOT_ON_TICK
+    would_take = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=101, quantity_minor=5))
+    assert would_take[0].reason is RejectReason.POST_ONLY_WOULD_TAKE
+    assert book.order(1) == before
+
+
+def test_cancel_all_cancels_only_that_account(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 1)
+    limit(book, 2, 11, BUY, 100, 1)
+    limit(book, 3, 10, SELL, 105, 1)
+    events = book.apply(CancelAllOrders(account_id=10))
+    canceled = of_type(events, OrderCanceled)
+    assert [(e.order_id, e.reason) for e in canceled] == [
+        (1, CancelReason.CANCEL_ALL),
+        (3, CancelReason.CANCEL_ALL),
+    ]
+    assert book.open_orders(10) == []
+    assert [view.order_id for view in book.open_orders(11)] == [2]
+    assert book.apply(CancelAllOrders(account_id=10)) == []
+
+
+# Self-trade prevention --------------------------------------------------------------------------
+
+
+def test_stp_none_lets_an_account_trade_with_itself(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 1)
+    assert trades(limit(book, 2, 10, BUY, 100, 1, self_trade_prevention=STP.NONE)) == [(1, 2, 100, 1)]
+
+
+def test_stp_expire_taker(book: OrderBook) -> None:
+    limit(book, 1, 11, SELL, 99, 1)
+    limit(book, 2, 10, SELL, 100, 1)
+    events = limit(book, 3, 10, BUY, 100, 3, self_trade_prevention=STP.EXPIRE_TAKER)
+    assert trades(events) == [(1, 3, 99, 1)]
+    expired = of_type(events, OrderExpired)
+    assert [(e.order_id, e.expired_quantity_minor, e.reason) for e in expired] == [
+        (3, 2, ExpireReason.SELF_TRADE_PREVENTION)
+    ]
+    assert book.best_ask() == (100, 1)
+    assert book.best_bid() is None
+
+
+def test_stp_expire_maker_takes_the_next_maker(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 1)
+    limit(book, 2, 11, SELL, 100, 1)
+    events = limit(book, 3, 10, BUY, 100, 1, self_trade_prevention=STP.EXPIRE_MAKER)
+    assert [(e.order_id, e.reason) for e in of_type(events, OrderExpired)] == [
+        (1, ExpireReason.SELF_TRADE_PREVENTION)
+    ]
+    assert trades(events) == [(2, 3, 100, 1)]
+    assert book.best_ask() is None
+
+
+def test_stp_expire_both(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 1)
+    limit(book, 2, 11, SELL, 100, 1)
+    events = limit(book, 3, 10, BUY, 100, 2, self_trade_prevention=STP.EXPIRE_BOTH)
+    assert trades(events) == []
+    assert [e.order_id for e in of_type(events, OrderExpired)] == [1, 3]
+    assert book.best_ask() == (100, 1)
+
+
+def test_stp_uses_the_account_default_when_the_order_names_none() -> None:
+    book = OrderBook(small_symbol(), stp_defaults={10: STP.EXPIRE_TAKER}, stp_default=STP.EXPIRE_MAKER)
+    limit(book, 1, 10, SELL, 100, 1)
+    own = limit(book, 2, 10, BUY, 100, 1)
+    assert own[0].self_trade_prevention is STP.EXPIRE_TAKER
+    assert [e.order_id for e in of_type(own, OrderExpired)] == [2]
+    book.apply(CancelOrder(order_id=1, account_id=10))
+    limit(book, 3, 11, SELL, 100, 1)
+    other = limit(book, 4, 11, BUY, 100, 1)
+    assert other[0].self_trade_prevention is STP.EXPIRE_MAKER
+    assert [e.order_id for e in of_type(other, OrderExpired)] == [3]
+
+
+def test_market_hold_walks_the_book_as_matching_will(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 100, 1)
+    limit(book, 2, 11, SELL, 200, 1)
+    command = SubmitOrder(
+        order_id=3,
+        account_id=10,
+        side=BUY,
+        order_type=OrderType.MARKET,
+        quantity_minor=1,
+        self_trade_prevention=STP.EXPIRE_MAKER,
+    )
+    assert book.spend_required(command) == 200
+    spent = sum(t.quote_quantity_minor for t in of_type(book.apply(command), TradeExecuted))
+    assert spent == 200
+
+
+# Filters and halt -------------------------------------------------------------------------------
+
+FILTERED = small_symbol(
+    tick_size_minor=5,
+    step_size_minor=10,
+    min_quantity_minor=10,
+    max_quantity_minor=1000,
+    min_notional_minor=1000,
+    min_price_minor=50,
+    max_price_minor=500,
+)
+
+
+@pytest.mark.parametrize(
+    ("price", "quantity", "reason"),
+    [
+        (52, 10, RejectReason.PRICE_NOT_ON_TICK),
+        (0, 10, RejectReason.PRICE_NOT_ON_TICK),
+        (45, 100, RejectReason.PRICE_BELOW_MIN),
+        (505, 10, RejectReason.PRICE_ABOVE_MAX),
+        (100, 15, RejectReason.QUANTITY_NOT_ON_STEP),
+        (100, -10, RejectReason.QUANTITY_NOT_ON_STEP),
+        (100, 0, RejectReason.QUANTITY_NOT_ON_STEP),
+        (500, 1010, RejectReason.QUANTITY_ABOVE_MAX),
+        (95, 10, RejectReason.NOTIONAL_BELOW_MIN),
+    ],
+)
+def test_filters_reject_with_their_reason(price: int, quantity: int, reason: RejectReason) -> None:
+    book = OrderBook(FILTERED)
+    events = limit(book, 1, 10, BUY, price, quantity)
+    assert events == [OrderRejected(1, 1, 10, reason, 0)]
+    assert book.best_bid() is None
+
+
+def test_quantity_below_minimum_is_rejected() -> None:
+    book = OrderBook(small_symbol(min_quantity_minor=5))
+    assert limit(book, 1, 10, BUY, 100, 4)[0].reason is RejectReason.QUANTITY_BELOW_MIN
+
+
+def test_market_by_quote_below_min_notional_is_rejected() -> None:
+    book = OrderBook(FILTERED)
+    assert market(book, 1, 10, BUY, quote_quantity_minor=999)[0].reason is RejectReason.NOTIONAL_BELOW_MIN
+
+
+def test_duplicate_order_id_of_a_resting_order_is_rejected(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 1)
+    assert limit(book, 1, 10, BUY, 100, 1)[0].reason is RejectReason.DUPLICATE_ORDER_ID
+
+
+def test_halt_rejects_new_orders_but_allows_cancels(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 1)
+    events = book.apply(SetSymbolStatus(halted=True))
+    assert [type(e) for e in events] == [SymbolStatusChanged]
+    assert limit(book, 2, 10, BUY, 100, 1)[0].reason is RejectReason.SYMBOL_HALTED
+    replace = book.apply(ReplaceOrder(order_id=1, account_id=10, price_minor=100, quantity_minor=1))
+    assert replace[0].reason is RejectReason.SYMBOL_HALTED
+    assert type(book.apply(CancelOrder(order_id=1, account_id=10))[0]) is OrderCanceled
+    book.apply(SetSymbolStatus(halted=False))
+    assert type(limit(book, 3, 10, BUY, 100, 1)[0]) is OrderAccepted
+
+
+def test_a_symbol_configured_halted_starts_halted() -> None:
+    book = OrderBook(small_symbol(status=SymbolStatus.HALTED))
+    assert limit(book, 1, 10, BUY, 100, 1)[0].reason is RejectReason.SYMBOL_HALTED
+
+
+# Recovery ---------------------------------------------------------------------------------------
+
+
+def test_restored_orders_keep_their_priority_and_numbering_continues() -> None:
+    first = OrderBook(small_symbol())
+    limit(first, 1, 10, SELL, 100, 2)
+    limit(first, 2, 11, SELL, 100, 2)
+    limit(first, 3, 12, BUY, 100, 1)
+    restored = OrderBook(small_symbol(), sequence=first.sequence, next_trade_id=first.next_trade_id)
+    for view in first.resting_orders():
+        restored.restore_order(view)
+    command = SubmitOrder(
+        order_id=4, account_id=13, side=BUY, order_type=OrderType.LIMIT, price_minor=100, quantity_minor=3
+    )
+    assert first.apply(command) == restored.apply(command)
