@@ -1,0 +1,219 @@
+"""Properties over random command streams, checked against the reference book."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from book.order_book import OrderBook
+from book.types import (
+    CancelAllOrders,
+    CancelOrder,
+    CancelRejected,
+    Command,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    OrderReplaced,
+    OrderType,
+    ReplaceOrder,
+    SelfTradePrevention,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    TradeExecuted,
+)
+from tests.unit.book.conftest import small_symbol
+from tests.unit.book.reference_book import ReferenceBook
+
+ACCOUNTS = st.integers(1, 2)
+PRICES = st.integers(97, 103)
+QUANTITIES = st.integers(1, 6)
+# Mostly NONE, so that books build up; every mode still appears often.
+STP_MODES = st.sampled_from([SelfTradePrevention.NONE] * 4 + list(SelfTradePrevention))
+RECENT_ORDER = st.integers(1, 12)  # how many commands back the target was submitted
+
+limit_orders = st.builds(
+    lambda account, side, order_type, tif, price, quantity, stp: (
+        "limit",
+        account,
+        side,
+        order_type,
+        TimeInForce.GTC if order_type is OrderType.LIMIT_MAKER else tif,
+        price,
+        quantity,
+        stp,
+    ),
+    ACCOUNTS,
+    st.sampled_from(Side),
+    st.sampled_from([OrderType.LIMIT, OrderType.LIMIT, OrderType.LIMIT_MAKER]),
+    st.sampled_from([TimeInForce.GTC, TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK]),
+    PRICES,
+    QUANTITIES,
+    STP_MODES,
+)
+market_orders = st.tuples(
+    st.just("market"),
+    ACCOUNTS,
+    st.sampled_from(Side),
+    st.booleans(),
+    st.integers(1, 900),
+    STP_MODES,
+)
+# Cancels and replaces aim at a recent order, usually as its own account, so that most of them land.
+OTHER_ACCOUNT = st.sampled_from([False, False, False, True])
+cancels = st.tuples(st.just("cancel"), OTHER_ACCOUNT, RECENT_ORDER)
+replaces = st.tuples(
+    st.just("replace"), OTHER_ACCOUNT, RECENT_ORDER, st.sampled_from([0, 0, 0, -1, 1]), QUANTITIES
+)
+cancel_alls = st.tuples(st.just("cancel_all"), ACCOUNTS)
+streams = st.lists(
+    st.one_of(
+        limit_orders, limit_orders, limit_orders, market_orders, cancels, replaces, replaces, cancel_alls
+    ),
+    min_size=30,
+    max_size=120,
+)
+
+
+def to_commands(specs: list[tuple]) -> list[Command]:
+    commands: list[Command] = []
+    for ts_ns, spec in enumerate(specs):
+        order_id = ts_ns + 1
+        kind = spec[0]
+        if kind == "limit":
+            _, account, side, order_type, tif, price, quantity, stp = spec
+            commands.append(
+                SubmitOrder(
+                    order_id=order_id,
+                    account_id=account,
+                    side=side,
+                    order_type=order_type,
+                    time_in_force=tif,
+                    price_minor=price,
+                    quantity_minor=quantity,
+                    self_trade_prevention=stp,
+                    ts_ns=ts_ns,
+                )
+            )
+        elif kind == "market":
+            _, account, side, by_quote, amount, stp = spec
+            commands.append(
+                SubmitOrder(
+                    order_id=order_id,
+                    account_id=account,
+                    side=side,
+                    order_type=OrderType.MARKET,
+                    quantity_minor=None if by_quote else amount % 10 + 1,
+                    quote_quantity_minor=amount if by_quote else None,
+                    self_trade_prevention=stp,
+                    ts_ns=ts_ns,
+                )
+            )
+        elif kind in ("cancel", "replace"):
+            target = specs[ts_ns - spec[2]] if spec[2] <= ts_ns else ("market", 1, Side.BUY, 0, 0, 0, 0, 0)
+            owner = target[1] if target[0] in ("limit", "market") else 1
+            account = owner % 2 + 1 if spec[1] else owner
+            if kind == "cancel":
+                commands.append(CancelOrder(order_id=order_id - spec[2], account_id=account, ts_ns=ts_ns))
+            else:
+                price = (target[5] if target[0] == "limit" else 100) + spec[3]
+                commands.append(
+                    ReplaceOrder(
+                        order_id=order_id - spec[2],
+                        account_id=account,
+                        price_minor=price,
+                        quantity_minor=spec[4],
+                    )
+                )
+        else:
+            commands.append(CancelAllOrders(account_id=spec[1], ts_ns=ts_ns))
+    return commands
+
+
+def run_reference(reference: ReferenceBook, command: Command):
+    if isinstance(command, SubmitOrder):
+        return reference.submit(
+            order_id=command.order_id,
+            account_id=command.account_id,
+            side=command.side,
+            order_type=command.order_type,
+            time_in_force=command.time_in_force,
+            price=command.price_minor,
+            quantity=command.quantity_minor,
+            quote_quantity=command.quote_quantity_minor,
+            stp=command.self_trade_prevention,
+        )
+    if isinstance(command, CancelOrder):
+        return reference.cancel(command.order_id, command.account_id)
+    if isinstance(command, ReplaceOrder):
+        return reference.replace(
+            command.order_id, command.account_id, command.price_minor, command.quantity_minor
+        )
+    return reference.cancel_all(command.account_id)
+
+
+PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY_SETTINGS
+@given(streams)
+def test_fills_match_the_reference_book_and_the_book_never_crosses(specs: list[tuple]) -> None:
+    book = OrderBook(small_symbol())
+    reference = ReferenceBook()
+    for command in to_commands(specs):
+        events = book.apply(command)
+        expected = run_reference(reference, command)
+        trades = [
+            (e.maker_order_id, e.taker_order_id, e.price_minor, e.quantity_minor)
+            for e in events
+            if type(e) is TradeExecuted
+        ]
+        assert trades == expected.trades, command
+        refused = any(type(e) in (OrderRejected, CancelRejected) for e in events)
+        assert refused == expected.refused, command
+        assert book.best_bid() == reference.best(Side.BUY)
+        assert book.best_ask() == reference.best(Side.SELL)
+        bid, ask = book.best_bid(), book.best_ask()
+        assert bid is None or ask is None or bid[0] < ask[0]
+    resting = {(o.order_id, o.leaves) for o in reference.resting}
+    assert {(v.order_id, v.leaves_minor) for v in book.resting_orders()} == resting
+
+
+@PROPERTY_SETTINGS
+@given(streams)
+def test_every_order_is_filled_open_or_ended_for_its_whole_quantity(specs: list[tuple]) -> None:
+    book = OrderBook(small_symbol())
+    quantity: dict[int, int] = {}
+    filled: dict[int, int] = defaultdict(int)
+    ended: dict[int, int] = defaultdict(int)
+    for command in to_commands(specs):
+        for event in book.apply(command):
+            kind = type(event)
+            if (kind is OrderAccepted and event.quantity_minor is not None) or kind is OrderReplaced:
+                quantity[event.order_id] = event.quantity_minor
+            elif kind is TradeExecuted:
+                filled[event.maker_order_id] += event.quantity_minor
+                filled[event.taker_order_id] += event.quantity_minor
+            elif kind is OrderCanceled:
+                ended[event.order_id] += event.canceled_quantity_minor
+            elif kind is OrderExpired and event.order_id in quantity:
+                ended[event.order_id] += event.expired_quantity_minor
+    for order_id, total in quantity.items():
+        view = book.order(order_id)
+        open_minor = view.leaves_minor if view is not None else 0
+        assert filled[order_id] + open_minor + ended[order_id] == total, order_id
+
+
+@PROPERTY_SETTINGS
+@given(streams)
+def test_replaying_the_same_commands_gives_identical_events(specs: list[tuple]) -> None:
+    commands = to_commands(specs)
+    first, second = OrderBook(small_symbol()), OrderBook(small_symbol())
+    first_events = [(type(e), e) for c in commands for e in first.apply(c)]
+    second_events = [(type(e), e) for c in commands for e in second.apply(c)]
+    assert first_events == second_events
+    assert [e.sequence for _, e in first_events] == list(range(1, len(first_events) + 1))
