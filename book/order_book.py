@@ -156,11 +156,14 @@ class OrderBook:
         )
         self._stp_default = stp_default
         self._unit = 10**symbol.base_scale
-        self._levels: dict[Side, dict[int, PriceLevel]] = {BUY: {}, SELL: {}}
-        self._prices: dict[Side, SortedList] = {BUY: SortedList(), SELL: SortedList()}
+        self._bid_levels: dict[int, PriceLevel] = {}
+        self._ask_levels: dict[int, PriceLevel] = {}
+        self._bid_prices = SortedList()
+        self._ask_prices = SortedList()
         self._orders: dict[int, RestingOrder] = {}
         self._orders_by_account: dict[int, dict[int, RestingOrder]] = {}
-        self._touched: dict[tuple[Side, int], None] = {}
+        # Levels changed by the current command, in order: a bid's price, or an ask's price negated.
+        self._touched: dict[int, None] = {}
         self._handlers = {
             SubmitOrder: self._submit,
             CancelOrder: self._cancel,
@@ -241,24 +244,24 @@ class OrderBook:
 
     def best_bid(self) -> tuple[int, int] | None:
         """(price_minor, quantity_minor) of the highest bid, or None."""
-        prices = self._prices[BUY]
-        return (prices[-1], self._levels[BUY][prices[-1]].quantity_minor) if prices else None
+        prices = self._bid_prices
+        return (prices[-1], self._bid_levels[prices[-1]].quantity_minor) if prices else None
 
     def best_ask(self) -> tuple[int, int] | None:
         """(price_minor, quantity_minor) of the lowest offer, or None."""
-        prices = self._prices[SELL]
-        return (prices[0], self._levels[SELL][prices[0]].quantity_minor) if prices else None
+        prices = self._ask_prices
+        return (prices[0], self._ask_levels[prices[0]].quantity_minor) if prices else None
 
     def depth(self, level_count: int) -> DepthSnapshot:
         """The top ``level_count`` levels of each side."""
-        bid_levels, ask_levels = self._levels[BUY], self._levels[SELL]
-        bid_prices = self._prices[BUY]
+        bid_levels, ask_levels = self._bid_levels, self._ask_levels
+        bid_prices = self._bid_prices
         bids = [
             (price, bid_levels[price].quantity_minor)
             for price in bid_prices.islice(max(0, len(bid_prices) - level_count), reverse=True)
         ]
         asks = [
-            (price, ask_levels[price].quantity_minor) for price in self._prices[SELL].islice(0, level_count)
+            (price, ask_levels[price].quantity_minor) for price in self._ask_prices.islice(0, level_count)
         ]
         return DepthSnapshot(self.sequence, bids, asks)
 
@@ -275,8 +278,8 @@ class OrderBook:
         """Every resting order in priority order (bids best first, then asks best first)."""
         views = []
         for side, reverse in ((BUY, True), (SELL, False)):
-            levels = self._levels[side]
-            for price in self._prices[side].islice(reverse=reverse):
+            levels = self._bid_levels if side is BUY else self._ask_levels
+            for price in (self._bid_prices if side is BUY else self._ask_prices).islice(reverse=reverse):
                 views.extend(_view(order) for order in levels[price].queue if order.alive)
         return views
 
@@ -388,8 +391,8 @@ class OrderBook:
         """
         taker_side = taker.side
         maker_side = SELL if taker_side is BUY else BUY
-        levels = self._levels[maker_side]
-        prices = self._prices[maker_side]
+        levels = self._bid_levels if maker_side is BUY else self._ask_levels
+        prices = self._bid_prices if maker_side is BUY else self._ask_prices
         touched = self._touched
         unit = self._unit
         step = self.symbol.step_size_minor
@@ -404,7 +407,7 @@ class OrderBook:
                 break
             level = levels[price]
             queue = level.queue
-            touched[(maker_side, price)] = None
+            touched[price if maker_side is BUY else -price] = None
             while queue:
                 maker = queue[0]
                 if not maker.alive:
@@ -485,14 +488,16 @@ class OrderBook:
                 stp = self._stp_defaults.get(command.account_id, self._stp_default)
         taker_side = command.side
         maker_side = SELL if taker_side is BUY else BUY
-        levels = self._levels[maker_side]
+        levels = self._bid_levels if maker_side is BUY else self._ask_levels
         unit = self._unit
         step = self.symbol.step_size_minor
         limit = command.price_minor
         quote_left = command.quote_quantity_minor
         leaves = command.quantity_minor
         base_total = quote_total = 0
-        for price in self._prices[maker_side].islice(reverse=taker_side is SELL):
+        for price in (self._bid_prices if maker_side is BUY else self._ask_prices).islice(
+            reverse=taker_side is SELL
+        ):
             if limit is not None and (price > limit if taker_side is BUY else price < limit):
                 break
             for maker in levels[price].queue:
@@ -521,7 +526,7 @@ class OrderBook:
         if order is None or order.account_id != command.account_id:
             self._cancel_rejected(command, RejectReason.UNKNOWN_ORDER, events)
             return
-        self._remove(order, self._levels[order.side][order.price_minor])
+        self._remove(order, (self._bid_levels if order.side is BUY else self._ask_levels)[order.price_minor])
         self.sequence += 1
         events.append(
             OrderCanceled(
@@ -536,7 +541,9 @@ class OrderBook:
 
     def _cancel_all(self, command: CancelAllOrders, events: list[Event]) -> None:
         for order in list(self._orders_by_account.get(command.account_id, {}).values()):
-            self._remove(order, self._levels[order.side][order.price_minor])
+            self._remove(
+                order, (self._bid_levels if order.side is BUY else self._ask_levels)[order.price_minor]
+            )
             self.sequence += 1
             events.append(
                 OrderCanceled(
@@ -560,7 +567,7 @@ class OrderBook:
             return
         filled = order.quantity_minor - order.leaves_minor
         leaves = command.quantity_minor - filled
-        level = self._levels[order.side][order.price_minor]
+        level = (self._bid_levels if order.side is BUY else self._ask_levels)[order.price_minor]
         keeps_priority = (
             command.price_minor == order.price_minor and command.quantity_minor <= order.quantity_minor
         )
@@ -581,7 +588,7 @@ class OrderBook:
             level.quantity_minor -= order.leaves_minor - leaves
             order.quantity_minor = command.quantity_minor
             order.leaves_minor = leaves
-            self._touched[(order.side, order.price_minor)] = None
+            self._touched[order.price_minor if order.side is BUY else -order.price_minor] = None
             return
         self._remove(order, level)
         moved = RestingOrder(
@@ -651,18 +658,18 @@ class OrderBook:
     def _crosses(self, side: Side, price: int) -> bool:
         """Whether a limit order at ``price`` would trade against the opposite side now."""
         if side is BUY:
-            asks = self._prices[SELL]
+            asks = self._ask_prices
             return bool(asks) and asks[0] <= price
-        bids = self._prices[BUY]
+        bids = self._bid_prices
         return bool(bids) and bids[-1] >= price
 
     def _rest(self, order: RestingOrder) -> None:
         side, price = order.side, order.price_minor
-        levels = self._levels[side]
+        levels = self._bid_levels if side is BUY else self._ask_levels
         level = levels.get(price)
         if level is None:
             level = levels[price] = PriceLevel(price)
-            self._prices[side].add(price)
+            (self._bid_prices if side is BUY else self._ask_prices).add(price)
         level.queue.append(order)
         level.order_count += 1
         level.quantity_minor += order.leaves_minor
@@ -671,14 +678,14 @@ class OrderBook:
         if by_account is None:
             by_account = self._orders_by_account[order.account_id] = {}
         by_account[order.order_id] = order
-        self._touched[(side, price)] = None
+        self._touched[price if side is BUY else -price] = None
 
     def _remove(self, order: RestingOrder, level: PriceLevel) -> None:
         """Take a live order off its level (lazily: its deque entry dies in place)."""
         level.quantity_minor -= order.leaves_minor
         self._forget(order, level)
         side, price = order.side, order.price_minor
-        self._touched[(side, price)] = None
+        self._touched[price if side is BUY else -price] = None
         if level.order_count == 0:
             self._drop_level(side, price)
         elif len(level.queue) > 2 * level.order_count + DEAD_ENTRIES_SLACK:
@@ -694,8 +701,8 @@ class OrderBook:
             del self._orders_by_account[order.account_id]
 
     def _drop_level(self, side: Side, price: int) -> None:
-        del self._levels[side][price]
-        self._prices[side].remove(price)
+        del (self._bid_levels if side is BUY else self._ask_levels)[price]
+        (self._bid_prices if side is BUY else self._ask_prices).remove(price)
 
     def _expire(
         self,
@@ -710,8 +717,12 @@ class OrderBook:
         events.append(OrderExpired(self.sequence, order_id, account_id, quantity, reason, ts_ns))
 
     def _emit_level_changes(self, events: list[Event]) -> None:
-        for side, price in self._touched:
-            level = self._levels[side].get(price)
+        bid_levels, ask_levels = self._bid_levels, self._ask_levels
+        for key in self._touched:
+            if key > 0:
+                side, price, level = BUY, key, bid_levels.get(key)
+            else:
+                side, price, level = SELL, -key, ask_levels.get(-key)
             self.sequence += 1
             if level is None:
                 events.append(PriceLevelChanged(self.sequence, side, price, 0, 0))
