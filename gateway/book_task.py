@@ -312,8 +312,13 @@ class BookTask:
 
     # The loop ------------------------------------------------------------------------------------
 
-    async def run(self, *, batch_max: int, commit_point: Callable[[], asyncio.Future[None]],
-                  release: Callable[[TurnOutput, asyncio.Future[None]], None]) -> None:
+    async def run(
+        self,
+        *,
+        batch_max: int,
+        commit_point: Callable[[], asyncio.Future[None]],
+        release: Callable[[TurnOutput, asyncio.Future[None]], None],
+    ) -> None:
         """Process what is queued, up to ``batch_max`` per turn, and hand the turn's output to ``release``
         once the commit that holds it completes (commits complete in order, so releases do too)."""
         while True:

@@ -98,7 +98,8 @@ class Exchange:
             return Result(error=RejectReason.UNKNOWN_SYMBOL)
         is_new_order = isinstance(command, SubmitOrder)
         key = (getattr(command, "account_id", 0), client_order_id)
-        if is_new_order and client_order_id and key in self._client_order_ids:
+        names_an_order = client_order_id and hasattr(command, "order_id")
+        if names_an_order and key in self._client_order_ids:
             return Result(error=RejectReason.DUPLICATE_ORDER_ID)
         reply: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         try:
@@ -113,7 +114,11 @@ class Exchange:
             if client_order_id:
                 self._client_order_ids[(command.account_id, client_order_id)] = command.order_id
         self.metrics.queue_depth.labels(symbol).set(task.queue.qsize())
-        return await reply
+        result = await reply
+        if names_an_order and not is_new_order and result.error is None:
+            # A cancel or replace's ClOrdID now names the order (FIX chains OrigClOrdID through them).
+            self._client_order_ids[key] = command.order_id
+        return result
 
     # Accounts ---------------------------------------------------------------------------------------
 

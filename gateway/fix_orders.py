@@ -1,0 +1,510 @@
+"""The FIX application: order entry, order status, mass cancel and market data over a logged-on session.
+
+The session layer hands over each application message's body fields in order; this adapter turns them
+into commands for the exchange and renders what the exchange reports back as FIX messages. Execution
+reports reach a session through its account's report stream (after commit, in order); the direct
+result of a command is used only for refusals the book never saw (OrderCancelReject, rejects before
+routing). ``on_message`` never awaits, so one session's messages reach the router in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from book.reports import ExecutionKind, OrderReport
+from book.types import CancelAllOrders, CancelOrder, RejectReason, ReplaceOrder, SubmitOrder
+from config.settings import SymbolSettings
+from gateway.exchange import Exchange
+from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
+from gateway.orders import OrderState
+from session.fix.market_data import (
+    EntryType,
+    MarketDataRequestProblem,
+    incremental_fields,
+    parse_market_data_request,
+    reject_fields,
+    security_list_fields,
+    snapshot_fields,
+)
+from session.fix.order_entry import (
+    ORD_STATUS,
+    REJECT_CODES,
+    SIDES,
+    FieldProblem,
+    execution_report_fields,
+    new_order_command,
+    replace_command,
+)
+
+log = structlog.get_logger("gateway.fix_orders")
+
+CXL_REJ_TOO_LATE = "0"
+CXL_REJ_UNKNOWN_ORDER = "1"
+CXL_REJ_OTHER = "99"
+RESPONSE_TO_CANCEL = "1"
+RESPONSE_TO_REPLACE = "2"
+MASS_BY_SYMBOL = "1"
+MASS_ALL = "7"
+BUSINESS_REJECT_UNSUPPORTED_TYPE = "3"
+BUSINESS_REJECT_OTHER = "0"
+
+
+class FixSender(Protocol):
+    """The transport side: queue an application message on a session (never blocks)."""
+
+    def send(self, session_id: str, msg_type: str, fields: list[tuple[int, str]]) -> bool:
+        """Queue the message; False when the session is gone or its outbound queue is full."""
+        ...
+
+    def disconnect(self, session_id: str, reason: str) -> None: ...
+
+
+class _Fields:
+    """Body fields by tag (first occurrence), the read interface of ``session.fix.order_entry``."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, fields: Sequence[tuple[int, str]]) -> None:
+        self._values: dict[int, str] = {}
+        for tag, value in fields:
+            self._values.setdefault(tag, value)
+
+    def get(self, tag: int) -> str | None:
+        return self._values.get(tag)
+
+
+@dataclass(slots=True, eq=False)
+class _ReportStream:
+    """A session's subscription to its account's execution reports."""
+
+    application: FixApplication
+    session_id: str
+
+    def offer_report(self, report: OrderReport) -> bool:
+        return self.application.send_report(self.session_id, report)
+
+    def disconnect(self, reason: str) -> None:
+        self.application.sender.disconnect(self.session_id, reason)
+
+
+@dataclass(slots=True, eq=False)
+class _MarketDataStream:
+    """One MarketDataRequest subscription of a session to one symbol."""
+
+    application: FixApplication
+    session_id: str
+    request_id: str
+    symbol: SymbolSettings
+    entry_types: frozenset[EntryType]
+
+    def offer(self, update: MarketDataUpdate) -> bool:
+        body = incremental_fields(
+            self.request_id,
+            self.symbol,
+            first_update_id=update.first_update_id,
+            last_update_id=update.last_update_id,
+            bids=update.bids,
+            asks=update.asks,
+            trades=update.trades,
+            entry_types=self.entry_types,
+        )
+        return not body or self.application.sender.send(self.session_id, "X", body)
+
+    def disconnect(self, reason: str) -> None:
+        self.application.sender.disconnect(self.session_id, reason)
+
+
+@dataclass(slots=True)
+class _SessionState:
+    account_id: int
+    reports: _ReportStream
+    market_data: dict[str, list[_MarketDataStream]] = field(default_factory=dict)
+
+
+class FixApplication:
+    """Application-level FIX for every logged-on session."""
+
+    def __init__(
+        self,
+        *,
+        exchange: Exchange,
+        broadcaster: MarketDataBroadcaster,
+        symbols: Mapping[str, SymbolSettings],
+        sender: FixSender,
+        depth_levels_max: int,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.exchange = exchange
+        self.broadcaster = broadcaster
+        self.symbols = symbols
+        self.sender = sender
+        self._depth_levels_max = depth_levels_max
+        self._clock_ns = clock_ns
+        self._sessions: dict[str, _SessionState] = {}
+        self._pending: set[asyncio.Task[None]] = set()
+        # Execution ids must never repeat, also across restarts: start from the wall clock in ns.
+        self._next_exec_id = clock_ns()
+        self._handlers: dict[
+            str, Callable[[str, _SessionState, _Fields, Sequence[tuple[int, str]]], None]
+        ] = {
+            "D": self._new_order,
+            "F": self._cancel,
+            "G": self._replace,
+            "H": self._status,
+            "q": self._mass_cancel,
+            "AF": self._mass_status,
+            "V": self._market_data_request,
+            "x": self._security_list_request,
+        }
+
+    # Session lifecycle ------------------------------------------------------------------------------
+
+    def on_logon(self, session_id: str, account_id: int) -> None:
+        stream = _ReportStream(self, session_id)
+        self._sessions[session_id] = _SessionState(account_id=account_id, reports=stream)
+        self.exchange.subscribe_account(account_id, stream)
+
+    def on_logout(self, session_id: str) -> None:
+        state = self._sessions.pop(session_id, None)
+        if state is None:
+            return
+        self.exchange.unsubscribe_account(state.account_id, state.reports)
+        for streams in state.market_data.values():
+            for stream in streams:
+                self.broadcaster.unsubscribe(stream.symbol.name, stream)
+
+    def on_message(self, session_id: str, msg_type: str, fields: Sequence[tuple[int, str]]) -> None:
+        """Handle one application message of a logged-on session; unsupported types get a 35=j."""
+        state = self._sessions.get(session_id)
+        handler = self._handlers.get(msg_type)
+        if state is None or handler is None:
+            self._business_reject(
+                session_id,
+                msg_type,
+                fields,
+                BUSINESS_REJECT_UNSUPPORTED_TYPE,
+                f"Unsupported message type {msg_type}",
+            )
+            return
+        handler(session_id, state, _Fields(fields), fields)
+
+    async def drain(self) -> None:
+        """Wait for every command already routed to finish (graceful shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+    # Reports ----------------------------------------------------------------------------------------
+
+    def send_report(
+        self, session_id: str, report: OrderReport, extra: Sequence[tuple[int, str]] = ()
+    ) -> bool:
+        symbol = self.symbols.get(report.symbol)
+        if symbol is None:
+            return True
+        body = execution_report_fields(report, symbol, self._exec_id())
+        body.extend(extra)
+        return self.sender.send(session_id, "8", body)
+
+    def _exec_id(self) -> str:
+        self._next_exec_id += 1
+        return str(self._next_exec_id)
+
+    def _spawn(self, work: asyncio.Future[None] | asyncio.Task[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._pending.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("fix command failed", error=repr(task.exception()))
+
+    # Order entry ------------------------------------------------------------------------------------
+
+    def _new_order(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        client_order_id = fields.get(11) or ""
+        symbol = self.symbols.get(fields.get(55) or "")
+        if symbol is None:
+            self._reject_new_order(session_id, state, fields, RejectReason.UNKNOWN_SYMBOL, "")
+            return
+        command = new_order_command(
+            fields,
+            symbol,
+            order_id=self.exchange.new_order_id(),
+            account_id=state.account_id,
+            ts_ns=self._clock_ns(),
+        )
+        if isinstance(command, FieldProblem):
+            self._reject_new_order(session_id, state, fields, command.reason, command.text)
+            return
+        self._spawn(self._route_new_order(session_id, state, fields, symbol.name, command, client_order_id))
+
+    async def _route_new_order(
+        self,
+        session_id: str,
+        state: _SessionState,
+        fields: _Fields,
+        symbol: str,
+        command: SubmitOrder,
+        client_order_id: str,
+    ) -> None:
+        result = await self.exchange.execute(
+            symbol, command, client_order_id=client_order_id, origin=f"fix:{session_id}"
+        )
+        if result.error is not None and not result.reports:
+            self._reject_new_order(session_id, state, fields, result.error, "")
+
+    def _reject_new_order(
+        self, session_id: str, state: _SessionState, fields: _Fields, reason: RejectReason, text: str
+    ) -> None:
+        """An ExecutionReport (rejected) for an order that never reached a book."""
+        side = SIDES.get(fields.get(54) or "")
+        code, reason_text = REJECT_CODES[reason]
+        body = [
+            (37, "NONE"),
+            (11, fields.get(11) or "NONE"),
+            (17, self._exec_id()),
+            (150, "8"),
+            (39, "8"),
+            (55, fields.get(55) or "NONE"),
+            (54, fields.get(54) if side is not None else "1"),
+            (151, "0"),
+            (14, "0"),
+            (6, "0"),
+            (103, code),
+            (58, text or reason_text),
+        ]
+        self.sender.send(session_id, "8", body)
+
+    def _find(self, state: _SessionState, fields: _Fields) -> OrderState | None:
+        order_id = fields.get(37)
+        if order_id and order_id.isdigit():
+            return self.exchange.find_order(state.account_id, order_id=int(order_id))
+        original = fields.get(41)
+        return self.exchange.find_order(state.account_id, client_order_id=original) if original else None
+
+    def _cancel(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        order = self._find(state, fields)
+        if order is None or not order.is_open:
+            self._cancel_reject(session_id, fields, order, RESPONSE_TO_CANCEL, RejectReason.UNKNOWN_ORDER)
+            return
+        command = CancelOrder(order_id=order.order_id, account_id=state.account_id, ts_ns=self._clock_ns())
+        self._spawn(self._route_amend(session_id, fields, order, command, RESPONSE_TO_CANCEL))
+
+    def _replace(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        order = self._find(state, fields)
+        if order is None or not order.is_open:
+            self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.UNKNOWN_ORDER)
+            return
+        command = replace_command(
+            fields,
+            self.symbols[order.symbol],
+            order_id=order.order_id,
+            account_id=state.account_id,
+            ts_ns=self._clock_ns(),
+        )
+        if isinstance(command, FieldProblem):
+            self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, command.reason, command.text)
+            return
+        self._spawn(self._route_amend(session_id, fields, order, command, RESPONSE_TO_REPLACE))
+
+    async def _route_amend(
+        self,
+        session_id: str,
+        fields: _Fields,
+        order: OrderState,
+        command: CancelOrder | ReplaceOrder,
+        response_to: str,
+    ) -> None:
+        result = await self.exchange.execute(
+            order.symbol, command, client_order_id=fields.get(11) or "", origin=f"fix:{session_id}"
+        )
+        if result.error is not None:
+            self._cancel_reject(session_id, fields, order, response_to, result.error)
+
+    def _cancel_reject(
+        self,
+        session_id: str,
+        fields: _Fields,
+        order: OrderState | None,
+        response_to: str,
+        reason: RejectReason,
+        text: str = "",
+    ) -> None:
+        """OrderCancelReject (35=9): the order, if any, is unchanged."""
+        if order is None:
+            status, code = "8", CXL_REJ_UNKNOWN_ORDER
+        elif not order.is_open:
+            status, code = ORD_STATUS[order.status], CXL_REJ_TOO_LATE
+        else:
+            status = ORD_STATUS[order.status]
+            code = CXL_REJ_UNKNOWN_ORDER if reason is RejectReason.UNKNOWN_ORDER else CXL_REJ_OTHER
+        body = [
+            (37, str(order.order_id) if order is not None else "NONE"),
+            (11, fields.get(11) or "NONE"),
+            (41, fields.get(41) or (order.client_order_id if order is not None else "NONE") or "NONE"),
+            (39, status),
+            (434, response_to),
+            (102, code),
+            (58, text or REJECT_CODES[reason][1]),
+        ]
+        self.sender.send(session_id, "9", body)
+
+    def _status(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        order = self._find(state, fields) or (
+            self.exchange.find_order(state.account_id, client_order_id=fields.get(11))
+            if fields.get(11)
+            else None
+        )
+        if order is None:
+            self._reject_new_order(session_id, state, fields, RejectReason.UNKNOWN_ORDER, "Unknown order")
+            return
+        report = order.report(ExecutionKind.STATUS, self._clock_ns())
+        extra = [(790, fields.get(790))] if fields.get(790) else []
+        self.send_report(session_id, report, extra)
+
+    # Mass requests ----------------------------------------------------------------------------------
+
+    def _mass_symbols(self, fields: _Fields, request_type: str | None) -> list[str] | None:
+        if request_type == MASS_ALL:
+            return list(self.symbols)
+        if request_type == MASS_BY_SYMBOL and fields.get(55) in self.symbols:
+            return [fields.get(55)]
+        return None
+
+    def _mass_cancel(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        request_type = fields.get(530)
+        symbols = self._mass_symbols(fields, request_type)
+        if symbols is None:
+            body = [
+                (11, fields.get(11) or "NONE"),
+                (37, "NONE"),
+                (530, request_type or "0"),
+                (531, "0"),
+                (532, "1" if request_type == MASS_BY_SYMBOL else "99"),
+                (58, "MassCancelRequestType (530) must be 1 with a known Symbol (55), or 7"),
+            ]
+            self.sender.send(session_id, "r", body)
+            return
+        self._spawn(self._route_mass_cancel(session_id, state, fields, symbols, request_type))
+
+    async def _route_mass_cancel(
+        self, session_id: str, state: _SessionState, fields: _Fields, symbols: list[str], request_type: str
+    ) -> None:
+        affected = 0
+        for symbol in symbols:
+            command = CancelAllOrders(account_id=state.account_id, ts_ns=self._clock_ns())
+            result = await self.exchange.execute(symbol, command, origin=f"fix:{session_id}")
+            affected += sum(1 for report in result.reports if report.execution is ExecutionKind.CANCELED)
+        body = [
+            (11, fields.get(11) or "NONE"),
+            (37, "NONE"),
+            (530, request_type),
+            (531, request_type),
+            (533, str(affected)),
+        ]
+        self.sender.send(session_id, "r", body)
+
+    def _mass_status(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        request_id = fields.get(584) or ""
+        symbols = self._mass_symbols(fields, fields.get(585))
+        orders = (
+            []
+            if symbols is None
+            else [
+                order for symbol in symbols for order in self.exchange.open_orders(state.account_id, symbol)
+            ]
+        )
+        if not orders:
+            body = [
+                (37, "NONE"),
+                (11, "NONE"),
+                (17, self._exec_id()),
+                (150, "I"),
+                (39, "8"),
+                (55, fields.get(55) or "NONE"),
+                (54, "1"),
+                (151, "0"),
+                (14, "0"),
+                (6, "0"),
+                (584, request_id),
+                (911, "0"),
+                (912, "Y"),
+                (58, "No open orders" if symbols is not None else "MassStatusReqType (585) must be 1 or 7"),
+            ]
+            self.sender.send(session_id, "8", body)
+            return
+        now_ns = self._clock_ns()
+        for index, order in enumerate(orders):
+            extra = [
+                (584, request_id),
+                (911, str(len(orders))),
+                (912, "Y" if index == len(orders) - 1 else "N"),
+            ]
+            self.send_report(session_id, order.report(ExecutionKind.STATUS, now_ns), extra)
+
+    # Market data ------------------------------------------------------------------------------------
+
+    def _market_data_request(
+        self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence
+    ) -> None:
+        request = parse_market_data_request(
+            list(raw), depth_levels_max=self._depth_levels_max, known_symbols=self.symbols
+        )
+        if isinstance(request, MarketDataRequestProblem):
+            self.sender.send(session_id, "Y", reject_fields(request))
+            return
+        if request.unsubscribe:
+            for stream in state.market_data.pop(request.request_id, []):
+                self.broadcaster.unsubscribe(stream.symbol.name, stream)
+            return
+        if request.subscribe and request.request_id in state.market_data:
+            problem = MarketDataRequestProblem(request.request_id, "1", "Duplicate MDReqID (262)")
+            self.sender.send(session_id, "Y", reject_fields(problem))
+            return
+        streams = []
+        for name in request.symbols:
+            symbol = self.symbols[name]
+            if request.subscribe:
+                stream = _MarketDataStream(self, session_id, request.request_id, symbol, request.entry_types)
+                self.broadcaster.subscribe(name, stream)
+                streams.append(stream)
+            snapshot = self.broadcaster.snapshot(name, request.depth_levels or None)
+            trades = (
+                self.broadcaster.recent_trades(name, 100) if EntryType.TRADE in request.entry_types else []
+            )
+            body = snapshot_fields(
+                request.request_id,
+                symbol,
+                last_update_id=snapshot.last_update_id,
+                bids=snapshot.bids,
+                asks=snapshot.asks,
+                trades=trades,
+                entry_types=request.entry_types,
+            )
+            self.sender.send(session_id, "W", body)
+        if streams:
+            state.market_data[request.request_id] = streams
+
+    def _security_list_request(
+        self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence
+    ) -> None:
+        request_id = fields.get(320) or ""
+        wanted = fields.get(55)
+        symbols = [s for name, s in self.symbols.items() if wanted in (None, name)]
+        self.sender.send(session_id, "y", security_list_fields(request_id, str(self._exec_id()), symbols))
+
+    def _business_reject(
+        self, session_id: str, msg_type: str, fields: Sequence[tuple[int, str]], code: str, text: str
+    ) -> None:
+        reference = next((value for tag, value in fields if tag in (11, 262, 320, 584)), "")
+        body = [(372, msg_type), (380, code), (58, text)]
+        if reference:
+            body.insert(0, (379, reference))
+        self.sender.send(session_id, "j", body)

@@ -1,0 +1,209 @@
+"""The FIX application over a real exchange (books, router, broadcaster), with a recording sender."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gateway.fix_orders import FixApplication
+from tests.unit.gateway.harness import Harness
+
+ALICE, BOB = 1, 2
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[int, str], list[tuple[int, str]]]] = []
+        self.disconnected: list[tuple[str, str]] = []
+
+    def send(self, session_id: str, msg_type: str, fields: list[tuple[int, str]]) -> bool:
+        self.sent.append((session_id, msg_type, dict(fields), fields))
+        return True
+
+    def disconnect(self, session_id: str, reason: str) -> None:
+        self.disconnected.append((session_id, reason))
+
+    def of(self, session_id: str, msg_type: str) -> list[dict[int, str]]:
+        return [fields for sid, kind, fields, _ in self.sent if sid == session_id and kind == msg_type]
+
+
+async def settle(application: FixApplication) -> None:
+    """Let routed commands commit and their reports go out."""
+    for _ in range(3):
+        await application.drain()
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def venue():
+    async with Harness() as harness:
+        sender = RecordingSender()
+        application = FixApplication(
+            exchange=harness.exchange,
+            broadcaster=harness.broadcaster,
+            symbols=harness.settings.symbols,
+            sender=sender,
+            depth_levels_max=100,
+        )
+        harness.deposit(ALICE, "USDT", "100000")
+        harness.deposit(BOB, "BTC", "10")
+        application.on_logon("A", ALICE)
+        application.on_logon("B", BOB)
+        yield harness, application, sender
+
+
+def order(cl_ord_id: str, side: str, quantity: str, price: str | None = None, **extra: str):
+    fields = [(11, cl_ord_id), (55, "BTCUSDT"), (54, side), (38, quantity), (40, "2" if price else "1")]
+    if price:
+        fields.append((44, price))
+    fields += [(int(tag), value) for tag, value in extra.items()]
+    return fields
+
+
+async def test_new_order_is_acknowledged_after_commit(venue) -> None:
+    _, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "50000"))
+    assert sender.of("B", "8") == []
+    await settle(application)
+    (report,) = sender.of("B", "8")
+    assert (report[150], report[39], report[11], report[151], report[44]) == (
+        "0",
+        "0",
+        "s1",
+        "0.50000000",
+        "50000.00000000",
+    )
+
+
+async def test_a_cross_reports_fills_to_both_sides_with_fees(venue) -> None:
+    _, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "50000"))
+    await settle(application)
+    application.on_message("A", "D", order("b1", "1", "0.2", "50000"))
+    await settle(application)
+    taker_fill = sender.of("A", "8")[-1]
+    assert (taker_fill[150], taker_fill[39], taker_fill[31], taker_fill[32]) == (
+        "F",
+        "2",
+        "50000.00000000",
+        "0.20000000",
+    )
+    assert (taker_fill[12], taker_fill[479], taker_fill[1057]) == ("0.00020000", "BTC", "Y")
+    maker_fill = sender.of("B", "8")[-1]
+    assert (maker_fill[150], maker_fill[39], maker_fill[151], maker_fill[1057]) == (
+        "F",
+        "1",
+        "0.30000000",
+        "N",
+    )
+    assert (maker_fill[12], maker_fill[479]) == ("10.00000000", "USDT")
+
+
+async def test_rejections_name_the_reason(venue) -> None:
+    _, application, sender = venue
+    application.on_message("A", "D", [(11, "x"), (55, "NOPE"), (54, "1"), (38, "1"), (40, "1")])
+    application.on_message("A", "D", order("y", "1", "0.000001", "50000"))
+    application.on_message("A", "D", order("z", "1", "100", "50000"))
+    await settle(application)
+    rejects = {r[11]: r for r in sender.of("A", "8")}
+    assert (rejects["x"][39], rejects["x"][103]) == ("8", "1")
+    assert rejects["y"][103] == "13"
+    assert "balance" in rejects["z"][58].lower()
+
+
+async def test_duplicate_client_order_id_is_rejected(venue) -> None:
+    _, application, sender = venue
+    application.on_message("B", "D", order("same", "2", "0.1", "60000"))
+    await settle(application)
+    application.on_message("B", "D", order("same", "2", "0.1", "60000"))
+    await settle(application)
+    assert [r[39] for r in sender.of("B", "8")] == ["0", "8"]
+
+
+async def test_cancel_replace_and_cancel_reject(venue) -> None:
+    _, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    application.on_message(
+        "B", "G", [(11, "s2"), (41, "s1"), (55, "BTCUSDT"), (54, "2"), (38, "0.4"), (44, "60000"), (40, "2")]
+    )
+    await settle(application)
+    replaced = sender.of("B", "8")[-1]
+    assert (replaced[150], replaced[11], replaced[41], replaced[38]) == ("5", "s2", "s1", "0.40000000")
+    application.on_message("B", "F", [(11, "s3"), (41, "s2"), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    canceled = sender.of("B", "8")[-1]
+    assert (canceled[150], canceled[39], canceled[41]) == ("4", "4", "s2")
+    application.on_message("B", "F", [(11, "s4"), (41, "s2"), (55, "BTCUSDT"), (54, "2")])
+    application.on_message("A", "F", [(11, "a1"), (41, "nope"), (55, "BTCUSDT"), (54, "1")])
+    await settle(application)
+    (too_late,) = sender.of("B", "9")
+    assert (too_late[434], too_late[102], too_late[39]) == ("1", "0", "4")
+    (unknown,) = sender.of("A", "9")
+    assert (unknown[102], unknown[37]) == ("1", "NONE")
+
+
+async def test_another_accounts_order_cannot_be_canceled(venue) -> None:
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    order_id = sender.of("B", "8")[0][37]
+    application.on_message("A", "F", [(11, "a1"), (37, order_id), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    assert sender.of("A", "9")[0][102] == "1"
+    assert harness.exchange.find_order(BOB, order_id=int(order_id)).is_open
+
+
+async def test_status_mass_status_and_mass_cancel(venue) -> None:
+    harness, application, sender = venue
+    for cl_ord_id in ("s1", "s2"):
+        application.on_message("B", "D", order(cl_ord_id, "2", "0.1", "60000"))
+    await settle(application)
+    application.on_message("B", "H", [(11, "s1"), (55, "BTCUSDT"), (54, "2"), (790, "st1")])
+    assert (sender.of("B", "8")[-1][150], sender.of("B", "8")[-1][790]) == ("I", "st1")
+    application.on_message("B", "AF", [(584, "m1"), (585, "7")])
+    statuses = [r for r in sender.of("B", "8") if r.get(584) == "m1"]
+    assert [(r[11], r[911], r[912]) for r in statuses] == [("s1", "2", "N"), ("s2", "2", "Y")]
+    application.on_message("B", "q", [(11, "mc"), (530, "1"), (55, "BTCUSDT")])
+    await settle(application)
+    (report,) = sender.of("B", "r")
+    assert (report[531], report[533]) == ("1", "2")
+    assert harness.exchange.open_orders(BOB) == []
+
+
+async def test_market_data_snapshot_then_increments_without_gaps(venue) -> None:
+    _, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    request = [
+        (262, "md1"),
+        (263, "1"),
+        (264, "0"),
+        (267, "3"),
+        (269, "0"),
+        (269, "1"),
+        (269, "2"),
+        (146, "1"),
+        (55, "BTCUSDT"),
+    ]
+    application.on_message("A", "V", request)
+    (snapshot,) = sender.of("A", "W")
+    assert (snapshot[268], snapshot[270], snapshot[25044]) == ("1", "60000.00000000", "1")
+    application.on_message("A", "D", order("b1", "1", "0.1", "60000"))
+    await settle(application)
+    (increment,) = sender.of("A", "X")
+    assert (increment[25043], increment[25044]) == ("2", "2")
+    (raw_increment,) = [fields for _, kind, _, fields in sender.sent if kind == "X"]
+    entries = [value for tag, value in raw_increment if tag == 269]
+    assert sorted(entries) == ["1", "2"]
+
+
+async def test_security_list_and_unsupported_message(venue) -> None:
+    _, application, sender = venue
+    application.on_message("A", "x", [(320, "sl1"), (559, "4")])
+    (security_list,) = sender.of("A", "y")
+    assert security_list[146] == "3"
+    application.on_message("A", "E", [(66, "list")])
+    (reject,) = sender.of("A", "j")
+    assert (reject[372], reject[380]) == ("E", "3")
