@@ -1,0 +1,89 @@
+"""Request-weight and order-count limits in fixed windows, reported as Binance's ``rateLimits``.
+
+Windows are aligned to the epoch (a MINUTE window starts on the minute), as Binance counts them. A request
+past a limit is refused with 429; the connection's owner disconnects a client that keeps going.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from session.binance.errors import ApiError, too_many_orders, too_many_requests
+
+INTERVAL_MS = {"SECOND": 1000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    kind: str
+    interval: str
+    interval_count: int
+    limit: int
+
+    @property
+    def span_ms(self) -> int:
+        return INTERVAL_MS[self.interval] * self.interval_count
+
+    def describe(self) -> str:
+        unit = self.interval.lower()
+        return f"{self.interval_count} {unit}s" if self.interval_count > 1 else unit
+
+
+class RateCounter:
+    """One limit's count in the current window."""
+
+    __slots__ = ("count", "limit", "window_start_ms")
+
+    def __init__(self, limit: RateLimit) -> None:
+        self.limit = limit
+        self.window_start_ms = 0
+        self.count = 0
+
+    def _roll(self, now_ms: float) -> None:
+        start = int(now_ms) // self.limit.span_ms * self.limit.span_ms
+        if start != self.window_start_ms:
+            self.window_start_ms, self.count = start, 0
+
+    def would_exceed(self, now_ms: float, amount: int) -> bool:
+        self._roll(now_ms)
+        return self.count + amount > self.limit.limit
+
+    def add(self, now_ms: float, amount: int) -> None:
+        self._roll(now_ms)
+        self.count += amount
+
+    def report(self, now_ms: float) -> dict[str, object]:
+        self._roll(now_ms)
+        return {
+            "rateLimitType": self.limit.kind,
+            "interval": self.limit.interval,
+            "intervalNum": self.limit.interval_count,
+            "limit": self.limit.limit,
+            "count": self.count,
+        }
+
+
+class RateLimiter:
+    """Weight counters (per connection) and order counters (per account), checked together."""
+
+    def __init__(self, weight: list[RateCounter], orders: list[RateCounter]) -> None:
+        self.weight = weight
+        self.orders = orders
+
+    def charge(self, now_ms: float, *, weight: int, orders: int) -> ApiError | None:
+        """Count a request; return the error of the first limit it breaks (refused orders are not counted)."""
+        for counter in self.weight:
+            counter.add(now_ms, weight)
+            if counter.count > counter.limit.limit:
+                return too_many_requests(counter.limit.limit, counter.limit.describe())
+        if orders:
+            for counter in self.orders:
+                if counter.would_exceed(now_ms, orders):
+                    return too_many_orders(counter.limit.limit, counter.limit.describe())
+            for counter in self.orders:
+                counter.add(now_ms, orders)
+        return None
+
+    def report(self, now_ms: float, *, include_orders: bool) -> list[dict[str, object]]:
+        counters = (self.orders if include_orders else []) + self.weight
+        return [counter.report(now_ms) for counter in counters]

@@ -1,0 +1,153 @@
+"""The WebSocket API envelope and typed parameter reading.
+
+A request is ``{"id", "method", "params"}``; parameters arrive as JSON strings or numbers and are read
+once, by name, into typed values. Every parameter a method does not read is an error (-1103), so a
+misspelt optional parameter is never silently ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+
+from config.money import DecimalFormatError, parse_decimal_minor
+from session.binance.errors import (
+    INVALID_JSON,
+    ApiError,
+    ApiFailure,
+    bad_parameter,
+    invalid_parameter,
+    too_precise,
+    unknown_parameter,
+)
+
+EnumType = TypeVar("EnumType", bound=enum.Enum)
+REQUEST_ID_LENGTH_MAX = 36
+PARAMETERS_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRequest:
+    request_id: str | int | None
+    method: str
+    params: dict[str, Any]
+
+
+def parse_request(message: bytes | str) -> ApiRequest:
+    """Decode one text frame into a request, or raise ``ApiFailure`` with Binance's error."""
+    try:
+        document = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        raise ApiFailure(INVALID_JSON) from None
+    if not isinstance(document, dict):
+        raise ApiFailure(INVALID_JSON)
+    request_id = document.get("id")
+    if not (request_id is None or isinstance(request_id, int | str)) or isinstance(request_id, bool):
+        raise ApiFailure(bad_parameter("id"))
+    if isinstance(request_id, str) and len(request_id) > REQUEST_ID_LENGTH_MAX:
+        raise ApiFailure(invalid_parameter("id"))
+    method = document.get("method")
+    if not isinstance(method, str) or not method:
+        raise ApiFailure(bad_parameter("method"), request_id)
+    params = document.get("params", {})
+    if not isinstance(params, dict):
+        raise ApiFailure(bad_parameter("params"), request_id)
+    if len(params) > PARAMETERS_MAX:
+        raise ApiFailure(ApiError(400, -1101, "Too many parameters sent for this endpoint."), request_id)
+    unexpected = sorted(set(document) - {"id", "method", "params"})
+    if unexpected:
+        raise ApiFailure(unknown_parameter(unexpected[0]), request_id)
+    return ApiRequest(request_id, method.removeprefix("v3/"), params)
+
+
+class Params:
+    """Read a request's parameters by name and type; ``finish`` refuses any that were not read."""
+
+    __slots__ = ("_read", "_values")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+        self._read: set[str] = set()
+
+    def has(self, name: str) -> bool:
+        return self._values.get(name) not in (None, "")
+
+    def _raw(self, name: str, required: bool) -> Any:
+        self._read.add(name)
+        value = self._values.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiFailure(bad_parameter(name))
+            return None
+        return value
+
+    def text(self, name: str, *, required: bool = False, length_max: int = 64) -> str | None:
+        value = self._raw(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > length_max:
+            raise ApiFailure(invalid_parameter(name))
+        return value
+
+    def integer(self, name: str, *, required: bool = False, minimum: int = 0) -> int | None:
+        value = self._raw(name, required)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ApiFailure(invalid_parameter(name))
+        return value
+
+    def decimal_minor(self, name: str, scale: int, *, required: bool = False) -> int | None:
+        """A positive decimal in minor units of ``scale``; finer than the scale is -1111."""
+        value = self._raw(name, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ApiFailure(invalid_parameter(name))
+        text = value if isinstance(value, str) else repr(value)
+        try:
+            minor = parse_decimal_minor(text, scale)
+        except DecimalFormatError:
+            if _is_plain_decimal(text):
+                raise ApiFailure(too_precise(name)) from None
+            raise ApiFailure(invalid_parameter(name)) from None
+        if minor <= 0:
+            raise ApiFailure(invalid_parameter(name))
+        return minor
+
+    def choice(
+        self, name: str, kind: type[EnumType], error: ApiError, *, required: bool = False
+    ) -> EnumType | None:
+        value = self._raw(name, required)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            raise ApiFailure(error) from None
+
+    def boolean(self, name: str) -> bool | None:
+        value = self._raw(name, False)
+        if value is None:
+            return None
+        if value in (True, "true", "TRUE"):
+            return True
+        if value in (False, "false", "FALSE"):
+            return False
+        raise ApiFailure(invalid_parameter(name))
+
+    def finish(self, *ignored: str) -> None:
+        """Refuse the request if it carries a parameter nobody read."""
+        for name in self._values:
+            if name not in self._read and name not in ignored:
+                raise ApiFailure(unknown_parameter(name))
+
+
+def _is_plain_decimal(text: str) -> bool:
+    whole, _, fraction = text.partition(".")
+    return (whole + fraction).isdigit()

@@ -1,0 +1,73 @@
+"""Envelope decoding and typed parameters: every bad input is Binance's error, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from book.types import Side
+from session.binance.errors import INVALID_SIDE, ApiFailure
+from session.binance.requests import Params, parse_request
+
+
+def failure(message: bytes) -> tuple[object, int]:
+    with pytest.raises(ApiFailure) as caught:
+        parse_request(message)
+    return caught.value.request_id, caught.value.error.code
+
+
+def test_a_request_is_read_with_its_id_and_method_without_version_prefix() -> None:
+    request = parse_request(b'{"id": 7, "method": "v3/order.place", "params": {"symbol": "BTCUSDT"}}')
+    assert (request.request_id, request.method, request.params) == (7, "order.place", {"symbol": "BTCUSDT"})
+    assert parse_request(b'{"id": null, "method": "ping"}').params == {}
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (b"{not json", (None, -1135)),
+        (b"[1, 2]", (None, -1135)),
+        (b'{"id": true, "method": "ping"}', (None, -1102)),
+        (b'{"id": "' + b"x" * 37 + b'", "method": "ping"}', (None, -1130)),
+        (b'{"id": 1}', (1, -1102)),
+        (b'{"id": 1, "method": "ping", "params": [1]}', (1, -1102)),
+        (b'{"id": 1, "method": "ping", "extra": 1}', (1, -1103)),
+    ],
+)
+def test_malformed_envelopes(message: bytes, expected: tuple[object, int]) -> None:
+    assert failure(message) == expected
+
+
+def test_parameters_accept_strings_and_numbers() -> None:
+    params = Params({"quantity": "0.01", "price": 52000, "limit": "5", "flag": "true"})
+    assert params.decimal_minor("quantity", 8) == 1_000_000
+    assert params.decimal_minor("price", 2) == 5_200_000
+    assert params.integer("limit") == 5
+    assert params.boolean("flag") is True
+    params.finish()
+
+
+@pytest.mark.parametrize(
+    ("values", "code"),
+    [
+        ({"quantity": "0.000000001"}, -1111),
+        ({"quantity": "abc"}, -1130),
+        ({"quantity": "-1"}, -1130),
+        ({"quantity": "0"}, -1130),
+        ({"quantity": True}, -1130),
+        ({"quantity": ""}, -1102),
+    ],
+)
+def test_bad_decimals(values: dict, code: int) -> None:
+    with pytest.raises(ApiFailure) as caught:
+        Params(values).decimal_minor("quantity", 8, required=True)
+    assert caught.value.error.code == code
+
+
+def test_enums_and_unread_parameters() -> None:
+    params = Params({"side": "SIDEWAYS", "typo": 1})
+    with pytest.raises(ApiFailure) as caught:
+        params.choice("side", Side, INVALID_SIDE)
+    assert caught.value.error.code == -1117
+    with pytest.raises(ApiFailure) as unread:
+        params.finish()
+    assert unread.value.error.code == -1103
