@@ -1,0 +1,246 @@
+"""Binance order parameters to core commands, and core order reports to Binance's JSON shapes.
+
+Quantities and prices are rendered with the asset's full scale as decimal strings, times in ms, as
+Binance does. A report renders the same way in an ``order.place`` result, an ``order.status`` answer and
+an ``executionReport`` event, so a client sees one order one way everywhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from book.reports import ExecutionKind, OrderReport
+from book.types import OrderStatus, OrderType, SelfTradePrevention, Side, SubmitOrder, TimeInForce
+from config.money import format_minor
+from config.settings import SymbolSettings
+from session.binance.errors import (
+    INVALID_ORDER_TYPE,
+    INVALID_SIDE,
+    INVALID_TIME_IN_FORCE,
+    UNSUPPORTED_COMBINATION,
+    ApiError,
+    ApiFailure,
+    bad_parameter,
+    invalid_parameter,
+    not_required,
+)
+from session.binance.requests import Params
+
+CLIENT_ORDER_ID_LENGTH_MAX = 36
+STP_INVALID = ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' is not valid.")
+
+
+class ResponseType(enum.Enum):
+    ACK = "ACK"
+    RESULT = "RESULT"
+    FULL = "FULL"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A validated ``order.place``: the command, the client's id for it, and the answer it wants."""
+
+    command: SubmitOrder
+    client_order_id: str
+    response_type: ResponseType
+
+
+EXECUTION_TYPES = {
+    ExecutionKind.NEW: "NEW",
+    ExecutionKind.TRADE: "TRADE",
+    ExecutionKind.CANCELED: "CANCELED",
+    ExecutionKind.REPLACED: "REPLACED",
+    ExecutionKind.REJECTED: "REJECTED",
+    ExecutionKind.EXPIRED: "EXPIRED",
+    ExecutionKind.STATUS: "NEW",
+}
+
+
+def place_order(
+    params: Params,
+    symbol: SymbolSettings,
+    *,
+    order_id: int,
+    account_id: int,
+    ts_ns: int,
+    client_order_id: str,
+) -> PlaceOrder:
+    """Read ``order.place`` parameters (symbol already read) into a ``SubmitOrder``."""
+    side = params.choice("side", Side, INVALID_SIDE, required=True)
+    order_type = params.choice("type", OrderType, INVALID_ORDER_TYPE, required=True)
+    time_in_force = params.choice("timeInForce", TimeInForce, INVALID_TIME_IN_FORCE)
+    price = params.decimal_minor("price", symbol.quote_scale)
+    quantity = params.decimal_minor("quantity", symbol.base_scale)
+    quote_quantity = params.decimal_minor("quoteOrderQty", symbol.quote_scale)
+    stp = params.choice("selfTradePreventionMode", SelfTradePrevention, STP_INVALID)
+    chosen_id = params.text("newClientOrderId", length_max=CLIENT_ORDER_ID_LENGTH_MAX)
+    response = params.choice("newOrderRespType", ResponseType, invalid_parameter("newOrderRespType"))
+    if order_type is OrderType.LIMIT:
+        for name, value in (("timeInForce", time_in_force), ("price", price), ("quantity", quantity)):
+            if value is None:
+                raise ApiFailure(bad_parameter(name))
+        if quote_quantity is not None:
+            raise ApiFailure(not_required("quoteOrderQty"))
+    elif order_type is OrderType.LIMIT_MAKER:
+        if price is None or quantity is None:
+            raise ApiFailure(bad_parameter("price" if price is None else "quantity"))
+        if time_in_force is not None:
+            raise ApiFailure(not_required("timeInForce"))
+        if quote_quantity is not None:
+            raise ApiFailure(not_required("quoteOrderQty"))
+        time_in_force = TimeInForce.GTC
+    else:
+        if price is not None:
+            raise ApiFailure(not_required("price"))
+        if (quantity is None) == (quote_quantity is None):
+            raise ApiFailure(
+                ApiError(
+                    400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
+                )
+                if quantity is None
+                else UNSUPPORTED_COMBINATION
+            )
+        if time_in_force is not None and time_in_force is TimeInForce.GTC:
+            raise ApiFailure(UNSUPPORTED_COMBINATION)
+        time_in_force = time_in_force or TimeInForce.IOC
+    if response is None:
+        response = ResponseType.FULL if order_type is not OrderType.LIMIT_MAKER else ResponseType.ACK
+    command = SubmitOrder(
+        order_id=order_id,
+        account_id=account_id,
+        side=side,
+        order_type=order_type,
+        time_in_force=time_in_force,
+        price_minor=price,
+        quantity_minor=quantity,
+        quote_quantity_minor=quote_quantity,
+        self_trade_prevention=stp,
+        ts_ns=ts_ns,
+    )
+    return PlaceOrder(command, chosen_id or client_order_id, response)
+
+
+def _ms(ts_ns: int) -> int:
+    return ts_ns // 1_000_000
+
+
+def _status(report: OrderReport) -> str:
+    return report.status.value
+
+
+def order_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
+    """The RESULT shape of an order (also ``order.status`` and ``openOrders.status`` entries)."""
+    base, quote = symbol.base_scale, symbol.quote_scale
+    fields: dict[str, Any] = {
+        "symbol": report.symbol,
+        "orderId": report.order_id,
+        "orderListId": -1,
+        "clientOrderId": report.client_order_id,
+        "price": format_minor(report.price_minor, quote),
+        "origQty": format_minor(report.quantity_minor, base),
+        "executedQty": format_minor(report.filled_minor, base),
+        "origQuoteOrderQty": format_minor(report.quote_quantity_minor, quote),
+        "cummulativeQuoteQty": format_minor(report.cumulative_quote_minor, quote),
+        "status": _status(report),
+        "timeInForce": report.time_in_force.value,
+        "type": report.order_type.value,
+        "side": report.side.value,
+        "workingTime": _ms(report.created_ns) if report.status is not OrderStatus.REJECTED else -1,
+        "selfTradePreventionMode": report.self_trade_prevention.value,
+    }
+    return fields
+
+
+def place_result(
+    reports: list[OrderReport], symbol: SymbolSettings, response_type: ResponseType
+) -> dict[str, Any]:
+    """The ``order.place`` result from the reports of the order's first turn (accepted and fills)."""
+    last = reports[-1]
+    head = {
+        "symbol": last.symbol,
+        "orderId": last.order_id,
+        "orderListId": -1,
+        "clientOrderId": last.client_order_id,
+        "transactTime": _ms(reports[0].ts_ns),
+    }
+    if response_type is ResponseType.ACK:
+        return head
+    result = {**head, **{key: value for key, value in order_fields(last, symbol).items() if key not in head}}
+    if response_type is ResponseType.FULL:
+        result["fills"] = [
+            {
+                "price": format_minor(report.last_price_minor, symbol.quote_scale),
+                "qty": format_minor(report.last_quantity_minor, symbol.base_scale),
+                "commission": format_minor(
+                    report.commission_minor,
+                    symbol.base_scale if report.commission_asset == symbol.base else symbol.quote_scale,
+                ),
+                "commissionAsset": report.commission_asset or symbol.quote,
+                "tradeId": report.trade_id,
+            }
+            for report in reports
+            if report.execution is ExecutionKind.TRADE
+        ]
+    return result
+
+
+def cancel_result(
+    report: OrderReport, symbol: SymbolSettings, canceling_client_order_id: str
+) -> dict[str, Any]:
+    """The ``order.cancel`` result: the order as canceled, ``clientOrderId`` naming the cancel request."""
+    fields = order_fields(report, symbol)
+    fields["origClientOrderId"] = report.original_client_order_id or report.client_order_id
+    fields["clientOrderId"] = canceling_client_order_id
+    fields["transactTime"] = _ms(report.ts_ns)
+    fields.pop("workingTime")
+    return fields
+
+
+def execution_report(
+    report: OrderReport, symbol: SymbolSettings, *, event_ns: int, execution_id: int
+) -> dict:
+    """The user data ``executionReport`` event of one report."""
+    base, quote = symbol.base_scale, symbol.quote_scale
+    commission_scale = base if report.commission_asset == symbol.base else quote
+    is_trade = report.execution is ExecutionKind.TRADE
+    event = {
+        "e": "executionReport",
+        "E": _ms(event_ns),
+        "s": report.symbol,
+        "c": report.client_order_id,
+        "S": report.side.value,
+        "o": report.order_type.value,
+        "f": report.time_in_force.value,
+        "q": format_minor(report.quantity_minor, base),
+        "p": format_minor(report.price_minor, quote),
+        "P": format_minor(0, quote),
+        "F": format_minor(0, base),
+        "g": -1,
+        "C": report.original_client_order_id if report.execution is ExecutionKind.CANCELED else "",
+        "x": EXECUTION_TYPES[report.execution],
+        "X": _status(report),
+        "r": "NONE" if report.reject_reason is None else report.reject_reason.value,
+        "i": report.order_id,
+        "l": format_minor(report.last_quantity_minor, base),
+        "z": format_minor(report.filled_minor, base),
+        "L": format_minor(report.last_price_minor, quote),
+        "n": format_minor(report.commission_minor if is_trade else 0, commission_scale),
+        "N": report.commission_asset if is_trade and report.commission_asset else None,
+        "T": _ms(report.ts_ns),
+        "t": report.trade_id if is_trade else -1,
+        "I": execution_id,
+        "w": report.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        and report.order_type is not OrderType.MARKET,
+        "m": report.is_maker if is_trade else False,
+        "M": False,
+        "O": _ms(report.created_ns),
+        "Z": format_minor(report.cumulative_quote_minor, quote),
+        "Y": format_minor(report.last_quote_minor, quote),
+        "Q": format_minor(report.quote_quantity_minor, quote),
+        "V": report.self_trade_prevention.value,
+    }
+    if report.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
+        event["W"] = _ms(report.created_ns)
+    return event
