@@ -1,0 +1,315 @@
+"""The production store: PostgreSQL through an asyncpg pool.
+
+Journal rows go in with ``COPY`` (``copy_records_to_table``), the cheapest durable append PostgreSQL
+offers; order states are upserted. Every statement is parameterised. ``schema`` selects a PostgreSQL
+schema (tests give each run its own).
+"""
+
+from __future__ import annotations
+
+import time
+
+import asyncpg
+
+from config.settings import StoreSettings
+from ledger.journal import EntryKind, JournalEntry, TradeEntry, TransferEntry
+from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA_VERSION_TABLE
+from ledger.store import (
+    ENTRY_COLUMNS,
+    OPEN_STATUSES,
+    ORDER_COLUMNS,
+    TRADE_COLUMNS,
+    ApiKeyRecord,
+    BookNumbering,
+    Checkpoint,
+    CommitBatch,
+    LoadedState,
+    OrderRecord,
+    entry_from_row,
+    entry_row,
+    merge_journal,
+    order_from_row,
+    order_row,
+    trade_from_row,
+    trade_row,
+)
+
+_TYPES = {"BIG": "BIGINT", "BYTES": "BYTEA"}
+_UPSERT_ORDER = (
+    f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${index}' for index in range(1, len(ORDER_COLUMNS) + 1))}) "
+    "ON CONFLICT (order_id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in ORDER_COLUMNS[1:])
+)
+_SET_COUNTER = (
+    "INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2"
+)
+
+
+class PostgresStore:
+    """``Store`` on PostgreSQL."""
+
+    def __init__(self, settings: StoreSettings, *, schema: str = "public") -> None:
+        if not schema.replace("_", "").isalnum():
+            raise ValueError(f"schema name {schema!r} must be letters, digits and underscores")
+        self._dsn = settings.postgres_dsn
+        self._pool_size_max = settings.postgres_pool_size_max
+        self._schema = schema
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "store is not open"
+        return self._pool
+
+    async def open(self) -> None:
+        connection = await asyncpg.connect(self._dsn)
+        try:
+            await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+        finally:
+            await connection.close()
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=1, max_size=self._pool_size_max, server_settings={"search_path": self._schema}
+        )
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _migrate(self) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._schema)
+            await connection.execute(SCHEMA_VERSION_TABLE.format(**_TYPES))
+            current = await connection.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    await connection.execute(statement.format(**_TYPES))
+                await connection.execute(
+                    "INSERT INTO schema_version (version, applied_ns) VALUES ($1, $2)",
+                    version,
+                    time.time_ns(),
+                )
+
+    async def _counter(self, connection: asyncpg.Connection, name: str, default: int) -> int:
+        value = await connection.fetchval("SELECT value FROM counters WHERE name = $1", name)
+        return default if value is None else value
+
+    # Commit -------------------------------------------------------------------------------------
+
+    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None:
+        entries = [entry_row(e) for e in batch.journal if type(e) is not TradeEntry]
+        trades = [trade_row(e) for e in batch.journal if type(e) is TradeEntry]
+        async with self.pool.acquire() as connection, connection.transaction():
+            if entries:
+                await connection.copy_records_to_table(
+                    "ledger_entries", records=entries, columns=ENTRY_COLUMNS, schema_name=self._schema
+                )
+            if trades:
+                await connection.copy_records_to_table(
+                    "trades", records=trades, columns=TRADE_COLUMNS, schema_name=self._schema
+                )
+            if batch.orders:
+                await connection.executemany(_UPSERT_ORDER, [order_row(r) for r in batch.orders.values()])
+            if batch.numbering:
+                await connection.executemany(
+                    "INSERT INTO book_numbering (symbol, sequence, next_trade_id) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (symbol) DO UPDATE SET sequence = $2, next_trade_id = $3",
+                    [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
+                )
+            if batch.next_order_id is not None:
+                await connection.execute(_SET_COUNTER, NEXT_ORDER_ID, batch.next_order_id)
+            if checkpoint is not None:
+                await connection.execute("DELETE FROM checkpoint_accounts")
+                await connection.execute("DELETE FROM checkpoint_holds")
+                await connection.copy_records_to_table(
+                    "checkpoint_accounts",
+                    records=[
+                        (owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()
+                    ],
+                    schema_name=self._schema,
+                )
+                await connection.copy_records_to_table(
+                    "checkpoint_holds",
+                    records=[(hold_id, *hold) for hold_id, hold in checkpoint.holds.items()],
+                    schema_name=self._schema,
+                )
+                await connection.execute(_SET_COUNTER, CHECKPOINT_SEQUENCE, checkpoint.sequence)
+
+    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        await self.commit(CommitBatch(), checkpoint)
+
+    # Load ---------------------------------------------------------------------------------------
+
+    async def load(self) -> LoadedState:
+        async with self.pool.acquire() as connection, connection.transaction(isolation="repeatable_read"):
+            sequence = await self._counter(connection, CHECKPOINT_SEQUENCE, 0)
+            accounts = {
+                (row[0], row[1]): tuple(row[2:])
+                for row in await connection.fetch("SELECT * FROM checkpoint_accounts")
+            }
+            holds = {
+                row[0]: (row[1], row[2], row[3])
+                for row in await connection.fetch("SELECT * FROM checkpoint_holds")
+            }
+            transfer_rows = await connection.fetch(
+                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE kind = ANY($1::text[]) "
+                "ORDER BY sequence",
+                [EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value],
+            )
+            order_rows = await connection.fetch(
+                f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE status = ANY($1::text[]) "
+                "ORDER BY symbol, priority_sequence",
+                list(OPEN_STATUSES),
+            )
+            numbering_rows = await connection.fetch(
+                "SELECT symbol, sequence, next_trade_id FROM book_numbering"
+            )
+            next_order_id = await self._counter(connection, NEXT_ORDER_ID, 1)
+            journal = await self._journal(connection, sequence)
+            account_rows = await connection.fetch("SELECT account_id, name FROM accounts")
+        transfers = [entry_from_row(tuple(row)) for row in transfer_rows]
+        return LoadedState(
+            checkpoint=Checkpoint(sequence, accounts, holds),
+            journal_after_checkpoint=journal,
+            transfers=[t for t in transfers if type(t) is TransferEntry],
+            open_orders=[order_from_row(tuple(row)) for row in order_rows],
+            numbering={row[0]: BookNumbering(*row) for row in numbering_rows},
+            next_order_id=next_order_id,
+            accounts={name: account_id for account_id, name in account_rows},
+        )
+
+    async def _journal(self, connection: asyncpg.Connection, after_sequence: int) -> list[JournalEntry]:
+        entries = await connection.fetch(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE sequence > $1 ORDER BY sequence",
+            after_sequence,
+        )
+        trades = await connection.fetch(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE sequence > $1 ORDER BY sequence",
+            after_sequence,
+        )
+        return merge_journal(
+            [entry_from_row(tuple(row)) for row in entries], [trade_from_row(tuple(row)) for row in trades]
+        )
+
+    async def journal(self, after_sequence: int = 0) -> list[JournalEntry]:
+        async with self.pool.acquire() as connection, connection.transaction(isolation="repeatable_read"):
+            return await self._journal(connection, after_sequence)
+
+    async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]:
+        rows = await self.pool.fetch(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE ts_ns >= $1 AND ts_ns < $2 "
+            "AND ($3::text IS NULL OR symbol = $3) ORDER BY sequence",
+            since_ns,
+            until_ns,
+            symbol,
+        )
+        return [trade_from_row(tuple(row)) for row in rows]
+
+    async def orders(self, account_id: int) -> list[OrderRecord]:
+        rows = await self.pool.fetch(
+            f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account_id = $1 ORDER BY order_id",
+            account_id,
+        )
+        return [order_from_row(tuple(row)) for row in rows]
+
+    # Accounts and API keys ----------------------------------------------------------------------
+
+    async def create_account(self, name: str, created_ns: int) -> int:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE")
+            account_id = await connection.fetchval("SELECT COALESCE(MAX(account_id), 0) + 1 FROM accounts")
+            await connection.execute(
+                "INSERT INTO accounts (account_id, name, created_ns) VALUES ($1, $2, $3)",
+                account_id,
+                name,
+                created_ns,
+            )
+        return account_id
+
+    async def accounts(self) -> dict[str, int]:
+        rows = await self.pool.fetch("SELECT account_id, name FROM accounts")
+        return {name: account_id for account_id, name in rows}
+
+    async def add_api_key(self, record: ApiKeyRecord) -> None:
+        await self.pool.execute(
+            "INSERT INTO api_keys (api_key, account_id, key_type, secret, public_key_pem, permissions, "
+            "revoked) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            record.api_key,
+            record.account_id,
+            record.key_type,
+            record.secret,
+            record.public_key_pem,
+            record.permissions,
+            record.revoked,
+        )
+
+    async def api_keys(self) -> list[ApiKeyRecord]:
+        rows = await self.pool.fetch(
+            "SELECT api_key, account_id, key_type, secret, public_key_pem, permissions, revoked "
+            "FROM api_keys "
+            "ORDER BY api_key"
+        )
+        return [ApiKeyRecord(*row) for row in rows]
+
+    async def revoke_api_key(self, api_key: str) -> bool:
+        status = await self.pool.execute("UPDATE api_keys SET revoked = TRUE WHERE api_key = $1", api_key)
+        return status == "UPDATE 1"
+
+    # FIX session store --------------------------------------------------------------------------
+
+    async def load_fix_session(self, session_id: str) -> tuple[int, int] | None:
+        row = await self.pool.fetchrow(
+            "SELECT next_incoming_seq, next_outgoing_seq FROM fix_sessions WHERE session_id = $1", session_id
+        )
+        return None if row is None else (row[0], row[1])
+
+    async def save_fix_session(
+        self,
+        session_id: str,
+        *,
+        next_incoming_seq: int,
+        next_outgoing_seq: int,
+        sent_messages: list[tuple[int, bytes]],
+    ) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
+                "VALUES ($1, $2, $3) "
+                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = $2, next_outgoing_seq = $3",
+                session_id,
+                next_incoming_seq,
+                next_outgoing_seq,
+            )
+            if sent_messages:
+                await connection.executemany(
+                    "INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (session_id, seq) DO UPDATE SET message = $3",
+                    [(session_id, seq, message) for seq, message in sent_messages],
+                )
+
+    async def fetch_sent_messages(
+        self, session_id: str, begin_seq: int, end_seq: int
+    ) -> list[tuple[int, bytes]]:
+        rows = await self.pool.fetch(
+            "SELECT seq, message FROM fix_messages "
+            "WHERE session_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq",
+            session_id,
+            begin_seq,
+            end_seq,
+        )
+        return [(row[0], bytes(row[1])) for row in rows]
+
+    async def reset_fix_session(self, session_id: str) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("DELETE FROM fix_messages WHERE session_id = $1", session_id)
+            await connection.execute(
+                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
+                "VALUES ($1, 1, 1) "
+                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = 1, next_outgoing_seq = 1",
+                session_id,
+            )

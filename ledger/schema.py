@@ -1,0 +1,112 @@
+"""The logical schema, as versioned migrations written once for both backends.
+
+``{BIG}`` is the 64-bit integer type and ``{BYTES}`` the binary type of the backend. A migration runs
+once, inside a transaction, and records its version in ``schema_version``.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE accounts (
+                account_id {BIG} PRIMARY KEY,
+                name TEXT NOT NULL UNIQUE,
+                created_ns {BIG} NOT NULL)""",
+            """CREATE TABLE api_keys (
+                api_key TEXT PRIMARY KEY,
+                account_id {BIG} NOT NULL REFERENCES accounts (account_id),
+                key_type TEXT NOT NULL,
+                secret TEXT NOT NULL,
+                public_key_pem TEXT NOT NULL,
+                permissions TEXT NOT NULL,
+                revoked BOOLEAN NOT NULL)""",
+            """CREATE TABLE ledger_entries (
+                sequence {BIG} PRIMARY KEY,
+                kind TEXT NOT NULL,
+                transfer_id TEXT UNIQUE,
+                hold_id {BIG},
+                account_id {BIG} NOT NULL,
+                asset TEXT NOT NULL,
+                amount_minor {BIG} NOT NULL,
+                ts_ns {BIG} NOT NULL)""",
+            """CREATE TABLE trades (
+                sequence {BIG} PRIMARY KEY,
+                symbol TEXT NOT NULL,
+                trade_id {BIG} NOT NULL,
+                base TEXT NOT NULL,
+                quote TEXT NOT NULL,
+                price_minor {BIG} NOT NULL,
+                quantity_minor {BIG} NOT NULL,
+                quote_quantity_minor {BIG} NOT NULL,
+                buyer_account_id {BIG} NOT NULL,
+                seller_account_id {BIG} NOT NULL,
+                buyer_order_id {BIG} NOT NULL,
+                seller_order_id {BIG} NOT NULL,
+                buyer_is_maker BOOLEAN NOT NULL,
+                buyer_fee_minor {BIG} NOT NULL,
+                seller_fee_minor {BIG} NOT NULL,
+                ts_ns {BIG} NOT NULL,
+                UNIQUE (symbol, trade_id))""",
+            "CREATE INDEX trades_by_time ON trades (ts_ns)",
+            """CREATE TABLE orders (
+                order_id {BIG} PRIMARY KEY,
+                symbol TEXT NOT NULL,
+                account_id {BIG} NOT NULL,
+                client_order_id TEXT NOT NULL,
+                original_client_order_id TEXT NOT NULL,
+                side TEXT NOT NULL,
+                order_type TEXT NOT NULL,
+                time_in_force TEXT NOT NULL,
+                self_trade_prevention TEXT NOT NULL,
+                price_minor {BIG} NOT NULL,
+                quantity_minor {BIG} NOT NULL,
+                quote_quantity_minor {BIG} NOT NULL,
+                status TEXT NOT NULL,
+                filled_minor {BIG} NOT NULL,
+                cumulative_quote_minor {BIG} NOT NULL,
+                commission_minor {BIG} NOT NULL,
+                commission_asset TEXT NOT NULL,
+                created_ns {BIG} NOT NULL,
+                updated_ns {BIG} NOT NULL,
+                origin TEXT NOT NULL,
+                priority_sequence {BIG} NOT NULL)""",
+            "CREATE INDEX open_orders ON orders (status, symbol, priority_sequence)",
+            """CREATE TABLE book_numbering (
+                symbol TEXT PRIMARY KEY,
+                sequence {BIG} NOT NULL,
+                next_trade_id {BIG} NOT NULL)""",
+            "CREATE TABLE counters (name TEXT PRIMARY KEY, value {BIG} NOT NULL)",
+            """CREATE TABLE checkpoint_accounts (
+                account_id {BIG} NOT NULL,
+                asset TEXT NOT NULL,
+                credits_posted {BIG} NOT NULL,
+                debits_posted {BIG} NOT NULL,
+                credits_pending {BIG} NOT NULL,
+                debits_pending {BIG} NOT NULL,
+                PRIMARY KEY (account_id, asset))""",
+            """CREATE TABLE checkpoint_holds (
+                hold_id {BIG} PRIMARY KEY,
+                account_id {BIG} NOT NULL,
+                asset TEXT NOT NULL,
+                remaining_minor {BIG} NOT NULL)""",
+            """CREATE TABLE fix_sessions (
+                session_id TEXT PRIMARY KEY,
+                next_incoming_seq {BIG} NOT NULL,
+                next_outgoing_seq {BIG} NOT NULL)""",
+            """CREATE TABLE fix_messages (
+                session_id TEXT NOT NULL,
+                seq {BIG} NOT NULL,
+                message {BYTES} NOT NULL,
+                PRIMARY KEY (session_id, seq))""",
+        ),
+    ),
+)
+
+SCHEMA_VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version {BIG} PRIMARY KEY, applied_ns {BIG} NOT NULL)"
+)
+CHECKPOINT_SEQUENCE = "checkpoint_sequence"
+NEXT_ORDER_ID = "next_order_id"
+NEXT_ACCOUNT_ID = "next_account_id"

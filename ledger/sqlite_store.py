@@ -1,0 +1,344 @@
+"""The embedded store: SQLite in WAL mode through aiosqlite.
+
+``synchronous`` comes from the settings (FULL by default: a commit survives power loss, not only a
+process crash). Transactions are explicit (``BEGIN IMMEDIATE`` ... ``COMMIT``); every statement is
+parameterised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+
+from config.settings import StoreSettings
+from ledger.journal import EntryKind, JournalEntry, TradeEntry, TransferEntry
+from ledger.schema import (
+    CHECKPOINT_SEQUENCE,
+    MIGRATIONS,
+    NEXT_ORDER_ID,
+    SCHEMA_VERSION_TABLE,
+)
+from ledger.store import (
+    ENTRY_COLUMNS,
+    OPEN_STATUSES,
+    ORDER_COLUMNS,
+    TRADE_COLUMNS,
+    ApiKeyRecord,
+    BookNumbering,
+    Checkpoint,
+    CommitBatch,
+    LoadedState,
+    OrderRecord,
+    entry_from_row,
+    entry_row,
+    merge_journal,
+    order_from_row,
+    order_row,
+    trade_from_row,
+    trade_row,
+)
+
+SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+_TYPES = {"BIG": "INTEGER", "BYTES": "BLOB"}
+_INSERT_ENTRY = (
+    f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
+)
+_INSERT_TRADE = (
+    f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) VALUES ({', '.join('?' * len(TRADE_COLUMNS))})"
+)
+_UPSERT_ORDER = (
+    f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) "
+    "ON CONFLICT (order_id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in ORDER_COLUMNS[1:])
+)
+
+
+class SqliteStore:
+    """``Store`` on one SQLite file; one connection, one writer."""
+
+    def __init__(self, settings: StoreSettings) -> None:
+        if settings.sqlite_synchronous not in SYNCHRONOUS_MODES:
+            raise ValueError(f"store.sqlite_synchronous must be one of {SYNCHRONOUS_MODES}")
+        self._path = settings.sqlite_path
+        self._synchronous = settings.sqlite_synchronous
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        assert self._db is not None, "store is not open"
+        return self._db
+
+    async def open(self) -> None:
+        Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
+        await self.db.execute("PRAGMA journal_mode = WAL")
+        await self.db.execute(f"PRAGMA synchronous = {self._synchronous}")
+        await self.db.execute("PRAGMA foreign_keys = ON")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self) -> None:
+        await self.db.execute(SCHEMA_VERSION_TABLE.format(**_TYPES))
+        async with self.db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
+            (current,) = await cursor.fetchone()
+        for version, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            async with self._transaction() as db:
+                for statement in statements:
+                    await db.execute(statement.format(**_TYPES))
+                await db.execute(
+                    "INSERT INTO schema_version (version, applied_ns) VALUES (?, ?)",
+                    (version, time.time_ns()),
+                )
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction at a time on the one connection; rolled back on any error."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    async def _fetch(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        async with self._lock:
+            return await self._fetch_in_transaction(sql, parameters)
+
+    async def _fetch_in_transaction(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        async with self.db.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _counter(self, name: str, default: int) -> int:
+        rows = await self._fetch("SELECT value FROM counters WHERE name = ?", (name,))
+        return rows[0][0] if rows else default
+
+    # Commit -------------------------------------------------------------------------------------
+
+    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None:
+        """Write ``batch`` (and a checkpoint taken right after it) in one transaction."""
+        entries = [entry_row(e) for e in batch.journal if type(e) is not TradeEntry]
+        trades = [trade_row(e) for e in batch.journal if type(e) is TradeEntry]
+        async with self._transaction() as db:
+            if entries:
+                await db.executemany(_INSERT_ENTRY, entries)
+            if trades:
+                await db.executemany(_INSERT_TRADE, trades)
+            if batch.orders:
+                await db.executemany(_UPSERT_ORDER, [order_row(r) for r in batch.orders.values()])
+            if batch.numbering:
+                await db.executemany(
+                    "INSERT INTO book_numbering (symbol, sequence, next_trade_id) VALUES (?, ?, ?) "
+                    "ON CONFLICT (symbol) DO UPDATE SET sequence = excluded.sequence, "
+                    "next_trade_id = excluded.next_trade_id",
+                    [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
+                )
+            if batch.next_order_id is not None:
+                await self._set_counter(NEXT_ORDER_ID, batch.next_order_id)
+            if checkpoint is not None:
+                await self._write_checkpoint(checkpoint)
+
+    async def _set_counter(self, name: str, value: int) -> None:
+        await self.db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
+
+    async def _write_checkpoint(self, checkpoint: Checkpoint) -> None:
+        await self.db.execute("DELETE FROM checkpoint_accounts")
+        await self.db.execute("DELETE FROM checkpoint_holds")
+        await self.db.executemany(
+            "INSERT INTO checkpoint_accounts VALUES (?, ?, ?, ?, ?, ?)",
+            [(owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()],
+        )
+        await self.db.executemany(
+            "INSERT INTO checkpoint_holds VALUES (?, ?, ?, ?)",
+            [(hold_id, *hold) for hold_id, hold in checkpoint.holds.items()],
+        )
+        await self._set_counter(CHECKPOINT_SEQUENCE, checkpoint.sequence)
+
+    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        await self.commit(CommitBatch(), checkpoint)
+
+    # Load ---------------------------------------------------------------------------------------
+
+    async def load(self) -> LoadedState:
+        sequence = await self._counter(CHECKPOINT_SEQUENCE, 0)
+        accounts = {
+            (row[0], row[1]): tuple(row[2:]) for row in await self._fetch("SELECT * FROM checkpoint_accounts")
+        }
+        holds = {
+            row[0]: (row[1], row[2], row[3]) for row in await self._fetch("SELECT * FROM checkpoint_holds")
+        }
+        transfers = [
+            entry_from_row(row)
+            for row in await self._fetch(
+                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries "
+                "WHERE kind IN (?, ?) ORDER BY sequence",
+                (EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value),
+            )
+        ]
+        open_orders = [
+            order_from_row(row)
+            for row in await self._fetch(
+                f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE status IN (?, ?) "
+                "ORDER BY symbol, priority_sequence",
+                OPEN_STATUSES,
+            )
+        ]
+        numbering = {row[0]: BookNumbering(*row) for row in await self._fetch("SELECT * FROM book_numbering")}
+        return LoadedState(
+            checkpoint=Checkpoint(sequence, accounts, holds),
+            journal_after_checkpoint=await self.journal(sequence),
+            transfers=[t for t in transfers if type(t) is TransferEntry],
+            open_orders=open_orders,
+            numbering=numbering,
+            next_order_id=await self._counter(NEXT_ORDER_ID, 1),
+            accounts=await self.accounts(),
+        )
+
+    async def journal(self, after_sequence: int = 0) -> list[JournalEntry]:
+        entries = [
+            entry_from_row(row)
+            for row in await self._fetch(
+                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE sequence > ? ORDER BY sequence",
+                (after_sequence,),
+            )
+        ]
+        trades = [
+            trade_from_row(row)
+            for row in await self._fetch(
+                f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE sequence > ? ORDER BY sequence",
+                (after_sequence,),
+            )
+        ]
+        return merge_journal(entries, trades)
+
+    async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]:
+        sql = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE ts_ns >= ? AND ts_ns < ?"
+        parameters: tuple = (since_ns, until_ns)
+        if symbol is not None:
+            sql += " AND symbol = ?"
+            parameters += (symbol,)
+        return [trade_from_row(row) for row in await self._fetch(sql + " ORDER BY sequence", parameters)]
+
+    async def orders(self, account_id: int) -> list[OrderRecord]:
+        rows = await self._fetch(
+            f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account_id = ? ORDER BY order_id",
+            (account_id,),
+        )
+        return [order_from_row(row) for row in rows]
+
+    # Accounts and API keys ----------------------------------------------------------------------
+
+    async def create_account(self, name: str, created_ns: int) -> int:
+        async with self._transaction() as db:
+            rows = await self._fetch_in_transaction("SELECT COALESCE(MAX(account_id), 0) + 1 FROM accounts")
+            account_id = rows[0][0]
+            await db.execute(
+                "INSERT INTO accounts (account_id, name, created_ns) VALUES (?, ?, ?)",
+                (account_id, name, created_ns),
+            )
+        return account_id
+
+    async def accounts(self) -> dict[str, int]:
+        return {
+            name: account_id
+            for account_id, name in await self._fetch("SELECT account_id, name FROM accounts")
+        }
+
+    async def add_api_key(self, record: ApiKeyRecord) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO api_keys (api_key, account_id, key_type, secret, public_key_pem, permissions, "
+                "revoked) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.api_key,
+                    record.account_id,
+                    record.key_type,
+                    record.secret,
+                    record.public_key_pem,
+                    record.permissions,
+                    record.revoked,
+                ),
+            )
+
+    async def api_keys(self) -> list[ApiKeyRecord]:
+        rows = await self._fetch(
+            "SELECT api_key, account_id, key_type, secret, public_key_pem, permissions, revoked "
+            "FROM api_keys "
+            "ORDER BY api_key"
+        )
+        return [ApiKeyRecord(*row[:6], bool(row[6])) for row in rows]
+
+    async def revoke_api_key(self, api_key: str) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute("UPDATE api_keys SET revoked = ? WHERE api_key = ?", (True, api_key))
+            return cursor.rowcount == 1
+
+    # FIX session store --------------------------------------------------------------------------
+
+    async def load_fix_session(self, session_id: str) -> tuple[int, int] | None:
+        rows = await self._fetch(
+            "SELECT next_incoming_seq, next_outgoing_seq FROM fix_sessions WHERE session_id = ?",
+            (session_id,),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    async def save_fix_session(
+        self,
+        session_id: str,
+        *,
+        next_incoming_seq: int,
+        next_outgoing_seq: int,
+        sent_messages: list[tuple[int, bytes]],
+    ) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
+                "VALUES (?, ?, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = excluded.next_incoming_seq, "
+                "next_outgoing_seq = excluded.next_outgoing_seq",
+                (session_id, next_incoming_seq, next_outgoing_seq),
+            )
+            if sent_messages:
+                await db.executemany(
+                    "INSERT INTO fix_messages (session_id, seq, message) VALUES (?, ?, ?) "
+                    "ON CONFLICT (session_id, seq) DO UPDATE SET message = excluded.message",
+                    [(session_id, seq, message) for seq, message in sent_messages],
+                )
+
+    async def fetch_sent_messages(
+        self, session_id: str, begin_seq: int, end_seq: int
+    ) -> list[tuple[int, bytes]]:
+        rows = await self._fetch(
+            "SELECT seq, message FROM fix_messages "
+            "WHERE session_id = ? AND seq >= ? AND seq <= ? ORDER BY seq",
+            (session_id, begin_seq, end_seq),
+        )
+        return [(seq, bytes(message)) for seq, message in rows]
+
+    async def reset_fix_session(self, session_id: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM fix_messages WHERE session_id = ?", (session_id,))
+            await db.execute(
+                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
+                "VALUES (?, 1, 1) "
+                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = 1, next_outgoing_seq = 1",
+                (session_id,),
+            )

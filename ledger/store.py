@@ -1,0 +1,258 @@
+"""The store port: what the process persists and loads, the same for SQLite and PostgreSQL.
+
+One logical schema (see ``schema.py``); each backend implements ``Store``. Everything one loop turn
+produced goes to ``commit`` as one ``CommitBatch`` and one transaction. Balances live in memory and
+are rebuilt at start from the last checkpoint plus the journal after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRecord:
+    """One order's latest state, with plain values (enums as their names)."""
+
+    order_id: int
+    symbol: str
+    account_id: int
+    client_order_id: str
+    original_client_order_id: str
+    side: str
+    order_type: str
+    time_in_force: str
+    self_trade_prevention: str
+    price_minor: int
+    quantity_minor: int
+    quote_quantity_minor: int
+    status: str
+    filled_minor: int
+    cumulative_quote_minor: int
+    commission_minor: int
+    commission_asset: str
+    created_ns: int
+    updated_ns: int
+    origin: str
+    priority_sequence: int
+
+
+ORDER_COLUMNS = tuple(OrderRecord.__dataclass_fields__)
+OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+
+
+@dataclass(frozen=True, slots=True)
+class BookNumbering:
+    """Where a symbol's book numbering continues after a restart."""
+
+    symbol: str
+    sequence: int
+    next_trade_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    api_key: str
+    account_id: int
+    key_type: str
+    secret: str
+    public_key_pem: str
+    permissions: str
+    revoked: bool
+
+
+@dataclass(slots=True)
+class CommitBatch:
+    """Everything to make durable in one transaction."""
+
+    journal: list[JournalEntry] = field(default_factory=list)
+    orders: dict[int, OrderRecord] = field(default_factory=dict)
+    numbering: dict[str, BookNumbering] = field(default_factory=dict)
+    next_order_id: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.journal or self.orders or self.numbering or self.next_order_id is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Balances and holds as of journal entry ``sequence``."""
+
+    sequence: int
+    accounts: dict[tuple[int, str], tuple[int, int, int, int]]
+    holds: dict[int, tuple[int, str, int]]
+
+
+@dataclass(slots=True)
+class LoadedState:
+    """What recovery needs at start."""
+
+    checkpoint: Checkpoint
+    journal_after_checkpoint: list[JournalEntry]
+    transfers: list[TransferEntry]
+    open_orders: list[OrderRecord]
+    numbering: dict[str, BookNumbering]
+    next_order_id: int
+    accounts: dict[str, int]
+
+
+class Store(Protocol):
+    """Persistence for the ledger, orders, book numbering, accounts, API keys and FIX sessions."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def load(self) -> LoadedState: ...
+
+    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None: ...
+
+    async def save_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    async def journal(self, after_sequence: int = 0) -> list[JournalEntry]: ...
+
+    async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]: ...
+
+    async def orders(self, account_id: int) -> list[OrderRecord]: ...
+
+    async def create_account(self, name: str, created_ns: int) -> int: ...
+
+    async def accounts(self) -> dict[str, int]: ...
+
+    async def add_api_key(self, record: ApiKeyRecord) -> None: ...
+
+    async def api_keys(self) -> list[ApiKeyRecord]: ...
+
+    async def revoke_api_key(self, api_key: str) -> bool: ...
+
+    async def load_fix_session(self, session_id: str) -> tuple[int, int] | None: ...
+
+    async def save_fix_session(
+        self,
+        session_id: str,
+        *,
+        next_incoming_seq: int,
+        next_outgoing_seq: int,
+        sent_messages: list[tuple[int, bytes]],
+    ) -> None: ...
+
+    async def fetch_sent_messages(
+        self, session_id: str, begin_seq: int, end_seq: int
+    ) -> list[tuple[int, bytes]]: ...
+
+    async def reset_fix_session(self, session_id: str) -> None: ...
+
+
+# Rows <-> entries, shared by both backends -------------------------------------------------------
+
+ENTRY_COLUMNS = ("sequence", "kind", "transfer_id", "hold_id", "account_id", "asset", "amount_minor", "ts_ns")
+TRADE_COLUMNS = (
+    "sequence",
+    "symbol",
+    "trade_id",
+    "base",
+    "quote",
+    "price_minor",
+    "quantity_minor",
+    "quote_quantity_minor",
+    "buyer_account_id",
+    "seller_account_id",
+    "buyer_order_id",
+    "seller_order_id",
+    "buyer_is_maker",
+    "buyer_fee_minor",
+    "seller_fee_minor",
+    "ts_ns",
+)
+
+
+def entry_row(entry: TransferEntry | HoldEntry) -> tuple:
+    if type(entry) is TransferEntry:
+        return (
+            entry.sequence,
+            entry.kind.value,
+            entry.transfer_id,
+            None,
+            entry.account_id,
+            entry.asset,
+            entry.amount_minor,
+            entry.ts_ns,
+        )
+    return (
+        entry.sequence,
+        entry.kind.value,
+        None,
+        entry.hold_id,
+        entry.account_id,
+        entry.asset,
+        entry.amount_minor,
+        0,
+    )
+
+
+def trade_row(entry: TradeEntry) -> tuple:
+    return (
+        entry.sequence,
+        entry.symbol,
+        entry.trade_id,
+        entry.base,
+        entry.quote,
+        entry.price_minor,
+        entry.quantity_minor,
+        entry.quote_quantity_minor,
+        entry.buyer_account_id,
+        entry.seller_account_id,
+        entry.buyer_order_id,
+        entry.seller_order_id,
+        entry.buyer_is_maker,
+        entry.buyer_fee_minor,
+        entry.seller_fee_minor,
+        entry.ts_ns,
+    )
+
+
+def entry_from_row(row: tuple) -> TransferEntry | HoldEntry:
+    sequence, kind, transfer_id, hold_id, account_id, asset, amount, ts_ns = row
+    entry_kind = EntryKind(kind)
+    if entry_kind in (EntryKind.HOLD, EntryKind.RELEASE):
+        return HoldEntry(
+            sequence=sequence,
+            kind=entry_kind,
+            hold_id=hold_id,
+            account_id=account_id,
+            asset=asset,
+            amount_minor=amount,
+        )
+    return TransferEntry(
+        sequence=sequence,
+        kind=entry_kind,
+        transfer_id=transfer_id,
+        account_id=account_id,
+        asset=asset,
+        amount_minor=amount,
+        ts_ns=ts_ns,
+    )
+
+
+def trade_from_row(row: tuple) -> TradeEntry:
+    values = dict(zip(TRADE_COLUMNS, row, strict=True))
+    values["buyer_is_maker"] = bool(values["buyer_is_maker"])
+    return TradeEntry(**values)
+
+
+def merge_journal(entries: list[TransferEntry | HoldEntry], trades: list[TradeEntry]) -> list[JournalEntry]:
+    """Both journal tables in one sequence order."""
+    merged: list[JournalEntry] = [*entries, *trades]
+    merged.sort(key=lambda entry: entry.sequence)
+    return merged
+
+
+def order_row(record: OrderRecord) -> tuple:
+    return tuple(getattr(record, column) for column in ORDER_COLUMNS)
+
+
+def order_from_row(row: tuple) -> OrderRecord:
+    return OrderRecord(**dict(zip(ORDER_COLUMNS, row, strict=True)))

@@ -1,0 +1,147 @@
+"""The group-commit writer: what the loop produced since the last commit, made durable in one transaction.
+
+Producers record synchronously (journal entries from the ledger, order states, book numbering) and ask
+``commit_point()`` for a future that completes when the transaction holding everything recorded so far
+has committed. One transaction runs at a time; while it runs, the next batch fills, so a busy loop
+commits many turns at once and an idle one commits each turn on its own. Commits complete in order.
+A failed commit fails the futures of its batch and every later one: the process must stop, since
+clients may not be told about what is not durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import structlog
+
+from ledger.journal import JournalEntry
+from ledger.store import BookNumbering, Checkpoint, CommitBatch, OrderRecord, Store
+
+log = structlog.get_logger("ledger.writer")
+
+
+class GroupCommitWriter:
+    """Collects records and commits them in batches of at most ``batch_entries_max`` journal entries."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        batch_entries_max: int = 10_000,
+        checkpoint: Callable[[], Checkpoint] | None = None,
+        checkpoint_interval_s: float = 60.0,
+        observe_commit_s: Callable[[float], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._batch_entries_max = batch_entries_max
+        self._batch = CommitBatch()
+        self._batch_done: asyncio.Future[None] | None = None
+        self._wakeup = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._closing = False
+        self._checkpoint = checkpoint
+        self._checkpoint_interval_s = checkpoint_interval_s
+        self._last_checkpoint_s = time.monotonic()
+        self._observe_commit_s = observe_commit_s
+        self._stopped = asyncio.Event()
+        self.commits = 0
+
+    # Recording (synchronous, from the loop) ---------------------------------------------------------
+
+    def journal(self, entry: JournalEntry) -> None:
+        self._batch.journal.append(entry)
+        self._wakeup.set()
+
+    def record_order(self, record: OrderRecord) -> None:
+        self._batch.orders[record.order_id] = record
+        self._wakeup.set()
+
+    def record_numbering(self, numbering: BookNumbering) -> None:
+        self._batch.numbering[numbering.symbol] = numbering
+        self._wakeup.set()
+
+    def record_next_order_id(self, next_order_id: int) -> None:
+        self._batch.next_order_id = next_order_id
+        self._wakeup.set()
+
+    def commit_point(self) -> asyncio.Future[None]:
+        """A future for the commit of everything recorded so far."""
+        if self._batch_done is None:
+            self._batch_done = asyncio.get_running_loop().create_future()
+            if self._failure is not None:
+                self._batch_done.set_exception(self._failure)
+        self._wakeup.set()
+        return self._batch_done
+
+    # The writer task ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Commit batches until ``close``; never returns early on a failed commit (futures carry it)."""
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                if self._batch or self._batch_done is not None:
+                    await self._commit_once()
+                elif self._closing:
+                    if self._checkpoint is not None and self._failure is None:
+                        await self._store.commit(CommitBatch(), self._checkpoint())
+                    return
+        finally:
+            self._stopped.set()
+
+    async def _commit_once(self) -> None:
+        batch, done = self._take()
+        checkpoint = None
+        if self._checkpoint is not None and (
+            time.monotonic() - self._last_checkpoint_s >= self._checkpoint_interval_s
+        ):
+            checkpoint = self._checkpoint_after(batch)
+        started = time.perf_counter()
+        try:
+            if self._failure is not None:
+                raise self._failure
+            await self._store.commit(batch, checkpoint)
+        except BaseException as error:
+            self._failure = error
+            log.critical("commit failed", error=repr(error), entries=len(batch.journal))
+            if done is not None and not done.done():
+                done.set_exception(error)
+            if isinstance(error, asyncio.CancelledError):
+                raise
+            return
+        self.commits += 1
+        if checkpoint is not None:
+            self._last_checkpoint_s = time.monotonic()
+        if self._observe_commit_s is not None:
+            self._observe_commit_s(time.perf_counter() - started)
+        if done is not None and not done.done():
+            done.set_result(None)
+
+    def _take(self) -> tuple[CommitBatch, asyncio.Future[None] | None]:
+        """Cut the current batch (at most ``batch_entries_max`` entries) with its future."""
+        batch = self._batch
+        if len(batch.journal) > self._batch_entries_max:
+            # Journal first: order states and numbering go with the last part, never ahead of the ledger.
+            head = CommitBatch(journal=batch.journal[: self._batch_entries_max])
+            batch.journal = batch.journal[self._batch_entries_max :]
+            self._wakeup.set()
+            return head, None
+        done = self._batch_done
+        self._batch, self._batch_done = CommitBatch(), None
+        return batch, done
+
+    def _checkpoint_after(self, batch: CommitBatch) -> Checkpoint | None:
+        """The ledger's state is a valid checkpoint only if nothing newer waits for a later commit."""
+        if self._batch.journal:
+            return None
+        assert self._checkpoint is not None
+        return self._checkpoint()
+
+    async def close(self) -> None:
+        """Let ``run`` commit what is left, write a checkpoint and stop; wait for it."""
+        self._closing = True
+        self._wakeup.set()
+        await self._stopped.wait()

@@ -1,0 +1,194 @@
+"""The same suite on SQLite and PostgreSQL: commit, load, recover, idempotency, FIX session state."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from book.types import Side, TradeExecuted
+from config import load_settings
+from config.settings import FeeSettings
+from ledger.ledger import Ledger
+from ledger.store import ApiKeyRecord, BookNumbering, Checkpoint, CommitBatch, OrderRecord
+from ledger.writer import GroupCommitWriter
+
+SETTINGS = load_settings("config/demo.toml")
+BTCUSDT = SETTINGS.symbols["BTCUSDT"]
+COIN = 10**8
+FEES = FeeSettings(maker_bps=10, taker_bps=20)
+
+
+def order(order_id: int, status: str = "NEW", priority: int = 0, **changes) -> OrderRecord:
+    values = dict(
+        order_id=order_id,
+        symbol="BTCUSDT",
+        account_id=1,
+        client_order_id=f"c{order_id}",
+        original_client_order_id="",
+        side="BUY",
+        order_type="LIMIT",
+        time_in_force="GTC",
+        self_trade_prevention="NONE",
+        price_minor=50_000 * COIN,
+        quantity_minor=COIN,
+        quote_quantity_minor=0,
+        status=status,
+        filled_minor=0,
+        cumulative_quote_minor=0,
+        commission_minor=0,
+        commission_asset="",
+        created_ns=1,
+        updated_ns=1,
+        origin="test",
+        priority_sequence=priority or order_id,
+    )
+    values.update(changes)
+    return OrderRecord(**values)
+
+
+def trade(trade_id: int, quantity: int, price: int) -> TradeExecuted:
+    return TradeExecuted(
+        sequence=trade_id,
+        trade_id=trade_id,
+        price_minor=price,
+        quantity_minor=quantity,
+        quote_quantity_minor=price * quantity // COIN,
+        aggressor_side=Side.BUY,
+        maker_order_id=0,
+        maker_account_id=0,
+        maker_leaves_minor=0,
+        taker_order_id=0,
+        taker_account_id=0,
+        taker_leaves_minor=0,
+        ts_ns=1_000 + trade_id,
+    )
+
+
+def checkpoint_of(ledger: Ledger) -> Checkpoint:
+    return Checkpoint(
+        ledger.sequence,
+        ledger.accounts(),
+        {hold_id: (h.account_id, h.asset, h.remaining_minor) for hold_id, h in ledger.holds().items()},
+    )
+
+
+async def trading_day(store) -> Ledger:
+    """Deposits, holds, two fills and a release, committed through the writer."""
+    writer = GroupCommitWriter(store, batch_entries_max=3)
+    ledger = Ledger(fees=FEES, journal=writer.journal)
+    task = asyncio.create_task(writer.run())
+    alice = await store.create_account("alice", 1)
+    bob = await store.create_account("bob", 1)
+    ledger.deposit("d1", alice, "USDT", 100_000 * COIN)
+    ledger.deposit("d2", bob, "BTC", 3 * COIN)
+    ledger.hold(10, alice, "USDT", 100_000 * COIN)
+    ledger.hold(20, bob, "BTC", 2 * COIN)
+    ledger.settle_trade(trade(1, COIN, 40_000 * COIN), symbol=BTCUSDT, buyer_hold_id=10, seller_hold_id=20)
+    ledger.settle_trade(
+        trade(2, COIN // 2, 41_000 * COIN), symbol=BTCUSDT, buyer_hold_id=10, seller_hold_id=20
+    )
+    ledger.release(10, 10_000 * COIN)
+    writer.record_order(order(10, "PARTIALLY_FILLED", filled_minor=3 * COIN // 2))
+    writer.record_order(order(20, "NEW", account_id=bob, side="SELL"))
+    writer.record_numbering(BookNumbering("BTCUSDT", 57, 3))
+    writer.record_next_order_id(21)
+    await writer.commit_point()
+    await writer.close()
+    await task
+    return ledger
+
+
+async def test_what_was_committed_is_loaded_and_rebuilds_the_ledger(store_factory) -> None:
+    store = await store_factory()
+    ledger = await trading_day(store)
+    reopened = await store_factory()
+    state = await reopened.load()
+    rebuilt = Ledger(fees=FEES)
+    rebuilt.replay(state.journal_after_checkpoint)
+    assert ledger.differences(rebuilt) == []
+    assert rebuilt.verify({10: ledger.hold_remaining(10), 20: ledger.hold_remaining(20)}) == []
+    assert [o.order_id for o in state.open_orders] == [10, 20]
+    assert state.open_orders[0].filled_minor == 3 * COIN // 2
+    assert state.numbering == {"BTCUSDT": BookNumbering("BTCUSDT", 57, 3)}
+    assert state.next_order_id == 21
+    assert state.accounts == {"alice": 1, "bob": 2}
+    assert [t.transfer_id for t in state.transfers] == ["d1", "d2"]
+
+
+async def test_recovery_from_a_checkpoint_plus_the_journal_after_it(store_factory) -> None:
+    store = await store_factory()
+    ledger = await trading_day(store)
+    await store.save_checkpoint(checkpoint_of(ledger))
+    writer = GroupCommitWriter(store)
+    ledger_after = Ledger(fees=FEES, journal=writer.journal, sequence=ledger.sequence)
+    state = await store.load()
+    assert state.journal_after_checkpoint == []
+    ledger_after.deposit("d3", 1, "BTC", 5)
+    task = asyncio.create_task(writer.run())
+    await writer.commit_point()
+    await writer.close()
+    await task
+    state = await (await store_factory()).load()
+    assert state.checkpoint.sequence == ledger.sequence
+    assert [e.sequence for e in state.journal_after_checkpoint] == [ledger.sequence + 1]
+
+
+async def test_orders_upsert_and_closed_orders_are_not_recovered(store_factory) -> None:
+    store = await store_factory()
+    await store.commit(CommitBatch(orders={1: order(1, priority=9), 2: order(2, priority=3)}))
+    await store.commit(CommitBatch(orders={1: order(1, "FILLED", priority=9), 3: order(3, priority=5)}))
+    state = await store.load()
+    assert [o.order_id for o in state.open_orders] == [2, 3]
+    assert [o.status for o in await store.orders(1)] == ["FILLED", "NEW", "NEW"]
+
+
+async def test_a_failed_transaction_writes_nothing(store_factory) -> None:
+    store = await store_factory()
+    ledger = Ledger(fees=FEES)
+    first = ledger.deposit("d1", 1, "BTC", 5)
+    await store.commit(CommitBatch(journal=[first]))
+    duplicate_sequence = ledger.deposit("d2", 1, "BTC", 5)
+    clash = dataclasses.replace(duplicate_sequence, sequence=first.sequence, transfer_id="d3")
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await store.commit(CommitBatch(journal=[duplicate_sequence, clash], orders={7: order(7)}))
+    state = await store.load()
+    assert [e.transfer_id for e in state.journal_after_checkpoint] == ["d1"]
+    assert state.open_orders == []
+
+
+async def test_trades_export_by_time_range(store_factory) -> None:
+    store = await store_factory()
+    await trading_day(store)
+    assert [t.trade_id for t in await store.trades(0, 10**18)] == [1, 2]
+    assert [t.trade_id for t in await store.trades(1_002, 10**18, "BTCUSDT")] == [2]
+    assert await store.trades(0, 10**18, "ETHUSDT") == []
+
+
+async def test_api_keys(store_factory) -> None:
+    store = await store_factory()
+    account = await store.create_account("carol", 1)
+    key = ApiKeyRecord("k1", account, "HMAC", "s3cret", "", "USER_DATA,TRADE", False)
+    await store.add_api_key(key)
+    assert await store.api_keys() == [key]
+    assert await store.revoke_api_key("k1")
+    assert not await store.revoke_api_key("nope")
+    assert (await store.api_keys())[0].revoked
+
+
+async def test_fix_session_state_survives_a_restart(store_factory) -> None:
+    store = await store_factory()
+    assert await store.load_fix_session("ALICE-GATEWAY") is None
+    await store.save_fix_session(
+        "ALICE-GATEWAY",
+        next_incoming_seq=5,
+        next_outgoing_seq=4,
+        sent_messages=[(1, b"a"), (2, b"b"), (3, b"c")],
+    )
+    reopened = await store_factory()
+    assert await reopened.load_fix_session("ALICE-GATEWAY") == (5, 4)
+    assert await reopened.fetch_sent_messages("ALICE-GATEWAY", 2, 3) == [(2, b"b"), (3, b"c")]
+    await reopened.reset_fix_session("ALICE-GATEWAY")
+    assert await reopened.load_fix_session("ALICE-GATEWAY") == (1, 1)
+    assert await reopened.fetch_sent_messages("ALICE-GATEWAY", 1, 10) == []
