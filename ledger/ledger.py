@@ -32,6 +32,8 @@ ESCROW = -1
 FEES = -2
 SYSTEM_NAMES = {OPERATOR: "operator", ESCROW: "escrow", FEES: "fees"}
 BASIS_POINTS = 10_000
+# Balances are stored as 64-bit integers; refuse a deposit that could ever overflow one.
+AMOUNT_MINOR_MAX = 2**62
 
 
 class LedgerError(GatewayError):
@@ -175,8 +177,10 @@ class Ledger:
         for request in requests:
             if request.kind not in (EntryKind.DEPOSIT, EntryKind.WITHDRAWAL):
                 raise LedgerError(f"transfer {request.transfer_id}: {request.kind.value} is not a transfer")
-            if request.amount_minor <= 0:
-                raise LedgerError(f"transfer {request.transfer_id}: amount must be positive")
+            if not 0 < request.amount_minor <= AMOUNT_MINOR_MAX:
+                raise LedgerError(
+                    f"transfer {request.transfer_id}: amount must be positive and at most 2**62"
+                )
             if request.account_id <= 0:
                 raise LedgerError(
                     f"transfer {request.transfer_id}: account {request.account_id} is not a user"
@@ -198,6 +202,15 @@ class Ledger:
             if request.kind is EntryKind.WITHDRAWAL:
                 key = (request.account_id, request.asset)
                 spend[key] = spend.get(key, 0) + request.amount_minor
+        for request in fresh:
+            operator = self._accounts.get((OPERATOR, request.asset)) or Balance()
+            if (
+                request.kind is EntryKind.DEPOSIT
+                and operator.debits_posted + request.amount_minor > AMOUNT_MINOR_MAX
+            ):
+                raise LedgerError(
+                    f"transfer {request.transfer_id}: {request.asset} in circulation would exceed 2**62"
+                )
         for (account_id, asset), amount in spend.items():
             available = self.balance(account_id, asset).available_minor
             if amount > available:
