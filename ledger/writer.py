@@ -23,19 +23,22 @@ log = structlog.get_logger("ledger.writer")
 
 
 class GroupCommitWriter:
-    """Collects records and commits them in batches of at most ``batch_entries_max`` journal entries."""
+    """Collects records and commits everything recorded since the last transaction began as one transaction.
+
+    A batch is never split: a transaction holds whole loop turns, so the ledger, the order states and
+    the book numbering on disk always agree. Its size is bounded by what the producers may do per turn
+    (book queue bounds) times the turns that fit in one commit's duration.
+    """
 
     def __init__(
         self,
         store: Store,
         *,
-        batch_entries_max: int = 10_000,
         checkpoint: Callable[[], Checkpoint] | None = None,
         checkpoint_interval_s: float = 60.0,
         observe_commit_s: Callable[[float], None] | None = None,
     ) -> None:
         self._store = store
-        self._batch_entries_max = batch_entries_max
         self._batch = CommitBatch()
         self._batch_done: asyncio.Future[None] | None = None
         self._wakeup = asyncio.Event()
@@ -81,14 +84,15 @@ class GroupCommitWriter:
         """Commit batches until ``close``; never returns early on a failed commit (futures carry it)."""
         try:
             while True:
-                await self._wakeup.wait()
-                self._wakeup.clear()
                 if self._batch or self._batch_done is not None:
                     await self._commit_once()
                 elif self._closing:
                     if self._checkpoint is not None and self._failure is None:
                         await self._store.commit(CommitBatch(), self._checkpoint())
                     return
+                else:
+                    await self._wakeup.wait()
+                    self._wakeup.clear()
         finally:
             self._stopped.set()
 
@@ -121,23 +125,15 @@ class GroupCommitWriter:
             done.set_result(None)
 
     def _take(self) -> tuple[CommitBatch, asyncio.Future[None] | None]:
-        """Cut the current batch (at most ``batch_entries_max`` entries) with its future."""
+        """Take everything recorded so far, with the future its producers wait on."""
         batch = self._batch
-        if len(batch.journal) > self._batch_entries_max:
-            # Journal first: order states and numbering go with the last part, never ahead of the ledger.
-            head = CommitBatch(journal=batch.journal[: self._batch_entries_max])
-            batch.journal = batch.journal[self._batch_entries_max :]
-            self._wakeup.set()
-            return head, None
         done = self._batch_done
         self._batch, self._batch_done = CommitBatch(), None
         return batch, done
 
-    def _checkpoint_after(self, batch: CommitBatch) -> Checkpoint | None:
-        """The ledger's state is a valid checkpoint only if nothing newer waits for a later commit."""
-        if self._batch.journal:
-            return None
-        assert self._checkpoint is not None
+    def _checkpoint_after(self, batch: CommitBatch) -> Checkpoint:
+        """The ledger's state right after ``batch``: nothing newer was recorded since it was taken."""
+        assert self._checkpoint is not None and not self._batch
         return self._checkpoint()
 
     async def close(self) -> None:

@@ -2,10 +2,11 @@
 
 Each fill is what a crossing order costs the ledger: a hold for the buyer (quote), a hold for the seller
 (base), and the trade settled against both with its fees: three journal entries. Fills are produced a
-loop turn at a time (``--turn`` fills per turn) and committed by the group-commit writer in batches of at
-most ``--batch`` journal entries; the clock stops when the last commit is durable.
+loop turn at a time (``--turn`` fills per turn) and committed by the group-commit writer, which puts
+every turn recorded while the previous commit ran into the next transaction; the clock stops when the
+last commit is durable. The average batch (journal entries per transaction) is printed.
 
-    .venv/bin/python scripts/bench_ledger.py [--fills 200000] [--turn 1000] [--batch 3000] [--backend both]
+    .venv/bin/python scripts/bench_ledger.py [--fills 200000] [--turn 1000] [--backend both]
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ ACCOUNTS = 100
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-async def run(store, fills: int, turn: int, batch: int) -> tuple[float, int, int]:
+async def run(store, fills: int, turn: int) -> tuple[float, int, int]:
     settings = load_settings("config/demo.toml")
     symbol = settings.symbols["BTCUSDT"]
-    writer = GroupCommitWriter(store, batch_entries_max=batch)
+    writer = GroupCommitWriter(store)
     ledger = Ledger(fees=settings.fees, journal=writer.journal)
     task = asyncio.create_task(writer.run())
     for account in range(1, ACCOUNTS + 1):
@@ -88,7 +89,6 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fills", type=int, default=200_000)
     parser.add_argument("--turn", type=int, default=1000, help="fills produced per loop turn")
-    parser.add_argument("--batch", type=int, default=3000, help="journal entries per transaction at most")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     arguments = parser.parse_args()
     print(f"command: {' '.join(sys.argv)}")
@@ -107,7 +107,7 @@ async def main() -> None:
             label = "postgresql (COPY)"
         await store.open()
         try:
-            elapsed, commits, entries = await run(store, arguments.fills, arguments.turn, arguments.batch)
+            elapsed, commits, entries = await run(store, arguments.fills, arguments.turn)
         finally:
             await store.close()
             if backend == "postgres":
@@ -117,7 +117,7 @@ async def main() -> None:
         print(
             f"{label}: {arguments.fills:,} fills ({entries:,} journal entries) in {elapsed:.2f} s = "
             f"{arguments.fills / elapsed:,.0f} fills/s durably committed; {commits} commits, "
-            f"batch <= {arguments.batch} entries, {arguments.turn} fills per turn"
+            f"{entries / commits:,.0f} entries per batch, {arguments.turn} fills per turn"
         )
 
 

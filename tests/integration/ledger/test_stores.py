@@ -76,7 +76,7 @@ def checkpoint_of(ledger: Ledger) -> Checkpoint:
 
 async def trading_day(store) -> Ledger:
     """Deposits, holds, two fills and a release, committed through the writer."""
-    writer = GroupCommitWriter(store, batch_entries_max=3)
+    writer = GroupCommitWriter(store)
     ledger = Ledger(fees=FEES, journal=writer.journal)
     task = asyncio.create_task(writer.run())
     alice = await store.create_account("alice", 1)

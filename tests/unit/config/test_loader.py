@@ -76,11 +76,13 @@ def test_tick_finer_than_the_quote_scale_is_refused() -> None:
 
 
 def test_inexact_notional_grid_is_refused() -> None:
-    text = _with({
-        "USDT = { scale = 8 }": "USDT = { scale = 2 }",
-        'step_size = "0.00001"': 'step_size = "0.001"',
-        'min_quantity = "0.00001"': 'min_quantity = "0.001"',
-    })
+    text = _with(
+        {
+            "USDT = { scale = 8 }": "USDT = { scale = 2 }",
+            'step_size = "0.00001"': 'step_size = "0.001"',
+            'min_quantity = "0.00001"': 'min_quantity = "0.001"',
+        }
+    )
     error = _error(text)
     assert error.key == "symbols.BTCUSDT.step_size"
     assert "finer than one minor unit of USDT" in str(error)

@@ -11,8 +11,15 @@ from config.money import DecimalFormatError, format_minor, parse_decimal_minor
 
 @pytest.mark.parametrize(
     ("text", "scale", "expected"),
-    [("0.015", 8, 1_500_000), ("12", 2, 1200), ("-1.50", 2, -150), (".5", 1, 5), ("5.", 0, 5),
-     ("0.10000000000", 1, 1), ("0", 8, 0)],
+    [
+        ("0.015", 8, 1_500_000),
+        ("12", 2, 1200),
+        ("-1.50", 2, -150),
+        (".5", 1, 5),
+        ("5.", 0, 5),
+        ("0.10000000000", 1, 1),
+        ("0", 8, 0),
+    ],
 )
 def test_parse(text: str, scale: int, expected: int) -> None:
     assert parse_decimal_minor(text, scale) == expected

@@ -75,7 +75,10 @@ def test_market_and_maker_defaults() -> None:
         ({"side": "BUY", "type": "MARKET", "quantity": "1", "quoteOrderQty": "1"}, -1014),
         ({"side": "BUY", "type": "MARKET", "quantity": "1", "price": "1"}, -1106),
         ({"side": "BUY", "type": "LIMIT_MAKER", "price": "1", "quantity": "1", "timeInForce": "GTC"}, -1106),
-        ({"side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "1.000000001", "quantity": "1"}, -1111),
+        (
+            {"side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "1.000000001", "quantity": "1"},
+            -1111,
+        ),
         (
             {
                 "side": "BUY",

@@ -1,0 +1,84 @@
+"""Group commit: one transaction per batch of turns, futures after their commit, failures are sticky."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from config.settings import FeeSettings
+from ledger.ledger import Ledger
+from ledger.store import Checkpoint, CommitBatch
+from ledger.writer import GroupCommitWriter
+
+
+class RecordingStore:
+    """Store stand-in: keeps each committed batch; ``fail_at`` makes that commit raise."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.batches: list[tuple[CommitBatch, Checkpoint | None]] = []
+        self.fail_at = fail_at
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None:
+        await self.release.wait()
+        if self.fail_at == len(self.batches):
+            raise OSError("disk full")
+        self.batches.append((batch, checkpoint))
+
+
+async def test_turns_recorded_during_a_commit_go_into_the_next_transaction() -> None:
+    store = RecordingStore()
+    writer = GroupCommitWriter(store)
+    ledger = Ledger(fees=FeeSettings(), journal=writer.journal)
+    task = asyncio.create_task(writer.run())
+    ledger.deposit("a", 1, "BTC", 1)
+    first = writer.commit_point()
+    await asyncio.sleep(0)
+    store.release.clear()
+    await asyncio.sleep(0)
+    ledger.deposit("b", 1, "BTC", 1)
+    second = writer.commit_point()
+    ledger.deposit("c", 1, "BTC", 1)
+    assert writer.commit_point() is second
+    assert not second.done()
+    store.release.set()
+    await second
+    assert first.done()
+    assert [[e.transfer_id for e in batch.journal] for batch, _ in store.batches] == [["a"], ["b", "c"]]
+    await writer.close()
+    await task
+
+
+async def test_a_failed_commit_fails_its_waiters_and_every_later_one() -> None:
+    store = RecordingStore(fail_at=0)
+    writer = GroupCommitWriter(store)
+    ledger = Ledger(fees=FeeSettings(), journal=writer.journal)
+    task = asyncio.create_task(writer.run())
+    ledger.deposit("a", 1, "BTC", 1)
+    with pytest.raises(OSError, match="disk full"):
+        await writer.commit_point()
+    ledger.deposit("b", 1, "BTC", 1)
+    with pytest.raises(OSError, match="disk full"):
+        await writer.commit_point()
+    assert store.batches == []
+    await writer.close()
+    await task
+
+
+async def test_close_commits_the_rest_with_a_checkpoint() -> None:
+    store = RecordingStore()
+    ledger_box: list[Ledger] = []
+    writer = GroupCommitWriter(
+        store, checkpoint=lambda: Checkpoint(ledger_box[0].sequence, ledger_box[0].accounts(), {})
+    )
+    ledger = Ledger(fees=FeeSettings(), journal=writer.journal)
+    ledger_box.append(ledger)
+    task = asyncio.create_task(writer.run())
+    ledger.deposit("a", 1, "BTC", 7)
+    await writer.close()
+    await task
+    (batch, none), (empty, checkpoint) = store.batches
+    assert [e.transfer_id for e in batch.journal] == ["a"] and none is None
+    assert not empty and checkpoint.sequence == 1 and checkpoint.accounts[(1, "BTC")] == (7, 0, 0, 0)
