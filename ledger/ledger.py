@@ -370,7 +370,40 @@ class Ledger:
             self._account(account_id, asset).debits_posted += amount_minor
             self._account(FEES, asset).credits_posted += amount_minor
 
-    # Replay and invariants -----------------------------------------------------------------------
+    # Recovery, replay and invariants ------------------------------------------------------------
+
+    @classmethod
+    def restore(
+        cls,
+        *,
+        fees: FeeSettings,
+        checkpoint_sequence: int,
+        accounts: Mapping[tuple[int, str], tuple[int, int, int, int]],
+        holds: Mapping[int, tuple[int, str, int]],
+        transfers: Iterable[TransferEntry],
+        journal_after_checkpoint: Iterable[JournalEntry],
+        sink: Callable[[JournalEntry], None] | None = None,
+    ) -> Ledger:
+        """Rebuild the ledger from a checkpoint, every transfer id ever used, and the journal after it."""
+        ledger = cls(fees=fees, sequence=checkpoint_sequence)
+        for key, values in accounts.items():
+            balance = ledger._account(*key)
+            balance.credits_posted, balance.debits_posted, balance.credits_pending, balance.debits_pending = (
+                values
+            )
+        for hold_id, (account_id, asset, remaining) in holds.items():
+            ledger._holds[hold_id] = Hold(account_id, asset, remaining)
+        for entry in transfers:
+            if entry.sequence <= checkpoint_sequence:
+                ledger._transfers[entry.transfer_id] = entry
+        ledger.replay(journal_after_checkpoint)
+        ledger._journal = sink
+        return ledger
+
+    def checkpoint_values(self) -> tuple[int, dict, dict]:
+        """(sequence, accounts, holds) in the shape ``restore`` takes."""
+        holds = {hold_id: (h.account_id, h.asset, h.remaining_minor) for hold_id, h in self._holds.items()}
+        return self.sequence, self.accounts(), holds
 
     def replay(self, entries: Iterable[JournalEntry]) -> None:
         """Apply journal entries (in sequence order) without journaling them again: recovery."""

@@ -12,6 +12,7 @@ from config import load_settings
 from config.settings import FeeSettings
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord, BookNumbering, Checkpoint, CommitBatch, OrderRecord
+from ledger.verify import verify_store
 from ledger.writer import GroupCommitWriter
 
 SETTINGS = load_settings("config/demo.toml")
@@ -192,3 +193,50 @@ async def test_fix_session_state_survives_a_restart(store_factory) -> None:
     await reopened.reset_fix_session("ALICE-GATEWAY")
     assert await reopened.load_fix_session("ALICE-GATEWAY") == (1, 1)
     assert await reopened.fetch_sent_messages("ALICE-GATEWAY", 1, 10) == []
+
+
+async def test_a_restarted_ledger_remembers_transfer_ids(store_factory) -> None:
+    store = await store_factory()
+    await trading_day(store)
+    state = await (await store_factory()).load()
+    journal: list = []
+    ledger = Ledger.restore(
+        fees=FEES,
+        checkpoint_sequence=state.checkpoint.sequence,
+        accounts=state.checkpoint.accounts,
+        holds=state.checkpoint.holds,
+        transfers=state.transfers,
+        journal_after_checkpoint=state.journal_after_checkpoint,
+        sink=journal.append,
+    )
+    before = ledger.balance(1, "USDT")
+    ledger.deposit("d1", 1, "USDT", 100_000 * COIN)
+    assert journal == [] and ledger.balance(1, "USDT") == before
+
+
+async def test_verify_checks_the_store_against_open_orders(store_factory) -> None:
+    store = await store_factory()
+    await trading_day(store)
+    open_orders = {
+        10: order(
+            10,
+            "PARTIALLY_FILLED",
+            price_minor=29_500 * COIN,
+            quantity_minor=5 * COIN // 2,
+            filled_minor=3 * COIN // 2,
+        ),
+        20: order(
+            20,
+            "PARTIALLY_FILLED",
+            account_id=2,
+            side="SELL",
+            quantity_minor=2 * COIN,
+            filled_minor=3 * COIN // 2,
+        ),
+    }
+    await store.commit(CommitBatch(orders=open_orders))
+    assert await verify_store(store, FEES, SETTINGS.symbols) == []
+    await store.commit(CommitBatch(orders={20: order(20, "CANCELED", account_id=2, side="SELL")}))
+    assert await verify_store(store, FEES, SETTINGS.symbols) == [
+        f"hold 20 is {COIN // 2} but its order can spend 0"
+    ]
