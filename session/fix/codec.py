@@ -1,0 +1,201 @@
+"""FIX tag=value framing: a verifying stream parser and an encoder.
+
+The parser finds ``8=FIX``, reads BodyLength (9), checks that MsgType (35) follows and that the frame
+ends in a CheckSum (10) that matches; a frame that fails any check is garbled: it is reported and
+skipped, and parsing resumes at the next ``8=FIX`` (FIX session rules: garbled messages are ignored
+and do not advance sequence numbers). Raw data fields (95/96, 90/91, 212/213) may contain SOH and are
+read by their length field. The receive buffer and every message are bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SOH = b"\x01"
+BEGIN = b"8=FIX"
+# Raw data field -> the length field that must precede it.
+RAW_DATA_LENGTH_TAGS = {96: 95, 91: 90, 213: 212}
+_LENGTH_TAGS = frozenset(RAW_DATA_LENGTH_TAGS.values())
+CHECKSUM_FIELD_BYTES = 7  # "10=" + three digits + SOH
+
+
+class FixMessage:
+    """A parsed message: its fields in order as ``(tag, value)`` and its raw frame.
+
+    Values are ``str`` (FIX text is ASCII; raw data is decoded as Latin-1 so every byte survives).
+    ``get`` returns the first value of a tag.
+    """
+
+    __slots__ = ("_first", "fields", "msg_type", "raw")
+
+    def __init__(self, fields: list[tuple[int, str]], raw: bytes) -> None:
+        self.fields = fields
+        self.raw = raw
+        self.msg_type = fields[2][1]
+        self._first: dict[int, str] | None = None
+
+    def get(self, tag: int) -> str | None:
+        first = self._first
+        if first is None:
+            first = {}
+            for field_tag, value in self.fields:
+                if field_tag not in first:
+                    first[field_tag] = value
+            self._first = first
+        return first.get(tag)
+
+    def __repr__(self) -> str:
+        return f"FixMessage({self.raw.replace(SOH, b'|')!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Garbled:
+    """A frame that was discarded, and why."""
+
+    reason: str
+    discarded_bytes: int
+
+
+class FrameTooLarge(Exception):
+    """The peer sent more than the bounds allow; the connection must be closed."""
+
+
+def checksum(data: bytes) -> int:
+    return sum(data) & 0xFF
+
+
+class FixParser:
+    """Turns a byte stream into messages; ``feed`` returns what became complete."""
+
+    def __init__(self, *, message_bytes_max: int, buffer_bytes_max: int) -> None:
+        self._buffer = bytearray()
+        self._message_bytes_max = message_bytes_max
+        self._buffer_bytes_max = buffer_bytes_max
+
+    def feed(self, data: bytes) -> list[FixMessage | Garbled]:
+        buffer = self._buffer
+        buffer += data
+        if len(buffer) > self._buffer_bytes_max:
+            raise FrameTooLarge(f"receive buffer over {self._buffer_bytes_max} bytes")
+        out: list[FixMessage | Garbled] = []
+        position = 0
+        try:
+            while position < len(buffer):
+                start = buffer.find(BEGIN, position)
+                if start < 0:
+                    keep_from = max(position, len(buffer) - (len(BEGIN) - 1))
+                    if keep_from > position:
+                        out.append(Garbled("no 8=FIX in the stream", keep_from - position))
+                    position = keep_from
+                    break
+                if start > position:
+                    out.append(Garbled("bytes before 8=FIX", start - position))
+                    position = start
+                result = self._frame(buffer, position)
+                if result is None:
+                    if len(buffer) - position > self._message_bytes_max:
+                        raise FrameTooLarge(f"message over {self._message_bytes_max} bytes")
+                    break
+                if isinstance(result, Garbled):
+                    out.append(result)
+                    position += result.discarded_bytes
+                    continue
+                message, size = result
+                out.append(message)
+                position += size
+        finally:
+            del buffer[:position]
+        return out
+
+    def _frame(self, buffer: bytearray, at: int) -> tuple[FixMessage, int] | Garbled | None:
+        """One frame starting at ``at``: a message and its size, a garbled frame, or None if incomplete."""
+        begin_end = buffer.find(SOH, at)
+        if begin_end < 0:
+            return None
+        skip = begin_end + 1 - at
+        if buffer[begin_end + 1 : begin_end + 3] != b"9=":
+            if len(buffer) < begin_end + 3:
+                return None
+            return Garbled("BodyLength (9) is not the second field", skip)
+        length_end = buffer.find(SOH, begin_end + 3)
+        if length_end < 0:
+            return None if len(buffer) - begin_end < 16 else Garbled("BodyLength (9) has no end", skip)
+        length_text = bytes(buffer[begin_end + 3 : length_end])
+        if not length_text.isdigit() or len(length_text) > 9:
+            return Garbled("BodyLength (9) is not a number", skip)
+        body_start = length_end + 1 - at
+        body_end = body_start + int(length_text)
+        frame_end = body_end + CHECKSUM_FIELD_BYTES
+        if body_end - body_start > self._message_bytes_max:
+            return Garbled("BodyLength (9) over the message bound", skip)
+        if len(buffer) - at < frame_end:
+            return None
+        frame = bytes(buffer[at : at + frame_end])
+        if frame[body_end : body_end + 3] != b"10=" or frame[-1] != 1 or frame[body_end - 1] != 1:
+            return Garbled("BodyLength (9) does not end at CheckSum (10)", skip)
+        if frame[body_start : body_start + 3] != b"35=":
+            return Garbled("MsgType (35) is not the third field", skip)
+        digits = frame[body_end + 3 : body_end + 6]
+        if not digits.isdigit() or int(digits) != checksum(frame[:body_end]):
+            return Garbled("CheckSum (10) does not match", skip)
+        fields = _split_fields(frame[:body_end])
+        if fields is None:
+            return Garbled("a field is not tag=value", skip)
+        fields.append((10, digits.decode("ascii")))
+        return FixMessage(fields, frame), frame_end
+
+
+_FIELD = re.compile(r"([0-9]+)=([^\x01]*)\x01")
+# Tag text -> number for the common tags: a dict lookup is cheaper than int() on the hot path.
+_TAG_NUMBERS = {str(tag): tag for tag in range(1, 10_000)}
+_RAW_DATA_MARKERS = tuple(b"\x01%d=" % tag for tag in _LENGTH_TAGS)
+
+
+def _split_fields(data: bytes) -> list[tuple[int, str]] | None:
+    """Fields of ``data`` (ending in SOH); raw data fields are cut by their length field."""
+    if not any(marker in data for marker in _RAW_DATA_MARKERS):
+        text = data.decode("latin-1")
+        pairs = _FIELD.findall(text)
+        if len(pairs) != text.count("\x01"):
+            return None
+        tags = _TAG_NUMBERS
+        return [(tags.get(tag) or int(tag), value) for tag, value in pairs]
+    return _split_fields_with_raw_data(data)
+
+
+def _split_fields_with_raw_data(data: bytes) -> list[tuple[int, str]] | None:
+    fields: list[tuple[int, str]] = []
+    append = fields.append
+    position = 0
+    end = len(data)
+    raw_length = -1
+    while position < end:
+        separator = data.find(b"=", position)
+        if separator < 0:
+            return None
+        tag_text = data[position:separator]
+        if not tag_text.isdigit():
+            return None
+        tag = int(tag_text)
+        if raw_length >= 0 and tag in RAW_DATA_LENGTH_TAGS:
+            value_end = separator + 1 + raw_length
+            if value_end >= end or data[value_end] != 1:
+                return None
+        else:
+            value_end = data.find(SOH, separator)
+        append((tag, data[separator + 1 : value_end].decode("latin-1")))
+        raw_length = -1
+        if tag in _LENGTH_TAGS:
+            text = fields[-1][1]
+            raw_length = int(text) if text.isdigit() else -1
+        position = value_end + 1
+    return fields
+
+
+def encode(begin_string: str, fields: list[tuple[int, str]]) -> bytes:
+    """A whole frame: ``fields`` must start with MsgType (35); BodyLength and CheckSum are added."""
+    body = "".join([f"{tag}={value}\x01" for tag, value in fields]).encode("latin-1")
+    head = f"8={begin_string}\x019={len(body)}\x01".encode("ascii")
+    frame = head + body
+    return frame + b"10=%03d\x01" % checksum(frame)
