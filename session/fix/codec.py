@@ -199,3 +199,9 @@ def encode(begin_string: str, fields: list[tuple[int, str]]) -> bytes:
     head = f"8={begin_string}\x019={len(body)}\x01".encode("ascii")
     frame = head + body
     return frame + b"10=%03d\x01" % checksum(frame)
+
+
+def parse_frame(frame: bytes) -> FixMessage | None:
+    """One stored frame as a message (None if it does not parse as exactly one)."""
+    items = FixParser(message_bytes_max=len(frame), buffer_bytes_max=len(frame) + 1).feed(frame)
+    return items[0] if len(items) == 1 and isinstance(items[0], FixMessage) else None

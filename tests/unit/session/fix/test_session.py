@@ -1,0 +1,398 @@
+"""Scripted conversations with the sans-I/O session: bytes in, bytes out, a fixed clock, no sockets."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from session.fix.auth import hash_password, logon_signature_payload, make_authenticator, password_matches
+from session.fix.codec import FixMessage, FixParser, encode, parse_frame
+from session.fix.session import (
+    ApplicationMessage,
+    Disconnect,
+    FixSession,
+    LoggedOn,
+    ResendNeeded,
+    SessionConfig,
+    State,
+    utc_timestamp,
+)
+
+NOW = 1_800_000_000.0
+CONFIG = SessionConfig(session_id="ALICE-GATEWAY", our_comp_id="GATEWAY", their_comp_id="ALICE")
+
+
+class Client:
+    """The counterparty: numbers its messages and reads what the session sends."""
+
+    def __init__(self, session: FixSession) -> None:
+        self.session = session
+        self.seq = 1
+        self.parser = FixParser(message_bytes_max=65536, buffer_bytes_max=1 << 20)
+
+    def send(
+        self,
+        msg_type: str,
+        body=(),
+        *,
+        seq: int | None = None,
+        now: float = NOW,
+        sent_at: float | None = None,
+        header=(),
+        comp=("ALICE", "GATEWAY"),
+    ):
+        number = self.seq if seq is None else seq
+        if seq is None:
+            self.seq += 1
+        fields = [
+            (35, msg_type),
+            (49, comp[0]),
+            (56, comp[1]),
+            (34, str(number)),
+            (52, utc_timestamp(now if sent_at is None else sent_at)),
+            *header,
+            *body,
+        ]
+        self.session.receive(parse_frame(encode("FIX.4.4", fields)), now)
+
+    def logon(self, *extra, heartbeat: str = "30", **kwargs) -> None:
+        self.send("A", [(98, "0"), (108, heartbeat), *extra], **kwargs)
+
+    def received(self) -> list[FixMessage]:
+        persisted = self.session.take_persist()
+        data = self.session.data_to_send()
+        if persisted is not None:
+            assert all(frame in data for _, frame in persisted[2]), "a frame went out before it was persisted"
+        return [item for item in self.parser.feed(data) if isinstance(item, FixMessage)]
+
+
+def new_session(
+    next_in: int = 1, next_out: int = 1, config: SessionConfig = CONFIG
+) -> tuple[FixSession, Client]:
+    session = FixSession(config, next_incoming_seq=next_in, next_outgoing_seq=next_out, now_s=NOW)
+    return session, Client(session)
+
+
+def logged_on() -> tuple[FixSession, Client]:
+    session, client = new_session()
+    client.logon()
+    client.received()
+    session.events_received()
+    return session, client
+
+
+def test_logon_is_answered_with_the_heartbeat_interval() -> None:
+    session, client = new_session()
+    client.logon()
+    (reply,) = client.received()
+    assert (reply.msg_type, reply.get(108), reply.get(34), reply.get(49), reply.get(56)) == (
+        "A",
+        "30",
+        "1",
+        "GATEWAY",
+        "ALICE",
+    )
+    assert session.events_received() == [LoggedOn("ALICE-GATEWAY", False)]
+    assert session.state is State.ACTIVE and session.next_incoming_seq == 2
+
+
+def test_a_first_message_that_is_not_a_logon_drops_the_connection() -> None:
+    session, client = new_session()
+    client.send("D", [(11, "x")])
+    assert client.received() == []
+    assert session.events_received() == [Disconnect("first message was not a logon")]
+
+
+@pytest.mark.parametrize(
+    ("extra", "kwargs", "text"),
+    [
+        ((), {"heartbeat": "1"}, "HeartBtInt (108) must be between 5 and 120"),
+        ((), {"sent_at": NOW - 500}, "SendingTime accuracy problem"),
+    ],
+)
+def test_bad_logons_are_logged_out(extra, kwargs, text: str) -> None:
+    session, client = new_session()
+    client.logon(*extra, **kwargs)
+    (logout,) = client.received()
+    assert (logout.msg_type, logout.get(58)) == ("5", text)
+    assert session.state is State.CLOSED
+
+
+def test_wrong_begin_string_is_logged_out() -> None:
+    session, client = new_session()
+    frame = encode(
+        "FIX.4.2",
+        [
+            (35, "A"),
+            (49, "ALICE"),
+            (56, "GATEWAY"),
+            (34, "1"),
+            (52, utc_timestamp(NOW)),
+            (98, "0"),
+            (108, "30"),
+        ],
+    )
+    session.receive(parse_frame(frame), NOW)
+    assert client.received()[0].get(58) == "Incorrect BeginString FIX.4.2"
+    assert session.state is State.CLOSED
+
+
+def test_logon_with_a_sequence_number_too_low_is_logged_out_with_the_standard_text() -> None:
+    _, client = new_session(next_in=5)
+    client.logon(seq=3)
+    (logout,) = client.received()
+    assert logout.get(58) == "MsgSeqNum too low, expecting 5 but received 3"
+
+
+def test_logon_with_a_gap_asks_for_a_resend() -> None:
+    session, client = new_session(next_in=5)
+    client.logon(seq=8)
+    _, resend = client.received()
+    assert (resend.msg_type, resend.get(7), resend.get(16)) == ("2", "5", "0")
+    assert session.next_incoming_seq == 5
+
+
+def test_reset_seq_num_flag_starts_both_sides_at_one() -> None:
+    session, client = new_session(next_in=40, next_out=77)
+    client.logon((141, "Y"))
+    (reply,) = client.received()
+    assert (reply.get(34), reply.get(141)) == ("1", "Y")
+    assert session.events_received() == [LoggedOn("ALICE-GATEWAY", True)]
+    assert session.take_persist() is None or session.next_incoming_seq == 2
+
+
+def test_test_request_is_answered_with_its_id() -> None:
+    _, client = logged_on()
+    client.send("1", [(112, "PING-7")])
+    (heartbeat,) = client.received()
+    assert (heartbeat.msg_type, heartbeat.get(112)) == ("0", "PING-7")
+
+
+def test_silence_brings_a_heartbeat_then_a_test_request_then_a_disconnect() -> None:
+    session, client = logged_on()
+    session.on_timer(NOW + 30)
+    assert [m.msg_type for m in client.received()] == ["0"]
+    session.on_timer(NOW + 36)
+    (test_request,) = client.received()
+    assert test_request.msg_type == "1" and test_request.get(112) == "TEST1"
+    session.on_timer(NOW + 66)
+    assert session.events_received()[-1] == Disconnect("TestRequest not answered")
+
+
+def test_an_answered_test_request_keeps_the_session() -> None:
+    session, client = logged_on()
+    session.on_timer(NOW + 36)
+    client.received()
+    client.send("0", [(112, "TEST1")], now=NOW + 37)
+    session.on_timer(NOW + 60)
+    assert session.state is State.ACTIVE
+
+
+def test_a_gap_is_detected_and_the_gap_fill_closes_it() -> None:
+    session, client = logged_on()
+    client.send("D", [(11, "x")], seq=5)
+    (resend_request,) = client.received()
+    assert (resend_request.msg_type, resend_request.get(7), resend_request.get(16)) == ("2", "2", "0")
+    client.send("D", [(11, "y")], seq=6)
+    assert client.received() == []
+    client.send("4", [(123, "Y"), (36, "5")], seq=2, header=[(43, "Y"), (122, utc_timestamp(NOW - 1))])
+    assert session.next_incoming_seq == 5
+
+
+def test_sequence_number_too_low_without_poss_dup_logs_out() -> None:
+    session, client = logged_on()
+    client.send("0", seq=1)
+    (logout,) = client.received()
+    assert logout.get(58) == "MsgSeqNum too low, expecting 2 but received 1"
+    assert session.state is State.CLOSED
+
+
+def test_poss_dup_duplicates_are_ignored_but_need_orig_sending_time() -> None:
+    session, client = logged_on()
+    client.send("0", seq=1, header=[(43, "Y"), (122, utc_timestamp(NOW - 5))])
+    assert client.received() == [] and session.state is State.ACTIVE
+    client.send("0", seq=2, header=[(43, "Y")])
+    (reject,) = client.received()
+    assert (reject.msg_type, reject.get(373), reject.get(371)) == ("3", "1", "122")
+    client.send("0", header=[(43, "Y"), (122, utc_timestamp(NOW + 5))], seq=3)
+    reject, logout = client.received()
+    assert (reject.get(373), logout.msg_type) == ("10", "5")
+
+
+def test_sequence_reset_reset_mode_moves_the_expected_number() -> None:
+    session, client = logged_on()
+    client.send("4", [(36, "20")], seq=99)
+    assert session.next_incoming_seq == 20
+    client.send("4", [(36, "10")], seq=20)
+    (reject,) = client.received()
+    assert (reject.get(373), reject.get(371)) == ("5", "36")
+
+
+def test_resend_request_resends_application_messages_and_gap_fills_admin_ones() -> None:
+    session, client = logged_on()
+    session.send_application("8", [(37, "1"), (11, "a")], NOW)
+    session.on_timer(NOW + 30)
+    session.send_application("8", [(37, "2"), (11, "b")], NOW + 31)
+    persisted = session.take_persist()
+    frames = persisted[2]
+    client.received()
+    client.send("2", [(7, "1"), (16, "0")], now=NOW + 32)
+    (needed,) = [e for e in session.events_received() if isinstance(e, ResendNeeded)]
+    assert needed == ResendNeeded(1, 4)
+    stored = [(1, b"logon frame is admin"), *frames]
+    session.resend(needed.begin_seq, needed.end_seq, stored, NOW + 33)
+    replies = client.received()
+    kinds = [(m.msg_type, m.get(34), m.get(43), m.get(36)) for m in replies]
+    assert kinds == [("4", "1", "Y", "2"), ("8", "2", "Y", None), ("4", "3", "Y", "4"), ("8", "4", "Y", None)]
+    assert replies[1].get(122) == utc_timestamp(NOW) and replies[1].get(11) == "a"
+    assert session.next_outgoing_seq == 5
+
+
+def test_invalid_and_unsupported_message_types() -> None:
+    session, client = logged_on()
+    client.send("ZZ")
+    client.send("E", [(66, "list")])
+    reject, business_reject = client.received()
+    assert (reject.msg_type, reject.get(373), reject.get(371)) == ("3", "11", "35")
+    assert (business_reject.msg_type, business_reject.get(380), business_reject.get(372)) == ("j", "3", "E")
+    assert session.next_incoming_seq == 4
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "ref_tag"),
+    [
+        ([(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "BTCUSDT")], "1", "60"),
+        ([(11, "x"), (54, "7"), (38, "1"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))], "5", "54"),
+        (
+            [(11, "x"), (54, "1"), (38, "abc"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))],
+            "6",
+            "38",
+        ),
+        (
+            [(11, "x"), (11, "y"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW))],
+            "13",
+            "11",
+        ),
+        (
+            [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW)), (262, "r")],
+            "2",
+            "262",
+        ),
+        (
+            [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW)), (4999, "r")],
+            "0",
+            "4999",
+        ),
+    ],
+)
+def test_application_messages_are_validated_against_the_dictionary(body, reason: str, ref_tag: str) -> None:
+    session, client = logged_on()
+    client.send("D", body)
+    (reject,) = client.received()
+    assert (reject.msg_type, reject.get(373), reject.get(371), reject.get(45)) == ("3", reason, ref_tag, "2")
+    assert session.events_received() == []
+    assert session.next_incoming_seq == 3
+
+
+def test_a_tag_without_value_and_a_group_count_mismatch_are_rejected() -> None:
+    session, client = logged_on()
+    frame = encode(
+        "FIX.4.4", [(35, "1"), (49, "ALICE"), (56, "GATEWAY"), (34, "2"), (52, utc_timestamp(NOW)), (112, "")]
+    )
+    session.receive(parse_frame(frame), NOW)
+    client.seq = 3
+    client.send(
+        "V", [(262, "m"), (263, "1"), (264, "0"), (267, "2"), (269, "0"), (146, "1"), (55, "BTCUSDT")]
+    )
+    empty, group = client.received()
+    assert (empty.get(373), empty.get(371)) == ("4", "112")
+    assert (group.get(373), group.get(371)) == ("16", "267")
+
+
+def test_valid_application_messages_become_events_and_rejects_route_back() -> None:
+    session, client = logged_on()
+    body = [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))]
+    client.send("D", body)
+    (event,) = session.events_received()
+    assert isinstance(event, ApplicationMessage) and event.message.get(11) == "x"
+    client.send("ZZ", header=[(115, "DESK-7")])
+    (reject,) = client.received()
+    assert reject.get(128) == "DESK-7"
+
+
+def test_wrong_comp_id_is_rejected_and_logged_out() -> None:
+    session, client = logged_on()
+    client.send("0", comp=("MALLORY", "GATEWAY"))
+    reject, logout = client.received()
+    assert (reject.get(373), logout.msg_type) == ("9", "5")
+    assert session.state is State.CLOSED
+
+
+def test_logout_handshake_both_ways_and_its_timeout() -> None:
+    session, client = logged_on()
+    client.send("5", [(58, "bye")])
+    (reply,) = client.received()
+    assert reply.msg_type == "5" and session.state is State.CLOSED
+    session, client = logged_on()
+    session.logout("maintenance", NOW)
+    assert client.received()[0].get(58) == "maintenance"
+    client.send("5")
+    assert session.events_received() == [Disconnect("logout completed")]
+    session, client = logged_on()
+    session.logout("", NOW)
+    session.on_timer(NOW + 11)
+    assert session.events_received() == [Disconnect("logout not answered in time")]
+
+
+def test_password_logon() -> None:
+    stored = hash_password("s3cret")
+    assert password_matches("s3cret", stored) and not password_matches("nope", stored)
+    config = SessionConfig(
+        session_id="S",
+        our_comp_id="GATEWAY",
+        their_comp_id="ALICE",
+        authenticate=make_authenticator(username="alice", password_hash=stored, ed25519_public_key_pem=""),
+    )
+    _, client = new_session(config=config)
+    client.logon((553, "alice"), (554, "wrong"))
+    assert client.received()[0].get(58) == "Invalid Password (554)"
+    _, client = new_session(config=config)
+    client.logon((553, "alice"), (554, "s3cret"))
+    assert client.received()[0].msg_type == "A"
+
+
+def test_binance_ed25519_signed_logon() -> None:
+    private_key = Ed25519PrivateKey.generate()
+    pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    config = SessionConfig(
+        session_id="S",
+        our_comp_id="SPOT",
+        their_comp_id="BOT1",
+        authenticate=make_authenticator(username="APIKEY", password_hash="", ed25519_public_key_pem=pem),
+    )
+    header = [(35, "A"), (49, "BOT1"), (56, "SPOT"), (34, "1"), (52, utc_timestamp(NOW))]
+    unsigned = parse_frame(encode("FIX.4.4", header))
+    signature = base64.b64encode(private_key.sign(logon_signature_payload(unsigned))).decode()
+    body = [
+        (95, str(len(signature))),
+        (96, signature),
+        (98, "0"),
+        (108, "30"),
+        (553, "APIKEY"),
+        (25035, "2"),
+        (9406, "N"),
+    ]
+    session = FixSession(config, next_incoming_seq=1, next_outgoing_seq=1, now_s=NOW)
+    session.receive(parse_frame(encode("FIX.4.4", header + body)), NOW)
+    assert session.state is State.ACTIVE
+    forged = FixSession(config, next_incoming_seq=1, next_outgoing_seq=1, now_s=NOW)
+    tampered = [*header[:3], (34, "2"), header[4], *body]
+    forged.receive(parse_frame(encode("FIX.4.4", tampered)), NOW)
+    assert forged.state is State.CLOSED
