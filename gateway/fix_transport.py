@@ -1,0 +1,285 @@
+"""The FIX acceptor's asyncio side: it moves bytes, drives timers and persists before it sends.
+
+Each connection gets a parser and, once its first message names a configured session, a sans-I/O
+``FixSession`` continued from the store's sequence numbers. Output is collected and flushed once per
+loop turn: the frames and sequence numbers go to the store first, then the bytes to the socket.
+A second connection for a session that is already logged on is dropped; the first one survives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
+
+from session.fix.codec import FixMessage, FixParser, FrameTooLarge, Garbled
+from session.fix.dictionary import HEADER_TAGS, TRAILER_TAGS
+from session.fix.session import (
+    ApplicationMessage,
+    Disconnect,
+    FixSession,
+    LoggedOn,
+    ResendNeeded,
+    SessionConfig,
+    State,
+)
+
+log = structlog.get_logger("gateway.fix")
+TIMER_INTERVAL_S = 1.0
+LOGON_TIMEOUT_S = 10.0
+READ_BYTES = 65536
+_ENVELOPE_TAGS = frozenset(HEADER_TAGS) | frozenset(TRAILER_TAGS)
+
+
+class FixSessionStore(Protocol):
+    async def load_fix_session(self, session_id: str) -> tuple[int, int] | None: ...
+
+    async def save_fix_session(
+        self, session_id: str, *, next_incoming_seq: int, next_outgoing_seq: int, sent_messages: list
+    ) -> None: ...
+
+    async def fetch_sent_messages(
+        self, session_id: str, begin_seq: int, end_seq: int
+    ) -> list[tuple[int, bytes]]: ...
+
+
+class FixApplicationPort(Protocol):
+    def on_logon(self, session_id: str, account: str) -> None: ...
+
+    def on_message(self, session_id: str, msg_type: str, fields: list[tuple[int, str]]) -> None: ...
+
+    def on_logout(self, session_id: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedSession:
+    """A configured session: its rules and the account it trades for."""
+
+    config: SessionConfig
+    account: str
+
+
+class _Connection:
+    """One TCP (or TLS) connection and, after logon, its session."""
+
+    def __init__(self, acceptor: FixAcceptor, writer: asyncio.StreamWriter) -> None:
+        self.acceptor = acceptor
+        self.writer = writer
+        self.session: FixSession | None = None
+        self.session_id = ""
+        self.account = ""
+        self.flush_needed = asyncio.Event()
+        self.closing = False
+        self.logged_on = False
+
+    def queue_flush(self) -> None:
+        self.flush_needed.set()
+
+    async def flush(self) -> None:
+        """Persist, then write, then act on what the session reported."""
+        session = self.session
+        if session is None:
+            return
+        persist = session.take_persist()
+        if persist is not None:
+            next_in, next_out, sent = persist
+            await self.acceptor.store.save_fix_session(
+                self.session_id, next_incoming_seq=next_in, next_outgoing_seq=next_out, sent_messages=sent
+            )
+        data = session.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+        for event in session.events_received():
+            await self._on_event(event)
+
+    async def _on_event(self, event: object) -> None:
+        session = self.session
+        assert session is not None
+        if isinstance(event, LoggedOn):
+            self.logged_on = True
+            self.acceptor.application.on_logon(self.session_id, self.account)
+            log.info("fix logon", session=self.session_id, reset=event.reset_sequence_numbers)
+        elif isinstance(event, ApplicationMessage):
+            message = event.message
+            body = [(tag, value) for tag, value in message.fields if tag not in _ENVELOPE_TAGS]
+            self.acceptor.application.on_message(self.session_id, message.msg_type, body)
+        elif isinstance(event, ResendNeeded):
+            stored = await self.acceptor.store.fetch_sent_messages(
+                self.session_id, event.begin_seq, event.end_seq
+            )
+            session.resend(event.begin_seq, event.end_seq, stored, self.acceptor.clock())
+            self.queue_flush()
+        elif isinstance(event, Disconnect):
+            log.info("fix disconnect", session=self.session_id, reason=event.reason)
+            self.closing = True
+
+
+class FixAcceptor:
+    """Accepts FIX sessions on one or more listeners; the ``FixSender`` of the FIX application."""
+
+    def __init__(
+        self,
+        *,
+        sessions: Mapping[tuple[str, str], AcceptedSession],
+        store: FixSessionStore,
+        application: FixApplicationPort,
+        message_bytes_max: int,
+        receive_buffer_bytes_max: int,
+        outbound_buffer_bytes_max: int = 4 * 1024 * 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.application = application
+        self.clock = clock
+        self.connected: dict[str, _Connection] = {}
+        self._message_bytes_max = message_bytes_max
+        self._receive_buffer_bytes_max = receive_buffer_bytes_max
+        self._outbound_buffer_bytes_max = outbound_buffer_bytes_max
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def listen(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
+        """Start a listener; return its port (useful when ``port`` is 0)."""
+        server = await asyncio.start_server(self._serve, host, port, ssl=tls, limit=READ_BYTES)
+        self._servers.append(server)
+        return server.sockets[0].getsockname()[1]
+
+    # FixSender --------------------------------------------------------------------------------------
+
+    def send(self, session_id: str, msg_type: str, fields: list[tuple[int, str]]) -> bool:
+        connection = self.connected.get(session_id)
+        if connection is None or connection.session is None:
+            return False
+        transport = connection.writer.transport
+        if transport.get_write_buffer_size() > self._outbound_buffer_bytes_max:
+            self.disconnect(session_id, "slow consumer: outbound buffer full")
+            return False
+        if not connection.session.send_application(msg_type, fields, self.clock()):
+            return False
+        connection.queue_flush()
+        return True
+
+    def disconnect(self, session_id: str, reason: str) -> None:
+        connection = self.connected.get(session_id)
+        if connection is not None and connection.session is not None:
+            connection.session.logout(reason, self.clock())
+            connection.queue_flush()
+
+    async def logout_all(self, text: str, timeout_s: float = 5.0) -> None:
+        """Log every session out and wait (bounded) for the connections to end: graceful shutdown."""
+        for connection in list(self.connected.values()):
+            if connection.session is not None:
+                connection.session.logout(text, self.clock())
+                connection.queue_flush()
+        if self._connections:
+            await asyncio.wait(list(self._connections), timeout=timeout_s)
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        for server in self._servers:
+            await server.wait_closed()
+
+    # Connections ------------------------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        connection = _Connection(self, writer)
+        flusher = asyncio.create_task(self._flush_loop(connection))
+        peer = writer.get_extra_info("peername")
+        try:
+            await self._read_loop(connection, reader)
+        except (ConnectionError, FrameTooLarge) as error:
+            log.info("fix connection ended", peer=str(peer), session=connection.session_id, error=repr(error))
+        finally:
+            # Let the flusher finish what it took (never cancel it between persisting and writing).
+            connection.closing = True
+            connection.queue_flush()
+            with contextlib.suppress(ConnectionError, OSError):
+                await flusher
+            if self.connected.get(connection.session_id) is connection:
+                del self.connected[connection.session_id]
+                if connection.logged_on:
+                    self.application.on_logout(connection.session_id)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
+                await writer.wait_closed()
+            self._connections.discard(task)
+
+    async def _flush_loop(self, connection: _Connection) -> None:
+        while True:
+            await connection.flush_needed.wait()
+            connection.flush_needed.clear()
+            await connection.flush()
+            if connection.closing:
+                connection.writer.close()
+                return
+            await connection.writer.drain()
+
+    async def _read_loop(self, connection: _Connection, reader: asyncio.StreamReader) -> None:
+        parser = FixParser(
+            message_bytes_max=self._message_bytes_max, buffer_bytes_max=self._receive_buffer_bytes_max
+        )
+        connected_s = self.clock()
+        while not connection.closing:
+            try:
+                data = await asyncio.wait_for(reader.read(READ_BYTES), TIMER_INTERVAL_S)
+            except TimeoutError:
+                data = None
+            now = self.clock()
+            if data == b"":
+                return
+            if data:
+                for item in parser.feed(data):
+                    if isinstance(item, Garbled):
+                        log.warning(
+                            "garbled fix frame ignored", session=connection.session_id, reason=item.reason
+                        )
+                        continue
+                    if connection.session is None and not await self._identify(connection, item):
+                        return
+                    assert connection.session is not None
+                    connection.session.receive(item, now)
+                    if connection.session.state is State.CLOSED:
+                        break
+            if connection.session is not None:
+                connection.session.on_timer(now)
+                connection.queue_flush()
+            elif now - connected_s > LOGON_TIMEOUT_S:
+                log.info("no logon in time", peer=str(connection.writer.get_extra_info("peername")))
+                return
+
+    async def _identify(self, connection: _Connection, message: FixMessage) -> bool:
+        """Bind the connection to the session its first message names (a Logon), or refuse it."""
+        key = (message.get(49) or "", message.get(56) or "")
+        accepted = self.sessions.get(key)
+        if message.msg_type != "A" or accepted is None:
+            log.warning(
+                "connection refused: first message is not a logon of a configured session", comp_ids=key
+            )
+            return False
+        session_id = accepted.config.session_id
+        if session_id in self.connected:
+            log.warning("second connection for a connected session dropped", session=session_id)
+            return False
+        self.connected[session_id] = connection
+        connection.session_id = session_id
+        stored = await self.store.load_fix_session(session_id)
+        next_in, next_out = stored if stored is not None else (1, 1)
+        connection.session = FixSession(
+            accepted.config, next_incoming_seq=next_in, next_outgoing_seq=next_out, now_s=self.clock()
+        )
+        connection.account = accepted.account
+        return True
