@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/python scripts/demo_book.py --config config/demo.toml
+	$(VENV)/bin/gateway serve --config config/demo.toml
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

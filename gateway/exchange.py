@@ -84,6 +84,10 @@ class Exchange:
 
     # Commands ---------------------------------------------------------------------------------------
 
+    def peek_next_order_id(self) -> int:
+        """The id the next order will get (persisted each turn so ids never repeat after a restart)."""
+        return self._next_order_id
+
     def new_order_id(self) -> int:
         order_id = self._next_order_id
         self._next_order_id += 1

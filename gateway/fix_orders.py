@@ -137,10 +137,13 @@ class FixApplication:
         broadcaster: MarketDataBroadcaster,
         symbols: Mapping[str, SymbolSettings],
         sender: FixSender,
+        accounts: Mapping[str, int],
         depth_levels_max: int,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
+        """``accounts`` maps account names (what FIX sessions are configured with) to account ids."""
         self.exchange = exchange
+        self.accounts = accounts
         self.broadcaster = broadcaster
         self.symbols = symbols
         self.sender = sender
@@ -165,7 +168,8 @@ class FixApplication:
 
     # Session lifecycle ------------------------------------------------------------------------------
 
-    def on_logon(self, session_id: str, account_id: int) -> None:
+    def on_logon(self, session_id: str, account: str) -> None:
+        account_id = self.accounts[account]
         stream = _ReportStream(self, session_id)
         self._sessions[session_id] = _SessionState(account_id=account_id, reports=stream)
         self.exchange.subscribe_account(account_id, stream)

@@ -44,12 +44,13 @@ async def venue():
             broadcaster=harness.broadcaster,
             symbols=harness.settings.symbols,
             sender=sender,
+            accounts={"alice": ALICE, "bob": BOB},
             depth_levels_max=100,
         )
         harness.deposit(ALICE, "USDT", "100000")
         harness.deposit(BOB, "BTC", "10")
-        application.on_logon("A", ALICE)
-        application.on_logon("B", BOB)
+        application.on_logon("A", "alice")
+        application.on_logon("B", "bob")
         yield harness, application, sender
 
 

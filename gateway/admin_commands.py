@@ -1,0 +1,359 @@
+"""What the admin endpoint can do: each command reads its arguments, acts on the running server, answers.
+
+Money is written and read as decimal strings in the asset's scale; refusals are ``AdminCommandError``
+with a code the CLI shows. Deposits and withdrawals return only after their commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from book.types import CancelAllOrders, SetSymbolStatus
+from config.money import DecimalFormatError, format_minor, parse_decimal_minor
+from gateway.admin_endpoint import AdminCommandError
+from ledger.ledger import LedgerError
+from ledger.store import ApiKeyRecord
+from ledger.verify import verify_store
+from session.binance.auth import Permission
+
+if TYPE_CHECKING:
+    from gateway.server import GatewayServer
+
+TRADE_CSV_HEADER = (
+    "trade_id,symbol,time_utc,price,quantity,quote_quantity,buyer_account,seller_account,"
+    "buyer_order_id,seller_order_id,maker_side,buyer_fee,seller_fee"
+)
+
+
+class AdminCommands:
+    def __init__(self, server: GatewayServer) -> None:
+        self.server = server
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+        return {
+            "accounts.create": self.create_account,
+            "accounts.list": self.list_accounts,
+            "accounts.show": self.show_account,
+            "deposit": self.deposit,
+            "withdraw": self.withdraw,
+            "api_keys.create": self.create_api_key,
+            "api_keys.list": self.list_api_keys,
+            "api_keys.revoke": self.revoke_api_key,
+            "fix_sessions.list": self.list_fix_sessions,
+            "fix_sessions.disconnect": self.disconnect_fix_session,
+            "symbols.list": self.list_symbols,
+            "symbols.halt": self.halt,
+            "symbols.resume": self.resume,
+            "book": self.show_book,
+            "orders.list": self.list_orders,
+            "orders.cancel_all": self.cancel_all,
+            "ledger.verify": self.verify,
+            "trades.export": self.export_trades,
+        }
+
+    # Helpers ----------------------------------------------------------------------------------------
+
+    def _account(self, name: Any) -> int:
+        account_id = self.server.accounts.get(name) if isinstance(name, str) else None
+        if account_id is None:
+            raise AdminCommandError("unknown_account", f"no account named {name!r}")
+        return account_id
+
+    def _amount(self, asset: Any, amount: Any) -> int:
+        settings = self.server.settings.assets.get(asset) if isinstance(asset, str) else None
+        if settings is None:
+            raise AdminCommandError("unknown_asset", f"unknown asset {asset!r}")
+        try:
+            minor = parse_decimal_minor(str(amount), settings.scale)
+        except DecimalFormatError as error:
+            raise AdminCommandError("bad_amount", f"amount {amount!r}: {error}") from None
+        if minor <= 0:
+            raise AdminCommandError("bad_amount", "amount must be positive")
+        return minor
+
+    def _symbol(self, name: Any) -> str:
+        if name not in self.server.settings.symbols:
+            raise AdminCommandError("unknown_symbol", f"unknown symbol {name!r}")
+        return name
+
+    def _money(self, asset: str, minor: int) -> str:
+        return format_minor(minor, self.server.settings.assets[asset].scale)
+
+    # Accounts and money -----------------------------------------------------------------------------
+
+    async def create_account(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = args.get("name")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise AdminCommandError("bad_name", "account names are letters, digits and underscores")
+        if name in self.server.accounts:
+            raise AdminCommandError("exists", f"account {name!r} exists")
+        account_id = await self.server.store.create_account(name, time.time_ns())
+        self.server.accounts[name] = account_id
+        return {"name": name, "account_id": account_id}
+
+    async def list_accounts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"name": name, "account_id": account_id}
+            for name, account_id in sorted(self.server.accounts.items())
+        ]
+
+    async def show_account(self, args: dict[str, Any]) -> dict[str, Any]:
+        account_id = self._account(args.get("name"))
+        balances = [
+            {
+                "asset": asset,
+                "total": self._money(asset, balance.total_minor),
+                "available": self._money(asset, balance.available_minor),
+                "held": self._money(asset, balance.held_minor),
+            }
+            for asset, balance in self.server.ledger.balances(account_id).items()
+        ]
+        return {"name": args["name"], "account_id": account_id, "balances": balances}
+
+    async def _transfer(self, args: dict[str, Any], withdraw: bool) -> dict[str, Any]:
+        account_id = self._account(args.get("account"))
+        asset = args.get("asset")
+        amount = self._amount(asset, args.get("amount"))
+        transfer_id = args.get("transfer_id") or f"admin-{time.time_ns()}-{secrets.token_hex(4)}"
+        try:
+            if withdraw:
+                entry = self.server.ledger.withdraw(transfer_id, account_id, asset, amount, time.time_ns())
+            else:
+                entry = self.server.ledger.deposit(transfer_id, account_id, asset, amount, time.time_ns())
+        except LedgerError as error:
+            raise AdminCommandError("refused", str(error)) from None
+        await self.server.writer.commit_point()
+        balance = self.server.ledger.balance(account_id, asset)
+        return {
+            "transfer_id": entry.transfer_id,
+            "account": args["account"],
+            "asset": asset,
+            "amount": self._money(asset, entry.amount_minor),
+            "available": self._money(asset, balance.available_minor),
+        }
+
+    async def deposit(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._transfer(args, withdraw=False)
+
+    async def withdraw(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._transfer(args, withdraw=True)
+
+    # API keys ---------------------------------------------------------------------------------------
+
+    async def create_api_key(self, args: dict[str, Any]) -> dict[str, Any]:
+        account_id = self._account(args.get("account"))
+        names = {"read": Permission.USER_DATA, "trade": Permission.TRADE}
+        wanted = [
+            part.strip() for part in str(args.get("permissions", "read,trade")).split(",") if part.strip()
+        ]
+        if not wanted or any(part not in names for part in wanted):
+            raise AdminCommandError("bad_permissions", "permissions are a comma list of read, trade")
+        permissions = {names[part] for part in wanted} | {Permission.USER_STREAM}
+        api_key = secrets.token_urlsafe(48).replace("-", "").replace("_", "")[:64]
+        public_key = args.get("ed25519_public_key") or ""
+        secret = "" if public_key else base64.b32encode(secrets.token_bytes(40)).decode().rstrip("=")
+        record = ApiKeyRecord(
+            api_key=api_key,
+            account_id=account_id,
+            key_type="ED25519" if public_key else "HMAC",
+            secret=secret,
+            public_key_pem=public_key,
+            permissions=",".join(sorted(p.value for p in permissions)),
+            revoked=False,
+        )
+        await self.server.store.add_api_key(record)
+        answer = {"api_key": api_key, "key_type": record.key_type, "permissions": record.permissions}
+        if secret:
+            answer["secret"] = secret
+            answer["note"] = "the secret is shown once; it is not retrievable later"
+        return answer
+
+    async def list_api_keys(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        names = {account_id: name for name, account_id in self.server.accounts.items()}
+        account = args.get("account")
+        return [
+            {
+                "api_key": record.api_key,
+                "account": names.get(record.account_id, record.account_id),
+                "key_type": record.key_type,
+                "permissions": record.permissions,
+                "revoked": record.revoked,
+            }
+            for record in await self.server.store.api_keys()
+            if account is None or names.get(record.account_id) == account
+        ]
+
+    async def revoke_api_key(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not await self.server.store.revoke_api_key(str(args.get("api_key"))):
+            raise AdminCommandError("unknown_key", "no such API key")
+        return {"api_key": args["api_key"], "revoked": True}
+
+    # FIX sessions -----------------------------------------------------------------------------------
+
+    async def list_fix_sessions(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        for (sender, target), accepted in sorted(self.server.fix.sessions.items()):
+            connection = self.server.fix.connected.get(accepted.config.session_id)
+            session = connection.session if connection is not None else None
+            stored = await self.server.store.load_fix_session(accepted.config.session_id)
+            next_in, next_out = (
+                (session.next_incoming_seq, session.next_outgoing_seq) if session else stored or (1, 1)
+            )
+            rows.append(
+                {
+                    "sender_comp_id": sender,
+                    "target_comp_id": target,
+                    "account": accepted.account,
+                    "connected": session is not None and session.state.value == "ACTIVE",
+                    "next_incoming_seq": next_in,
+                    "next_outgoing_seq": next_out,
+                }
+            )
+        return rows
+
+    async def disconnect_fix_session(self, args: dict[str, Any]) -> dict[str, Any]:
+        sender = args.get("sender_comp_id")
+        for (their, _ours), accepted in self.server.fix.sessions.items():
+            if their == sender and accepted.config.session_id in self.server.fix.connected:
+                self.server.fix.disconnect(accepted.config.session_id, "Disconnected by the operator")
+                return {"sender_comp_id": sender, "logout_sent": True}
+        raise AdminCommandError("not_connected", f"no connected FIX session with SenderCompID {sender!r}")
+
+    # Symbols, books, orders -------------------------------------------------------------------------
+
+    async def list_symbols(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        for name, symbol in self.server.settings.symbols.items():
+            book = self.server.exchange.books[name].book
+            rows.append(
+                {
+                    "symbol": name,
+                    "status": "HALTED" if book.halted else "TRADING",
+                    "tick_size": format_minor(symbol.tick_size_minor, symbol.quote_scale),
+                    "step_size": format_minor(symbol.step_size_minor, symbol.base_scale),
+                    "open_orders": sum(
+                        1 for o in self.server.exchange.books[name].orders.values() if o.is_open
+                    ),
+                }
+            )
+        return rows
+
+    async def _set_halted(self, args: dict[str, Any], halted: bool) -> dict[str, Any]:
+        name = self._symbol(args.get("symbol"))
+        await self.server.exchange.execute(
+            name, SetSymbolStatus(halted=halted, ts_ns=time.time_ns()), origin="admin"
+        )
+        return {"symbol": name, "status": "HALTED" if halted else "TRADING"}
+
+    async def halt(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._set_halted(args, True)
+
+    async def resume(self, args: dict[str, Any]) -> dict[str, Any]:
+        return await self._set_halted(args, False)
+
+    async def show_book(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = self._symbol(args.get("symbol"))
+        symbol = self.server.settings.symbols[name]
+        depth = int(args.get("depth", 10))
+        snapshot = self.server.broadcaster.snapshot(name, max(1, min(depth, 5000)))
+
+        def rows(levels) -> list[dict[str, str]]:
+            return [
+                {
+                    "price": format_minor(price, symbol.quote_scale),
+                    "quantity": format_minor(qty, symbol.base_scale),
+                }
+                for price, qty in levels
+            ]
+
+        return {
+            "symbol": name,
+            "last_update_id": snapshot.last_update_id,
+            "bids": rows(snapshot.bids),
+            "asks": rows(snapshot.asks),
+        }
+
+    async def list_orders(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        account_id = self._account(args.get("account"))
+        symbol = self._symbol(args["symbol"]) if args.get("symbol") else None
+        rows = []
+        for order in self.server.exchange.open_orders(account_id, symbol):
+            settings = self.server.settings.symbols[order.symbol]
+            rows.append(
+                {
+                    "order_id": order.order_id,
+                    "symbol": order.symbol,
+                    "client_order_id": order.client_order_id,
+                    "side": order.side.value,
+                    "price": format_minor(order.price_minor, settings.quote_scale),
+                    "quantity": format_minor(order.quantity_minor, settings.base_scale),
+                    "filled": format_minor(order.filled_minor, settings.base_scale),
+                    "status": order.status.value,
+                }
+            )
+        return rows
+
+    async def cancel_all(self, args: dict[str, Any]) -> dict[str, Any]:
+        account_id = self._account(args.get("account"))
+        symbols = [self._symbol(args["symbol"])] if args.get("symbol") else list(self.server.settings.symbols)
+        canceled = 0
+        for name in symbols:
+            result = await self.server.exchange.execute(
+                name, CancelAllOrders(account_id=account_id, ts_ns=time.time_ns()), origin="admin"
+            )
+            canceled += len(result.reports)
+        return {"account": args["account"], "canceled": canceled}
+
+    # Ledger and trades ------------------------------------------------------------------------------
+
+    async def verify(self, args: dict[str, Any]) -> dict[str, Any]:
+        await self.server.writer.commit_point()
+        problems = await verify_store(
+            self.server.store, self.server.settings.fees, self.server.settings.symbols
+        )
+        if problems:
+            raise AdminCommandError("ledger_unsound", "; ".join(problems))
+        return {"ledger": "sound", "journal_sequence": self.server.ledger.sequence}
+
+    async def export_trades(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            since = datetime.fromisoformat(str(args.get("since")).replace("Z", "+00:00"))
+            until = datetime.fromisoformat(str(args.get("until")).replace("Z", "+00:00"))
+        except ValueError:
+            raise AdminCommandError(
+                "bad_time", "since and until are ISO times, e.g. 2026-11-24T00:00:00Z"
+            ) from None
+        symbol = self._symbol(args["symbol"]) if args.get("symbol") else None
+        names = {account_id: name for name, account_id in self.server.accounts.items()}
+        lines = [TRADE_CSV_HEADER]
+        trades = await self.server.store.trades(
+            int(since.timestamp() * 1e9), int(until.timestamp() * 1e9), symbol
+        )
+        for trade in trades:
+            settings = self.server.settings.symbols[trade.symbol]
+            when = datetime.utcfromtimestamp(trade.ts_ns / 1e9).isoformat(timespec="milliseconds") + "Z"
+            lines.append(
+                ",".join(
+                    [
+                        str(trade.trade_id),
+                        trade.symbol,
+                        when,
+                        format_minor(trade.price_minor, settings.quote_scale),
+                        format_minor(trade.quantity_minor, settings.base_scale),
+                        format_minor(trade.quote_quantity_minor, settings.quote_scale),
+                        str(names.get(trade.buyer_account_id, trade.buyer_account_id)),
+                        str(names.get(trade.seller_account_id, trade.seller_account_id)),
+                        str(trade.buyer_order_id),
+                        str(trade.seller_order_id),
+                        "BUY" if trade.buyer_is_maker else "SELL",
+                        format_minor(trade.buyer_fee_minor, settings.base_scale),
+                        format_minor(trade.seller_fee_minor, settings.quote_scale),
+                    ]
+                )
+            )
+        return {"csv_lines": lines, "trades": len(trades)}

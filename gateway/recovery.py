@@ -1,0 +1,116 @@
+"""Recovery at start: the ledger, the books with their open orders in priority order, the numbering.
+
+Everything comes from the store's ``LoadedState``; nothing a client was told is lost, because nothing
+was told before it was committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from book.order_book import OrderBook, OrderView
+from book.types import OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
+from config.settings import FeeSettings, SymbolSettings
+from gateway.orders import OrderState
+from ledger.journal import JournalEntry
+from ledger.ledger import Ledger
+from ledger.store import LoadedState, OrderRecord
+
+
+def order_state(record: OrderRecord) -> OrderState:
+    return OrderState(
+        order_id=record.order_id,
+        symbol=record.symbol,
+        account_id=record.account_id,
+        client_order_id=record.client_order_id,
+        original_client_order_id=record.original_client_order_id,
+        side=Side(record.side),
+        order_type=OrderType(record.order_type),
+        time_in_force=TimeInForce(record.time_in_force),
+        self_trade_prevention=SelfTradePrevention(record.self_trade_prevention),
+        price_minor=record.price_minor,
+        quantity_minor=record.quantity_minor,
+        quote_quantity_minor=record.quote_quantity_minor,
+        status=OrderStatus(record.status),
+        filled_minor=record.filled_minor,
+        cumulative_quote_minor=record.cumulative_quote_minor,
+        commission_minor=record.commission_minor,
+        commission_asset=record.commission_asset,
+        created_ns=record.created_ns,
+        updated_ns=record.updated_ns,
+        origin=record.origin,
+        priority_sequence=record.priority_sequence,
+    )
+
+
+def order_record(state: OrderState) -> OrderRecord:
+    return OrderRecord(
+        order_id=state.order_id,
+        symbol=state.symbol,
+        account_id=state.account_id,
+        client_order_id=state.client_order_id,
+        original_client_order_id=state.original_client_order_id,
+        side=state.side.value,
+        order_type=state.order_type.value,
+        time_in_force=state.time_in_force.value,
+        self_trade_prevention=state.self_trade_prevention.value,
+        price_minor=state.price_minor,
+        quantity_minor=state.quantity_minor,
+        quote_quantity_minor=state.quote_quantity_minor,
+        status=state.status.value,
+        filled_minor=state.filled_minor,
+        cumulative_quote_minor=state.cumulative_quote_minor,
+        commission_minor=state.commission_minor,
+        commission_asset=state.commission_asset,
+        created_ns=state.created_ns,
+        updated_ns=state.updated_ns,
+        origin=state.origin,
+        priority_sequence=state.priority_sequence,
+    )
+
+
+def restore_ledger(state: LoadedState, fees: FeeSettings, sink: Callable[[JournalEntry], None]) -> Ledger:
+    checkpoint = state.checkpoint
+    return Ledger.restore(
+        fees=fees,
+        checkpoint_sequence=checkpoint.sequence,
+        accounts=checkpoint.accounts,
+        holds=checkpoint.holds,
+        transfers=state.transfers,
+        journal_after_checkpoint=state.journal_after_checkpoint,
+        sink=sink,
+    )
+
+
+def restore_book(
+    symbol: SymbolSettings,
+    state: LoadedState,
+    stp_defaults: Mapping[int, SelfTradePrevention],
+) -> tuple[OrderBook, dict[int, OrderState]]:
+    """The symbol's book with its open orders back in their original priority, and their states."""
+    numbering = state.numbering.get(symbol.name)
+    book = OrderBook(
+        symbol,
+        stp_defaults=stp_defaults,
+        sequence=numbering.sequence if numbering else 0,
+        next_trade_id=numbering.next_trade_id if numbering else 1,
+    )
+    orders: dict[int, OrderState] = {}
+    for record in state.open_orders:
+        if record.symbol != symbol.name:
+            continue
+        order = order_state(record)
+        orders[order.order_id] = order
+        book.restore_order(
+            OrderView(
+                order.order_id,
+                order.account_id,
+                order.side,
+                order.order_type,
+                order.price_minor,
+                order.quantity_minor,
+                order.leaves_minor,
+                order.self_trade_prevention,
+            )
+        )
+    return book, orders

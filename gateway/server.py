@@ -1,0 +1,303 @@
+"""The process: recover from the store, start the book tasks, the writer and every listener; stop cleanly.
+
+``GatewayServer.start`` returns once every listener accepts; ``stop`` stops accepting, logs FIX sessions
+out, lets the books drain, commits what is left with a checkpoint and closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+import ssl
+import time
+from dataclasses import dataclass, field
+
+import structlog
+
+from book.types import PriceLevelChanged, SelfTradePrevention, Side
+from config.errors import GatewayError
+from config.settings import Settings
+from gateway.admin_commands import AdminCommands
+from gateway.admin_endpoint import AdminEndpoint
+from gateway.admin_token import ensure_admin_token
+from gateway.book_task import BookTask
+from gateway.exchange import Exchange
+from gateway.fix_orders import FixApplication
+from gateway.fix_transport import AcceptedSession, FixAcceptor
+from gateway.http_endpoint import start_http_endpoint
+from gateway.logging_setup import configure_logging
+from gateway.market_data import MarketDataBroadcaster
+from gateway.metrics import Metrics
+from gateway.recovery import order_record, restore_book, restore_ledger
+from ledger.ledger import Ledger
+from ledger.postgres_store import PostgresStore
+from ledger.sqlite_store import SqliteStore
+from ledger.store import BookNumbering, Checkpoint, Store
+from ledger.writer import GroupCommitWriter
+from session.fix.auth import make_authenticator
+from session.fix.session import SessionConfig
+
+log = structlog.get_logger("gateway.server")
+BOOK_BATCH_MAX = 256
+DRAIN_TIMEOUT_S = 10.0
+
+
+def open_store(settings: Settings) -> Store:
+    if settings.store.backend == "postgres":
+        return PostgresStore(settings.store)
+    return SqliteStore(settings.store)
+
+
+@dataclass
+class Ports:
+    """Where the listeners ended up (port 0 in the settings means any free port)."""
+
+    fix: int = 0
+    fix_tls: int = 0
+    admin: int = 0
+    metrics: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class GatewayServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.ports = Ports()
+        self.fatal = asyncio.Event()
+        self.fatal_error: BaseException | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stp_defaults: dict[int, SelfTradePrevention] = {}
+
+    # Start ------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.store = open_store(settings)
+        await self.store.open()
+        state = await self.store.load()
+        self.accounts = dict(state.accounts)
+        self.writer = GroupCommitWriter(
+            self.store, checkpoint=self._checkpoint, observe_commit_s=self.metrics.commit_latency_s.observe
+        )
+        self.ledger: Ledger = restore_ledger(state, settings.fees, self.writer.journal)
+        self._tasks.append(asyncio.create_task(self.writer.run(), name="writer"))
+        await self._create_demo_accounts()
+        self.broadcaster = MarketDataBroadcaster(
+            settings.symbols, on_slow_consumer=self.metrics.slow_consumers.inc
+        )
+        books = {}
+        for name, symbol in settings.symbols.items():
+            book, orders = restore_book(symbol, state, self._stp_defaults)
+            task = BookTask(
+                symbol=symbol,
+                book=book,
+                funds=self.ledger,
+                record=self._record,
+                queue_max=settings.limits.book_queue_max,
+                open_orders_per_account_max=settings.limits.open_orders_per_account_max,
+                default_stp=lambda account_id: self._stp_defaults.get(account_id, SelfTradePrevention.NONE),
+            )
+            task.orders.update(orders)
+            for order in orders.values():
+                counts = task.open_orders_per_account
+                counts[order.account_id] = counts.get(order.account_id, 0) + 1
+            books[name] = task
+            self._seed_market_data(name, book)
+        problems = self.ledger.verify(
+            {
+                order_id: task.funds.hold_remaining(order_id)
+                for task in books.values()
+                for order_id in task.orders
+            }
+        )
+        if problems:
+            raise GatewayError("ledger invariants broken at start: " + "; ".join(problems[:5]))
+        self.exchange = Exchange(
+            books=books,
+            broadcaster=self.broadcaster,
+            metrics=self.metrics,
+            next_order_id=state.next_order_id,
+            on_fatal=self._on_fatal,
+        )
+        for name, task in books.items():
+            self._tasks.append(asyncio.create_task(self._run_book(name, task), name=f"book-{name}"))
+        await self._start_fix(settings)
+        token = ensure_admin_token(settings.server.admin_token_path)
+        self.admin = AdminEndpoint(
+            handlers=AdminCommands(self).handlers(),
+            token=token,
+            host="127.0.0.1",
+            port=settings.server.admin_port,
+        )
+        await self.admin.start()
+        self.ports.admin = self.admin.port
+        self.http = await start_http_endpoint(
+            settings.server.host, settings.server.metrics_port, self.metrics, self._health
+        )
+        self.ports.metrics = next(iter(self.http.sockets)).getsockname()[1]
+        gc.collect()
+        gc.freeze()
+        log.info(
+            "gateway started",
+            fix_port=self.ports.fix,
+            admin_port=self.ports.admin,
+            store=settings.store.backend,
+        )
+
+    async def _create_demo_accounts(self) -> None:
+        for demo in self.settings.demo_accounts:
+            if demo.name not in self.accounts:
+                self.accounts[demo.name] = await self.store.create_account(demo.name, time.time_ns())
+            for asset, amount in demo.deposits_minor.items():
+                self.ledger.deposit(f"demo-{demo.name}-{asset}", self.accounts[demo.name], asset, amount)
+        await self.writer.commit_point()
+
+    def _seed_market_data(self, symbol: str, book) -> None:
+        """Give the broadcaster the recovered depth, so snapshots start from the real book."""
+        depth = book.depth(self.settings.limits.depth_levels_max)
+        levels = [PriceLevelChanged(0, Side.BUY, price, quantity, 1) for price, quantity in depth.bids]
+        levels += [PriceLevelChanged(0, Side.SELL, price, quantity, 1) for price, quantity in depth.asks]
+        if levels:
+            self.broadcaster.publish(symbol, levels, time.time_ns())
+
+    async def _start_fix(self, settings: Settings) -> None:
+        sessions = {}
+        for fix_session in settings.fix_sessions:
+            config = SessionConfig(
+                session_id=f"{fix_session.sender_comp_id}-{fix_session.target_comp_id}",
+                our_comp_id=fix_session.target_comp_id,
+                their_comp_id=fix_session.sender_comp_id,
+                heartbeat_interval_s_min=fix_session.heartbeat_interval_s_min,
+                heartbeat_interval_s_max=fix_session.heartbeat_interval_s_max,
+                authenticate=make_authenticator(
+                    username=fix_session.username,
+                    password_hash=fix_session.password_hash,
+                    ed25519_public_key_pem=fix_session.ed25519_public_key_pem,
+                ),
+            )
+            if fix_session.account not in self.accounts:
+                raise GatewayError(f"fix_sessions: account {fix_session.account!r} does not exist")
+            sessions[(config.their_comp_id, config.our_comp_id)] = AcceptedSession(
+                config, fix_session.account
+            )
+        self.fix_application = FixApplication(
+            exchange=self.exchange,
+            broadcaster=self.broadcaster,
+            symbols=settings.symbols,
+            sender=None,  # set below: the acceptor and the application refer to each other
+            accounts=self.accounts,
+            depth_levels_max=settings.limits.depth_levels_max,
+        )
+        self.fix = FixAcceptor(
+            sessions=sessions,
+            store=self.store,
+            application=self.fix_application,
+            message_bytes_max=settings.limits.max_message_bytes,
+            receive_buffer_bytes_max=settings.limits.receive_buffer_bytes_max,
+        )
+        self.fix_application.sender = self.fix
+        server = settings.server
+        self.ports.fix = await self.fix.listen(server.host, server.fix_port)
+        if server.tls_certificate_path:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(server.tls_certificate_path, server.tls_private_key_path)
+            self.ports.fix_tls = await self.fix.listen(server.host, server.fix_tls_port, tls=context)
+
+    # Running ----------------------------------------------------------------------------------------
+
+    async def _run_book(self, name: str, task: BookTask) -> None:
+        book = task.book
+
+        def commit_point() -> asyncio.Future[None]:
+            self.writer.record_numbering(BookNumbering(name, book.sequence, book.next_trade_id))
+            self.writer.record_next_order_id(self.exchange.peek_next_order_id())
+            return self.writer.commit_point()
+
+        await task.run(
+            batch_max=BOOK_BATCH_MAX,
+            commit_point=commit_point,
+            release=lambda output, commit: self.exchange.release(name, output, commit),
+        )
+
+    def _record(self, kind: str, item: object) -> None:
+        if kind == "order":
+            self.writer.record_order(order_record(item))
+
+    def _checkpoint(self) -> Checkpoint:
+        sequence, accounts, holds = self.ledger.checkpoint_values()
+        return Checkpoint(sequence, accounts, holds)
+
+    def _on_fatal(self, error: BaseException) -> None:
+        self.fatal_error = error
+        self.fatal.set()
+
+    def _health(self) -> dict[str, bool]:
+        return {
+            "writer": not self.fatal.is_set(),
+            "books": all(not task.done() for task in self._tasks),
+        }
+
+    # Stop -------------------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Graceful shutdown: stop accepting, log FIX sessions out, drain the books, commit, close."""
+        log.info("gateway stopping")
+        await self.fix.logout_all("Gateway shutting down")
+        await self.fix.close()
+        await self.admin.close()
+        self.http.close()
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        while (
+            any(task.queue.qsize() for task in self.exchange.books.values()) and time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.01)
+        await self.fix_application.drain()
+        for task in self._tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*self._tasks[1:], return_exceptions=True)
+        await self.writer.close()
+        await self._tasks[0]
+        await self.store.close()
+        log.info("gateway stopped")
+
+
+async def serve(settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT (exit 0) or a fatal commit failure (exit 1)."""
+    configure_logging(settings.server.log_format, settings.server.log_level)
+    server = GatewayServer(settings)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    print(connection_help(settings, server.ports), flush=True)
+    stop_waiter = asyncio.create_task(stop.wait())
+    fatal_waiter = asyncio.create_task(server.fatal.wait())
+    await asyncio.wait({stop_waiter, fatal_waiter}, return_when=asyncio.FIRST_COMPLETED)
+    stop_waiter.cancel()
+    fatal_waiter.cancel()
+    if server.fatal.is_set():
+        log.critical("stopping after a failed commit", error=repr(server.fatal_error))
+        return 1
+    await server.stop()
+    return 0
+
+
+def connection_help(settings: Settings, ports: Ports) -> str:
+    host = settings.server.host
+    lines = [f"gateway ready ({settings.store.backend} store)"]
+    lines.append(f"  FIX 4.4      tcp://{host}:{ports.fix}")
+    for fix_session in settings.fix_sessions:
+        lines.append(
+            f"    SenderCompID={fix_session.sender_comp_id} TargetCompID={fix_session.target_comp_id} "
+            f"(account {fix_session.account})"
+        )
+    if ports.fix_tls:
+        lines.append(f"  FIX over TLS tls://{host}:{ports.fix_tls}")
+    lines.append(f"  metrics      http://{host}:{ports.metrics}/metrics  (health: /healthz)")
+    lines.append(
+        f"  admin        .venv/bin/gateway-admin --config <config> accounts list  (port {ports.admin})"
+    )
+    return "\n".join(lines)
