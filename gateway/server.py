@@ -125,8 +125,9 @@ class GatewayServer:
             self._tasks.append(asyncio.create_task(self._run_book(name, task), name=f"book-{name}"))
         await self._start_fix(settings)
         token = ensure_admin_token(settings.server.admin_token_path)
+        self.admin_commands = AdminCommands(self)
         self.admin = AdminEndpoint(
-            handlers=AdminCommands(self).handlers(),
+            handlers=self.admin_commands.handlers(),
             token=token,
             host="127.0.0.1",
             port=settings.server.admin_port,

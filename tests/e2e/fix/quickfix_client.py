@@ -7,11 +7,15 @@ the event loop with a deadline, so tests never sleep blindly.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 from pathlib import Path
 
 import quickfix as fix
+
+# QuickFIX's own FIX 4.4 dictionary, installed with the quickfix-ssl wheel (it parses repeating groups).
+DATA_DICTIONARY = Path(sys.prefix) / "share" / "quickfix" / "FIX44.xml"
 
 
 class Recorder(fix.Application):
@@ -64,10 +68,13 @@ FileStorePath={directory / "store"}
 FileLogPath={directory / "log"}
 StartTime=00:00:00
 EndTime=00:00:00
-UseDataDictionary=N
+UseDataDictionary=Y
+DataDictionary={DATA_DICTIONARY}
+ValidateUserDefinedFields=N
+AllowUnknownMsgFields=Y
+ValidateFieldsOutOfOrder=N
 SocketConnectHost=127.0.0.1
 SocketConnectPort={port}
-ValidateUserDefinedFields=N
 
 [SESSION]
 BeginString=FIX.4.4
