@@ -79,6 +79,7 @@ class StoreSettings:
     sqlite_synchronous: str = "FULL"
     postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/test"
     postgres_pool_size_max: int = 8
+    postgres_schema: str = "public"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

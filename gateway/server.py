@@ -45,7 +45,7 @@ DRAIN_TIMEOUT_S = 10.0
 
 def open_store(settings: Settings) -> Store:
     if settings.store.backend == "postgres":
-        return PostgresStore(settings.store)
+        return PostgresStore(settings.store, schema=settings.store.postgres_schema)
     return SqliteStore(settings.store)
 
 

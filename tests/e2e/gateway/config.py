@@ -13,6 +13,7 @@ def demo_config_text(
     *,
     backend: str = "sqlite",
     postgres_dsn: str = "",
+    postgres_schema: str = "public",
     fix_port: int = 0,
     admin_port: int = 0,
 ) -> str:
@@ -20,7 +21,7 @@ def demo_config_text(
     sqlite_path = directory / "gateway.sqlite3"
     store = f'[store]\nbackend = "{backend}"\nsqlite_path = "{sqlite_path}"\nsqlite_synchronous = "FULL"\n'
     if postgres_dsn:
-        store += f'postgres_dsn = "{postgres_dsn}"\n'
+        store += f'postgres_dsn = "{postgres_dsn}"\npostgres_schema = "{postgres_schema}"\n'
     text = re.sub(r"\[store\]\n(?:[^\[\n][^\n]*\n)*", store + "\n", text)
     text = re.sub(r"fix_port = \d+", f"fix_port = {fix_port}", text)
     text = re.sub(r"admin_port = \d+", f"admin_port = {admin_port}", text)
