@@ -15,7 +15,7 @@ from typing import Protocol
 import structlog
 
 from book.reports import OrderReport
-from book.types import Command, RejectReason, SubmitOrder
+from book.types import Command, RejectReason, SubmitOrder, TradeExecuted
 from gateway.book_task import BookTask, Request, Result, TurnOutput
 from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
@@ -114,6 +114,7 @@ class Exchange:
             self.metrics.rejects.labels(RejectReason.QUEUE_FULL.value).inc()
             return Result(error=RejectReason.QUEUE_FULL)
         if is_new_order:
+            self.metrics.orders.labels(symbol).inc()
             self._order_symbol[command.order_id] = symbol
             if client_order_id:
                 self._client_order_ids[(command.account_id, client_order_id)] = command.order_id
@@ -156,7 +157,13 @@ class Exchange:
         for report in output.reports:
             self._deliver(report)
         if output.market_events:
+            fills = sum(1 for event in output.market_events if type(event) is TradeExecuted)
+            if fills:
+                self.metrics.fills.labels(symbol).inc(fills)
             self.broadcaster.publish(symbol, output.market_events, time.time_ns())
+        for report in output.reports:
+            if report.reject_reason is not None:
+                self.metrics.rejects.labels(report.reject_reason.value).inc()
 
     def _deliver(self, report: OrderReport) -> None:
         subscribers = self._account_subscribers.get(report.account_id)

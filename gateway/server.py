@@ -124,6 +124,8 @@ class GatewayServer:
         for name, task in books.items():
             self._tasks.append(asyncio.create_task(self._run_book(name, task), name=f"book-{name}"))
         await self._start_fix(settings)
+        self.metrics.sessions.labels("fix").set_function(lambda: len(self.fix.connected))
+        self.metrics.subscribers.set_function(self.broadcaster.subscriber_count)
         token = ensure_admin_token(settings.server.admin_token_path)
         self.admin_commands = AdminCommands(self)
         self.admin = AdminEndpoint(
