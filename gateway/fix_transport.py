@@ -2,7 +2,8 @@
 
 Each connection gets a parser and, once its first message names a configured session, a sans-I/O
 ``FixSession`` continued from the store's sequence numbers. Output is collected and flushed once per
-loop turn: the frames and sequence numbers go to the store first, then the bytes to the socket.
+loop turn: the frames and sequence numbers go into the group commit first (one transaction for all
+sessions and the ledger), then the bytes to the socket.
 A second connection for a session that is already logged on is dropped; the first one survives.
 """
 
@@ -40,13 +41,21 @@ _ENVELOPE_TAGS = frozenset(HEADER_TAGS) | frozenset(TRAILER_TAGS)
 class FixSessionStore(Protocol):
     async def load_fix_session(self, session_id: str) -> tuple[int, int] | None: ...
 
-    async def save_fix_session(
-        self, session_id: str, *, next_incoming_seq: int, next_outgoing_seq: int, sent_messages: list
-    ) -> None: ...
+    async def reset_fix_session(self, session_id: str) -> None: ...
 
     async def fetch_sent_messages(
         self, session_id: str, begin_seq: int, end_seq: int
     ) -> list[tuple[int, bytes]]: ...
+
+
+class FixPersistence(Protocol):
+    """The group-commit writer: FIX frames and sequence numbers ride the same transactions as the ledger."""
+
+    def record_fix_session(
+        self, session_id: str, next_incoming_seq: int, next_outgoing_seq: int, sent: list[tuple[int, bytes]]
+    ) -> None: ...
+
+    def commit_point(self) -> asyncio.Future[None]: ...
 
 
 class FixApplicationPort(Protocol):
@@ -88,10 +97,11 @@ class _Connection:
             return
         persist = session.take_persist()
         if persist is not None:
-            next_in, next_out, sent = persist
-            await self.acceptor.store.save_fix_session(
-                self.session_id, next_incoming_seq=next_in, next_outgoing_seq=next_out, sent_messages=sent
-            )
+            if session.stored_messages_obsolete:
+                await self.acceptor.store.reset_fix_session(self.session_id)
+                session.stored_messages_obsolete = False
+            self.acceptor.persistence.record_fix_session(self.session_id, *persist)
+            await self.acceptor.persistence.commit_point()
         data = session.data_to_send()
         if data and not self.writer.is_closing():
             self.writer.write(data)
@@ -128,6 +138,7 @@ class FixAcceptor:
         *,
         sessions: Mapping[tuple[str, str], AcceptedSession],
         store: FixSessionStore,
+        persistence: FixPersistence,
         application: FixApplicationPort,
         message_bytes_max: int,
         receive_buffer_bytes_max: int,
@@ -136,6 +147,7 @@ class FixAcceptor:
     ) -> None:
         self.sessions = sessions
         self.store = store
+        self.persistence = persistence
         self.application = application
         self.clock = clock
         self.connected: dict[str, _Connection] = {}
@@ -144,6 +156,7 @@ class FixAcceptor:
         self._outbound_buffer_bytes_max = outbound_buffer_bytes_max
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task[None]] = set()
+        self._open: set[_Connection] = set()
 
     async def listen(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
         """Start a listener; return its port (useful when ``port`` is 0)."""
@@ -182,11 +195,15 @@ class FixAcceptor:
             await asyncio.wait(list(self._connections), timeout=timeout_s)
 
     async def close(self) -> None:
+        """Stop listening and end every connection (by closing it: cancelling a connection task would
+        make asyncio's stream callback log the cancellation as an error)."""
         for server in self._servers:
             server.close()
-        for task in list(self._connections):
-            task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
+        for connection in list(self._open):
+            connection.closing = True
+            connection.writer.close()
+        if self._connections:
+            await asyncio.wait(list(self._connections), timeout=5.0)
         for server in self._servers:
             await server.wait_closed()
 
@@ -197,6 +214,7 @@ class FixAcceptor:
         assert task is not None
         self._connections.add(task)
         connection = _Connection(self, writer)
+        self._open.add(connection)
         flusher = asyncio.create_task(self._flush_loop(connection))
         peer = writer.get_extra_info("peername")
         try:
@@ -217,6 +235,7 @@ class FixAcceptor:
             with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
                 await writer.wait_closed()
             self._connections.discard(task)
+            self._open.discard(connection)
 
     async def _flush_loop(self, connection: _Connection) -> None:
         while True:

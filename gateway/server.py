@@ -196,6 +196,7 @@ class GatewayServer:
         self.fix = FixAcceptor(
             sessions=sessions,
             store=self.store,
+            persistence=self.writer,
             application=self.fix_application,
             message_bytes_max=settings.limits.max_message_bytes,
             receive_buffer_bytes_max=settings.limits.receive_buffer_bytes_max,

@@ -46,6 +46,16 @@ _SET_COUNTER = (
 )
 
 
+_UPSERT_FIX_SESSION = (
+    "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) VALUES ($1, $2, $3) "
+    "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = $2, next_outgoing_seq = $3"
+)
+_UPSERT_FIX_MESSAGE = (
+    "INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
+    "ON CONFLICT (session_id, seq) DO UPDATE SET message = $3"
+)
+
+
 class PostgresStore:
     """``Store`` on PostgreSQL."""
 
@@ -122,6 +132,12 @@ class PostgresStore:
                 )
             if batch.next_order_id is not None:
                 await connection.execute(_SET_COUNTER, NEXT_ORDER_ID, batch.next_order_id)
+            if batch.fix_sessions:
+                await connection.executemany(
+                    _UPSERT_FIX_SESSION, [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()]
+                )
+            if batch.fix_messages:
+                await connection.executemany(_UPSERT_FIX_MESSAGE, batch.fix_messages)
             if checkpoint is not None:
                 await connection.execute("DELETE FROM checkpoint_accounts")
                 await connection.execute("DELETE FROM checkpoint_holds")
@@ -276,21 +292,12 @@ class PostgresStore:
         next_outgoing_seq: int,
         sent_messages: list[tuple[int, bytes]],
     ) -> None:
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
-                "VALUES ($1, $2, $3) "
-                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = $2, next_outgoing_seq = $3",
-                session_id,
-                next_incoming_seq,
-                next_outgoing_seq,
+        await self.commit(
+            CommitBatch(
+                fix_sessions={session_id: (next_incoming_seq, next_outgoing_seq)},
+                fix_messages=[(session_id, seq, message) for seq, message in sent_messages],
             )
-            if sent_messages:
-                await connection.executemany(
-                    "INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (session_id, seq) DO UPDATE SET message = $3",
-                    [(session_id, seq, message) for seq, message in sent_messages],
-                )
+        )
 
     async def fetch_sent_messages(
         self, session_id: str, begin_seq: int, end_seq: int

@@ -58,6 +58,17 @@ _UPSERT_ORDER = (
 )
 
 
+_UPSERT_FIX_SESSION = (
+    "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) VALUES (?, ?, ?) "
+    "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = excluded.next_incoming_seq, "
+    "next_outgoing_seq = excluded.next_outgoing_seq"
+)
+_UPSERT_FIX_MESSAGE = (
+    "INSERT INTO fix_messages (session_id, seq, message) VALUES (?, ?, ?) "
+    "ON CONFLICT (session_id, seq) DO UPDATE SET message = excluded.message"
+)
+
+
 class SqliteStore:
     """``Store`` on one SQLite file; one connection, one writer."""
 
@@ -148,6 +159,12 @@ class SqliteStore:
                 )
             if batch.next_order_id is not None:
                 await self._set_counter(NEXT_ORDER_ID, batch.next_order_id)
+            if batch.fix_sessions:
+                await db.executemany(
+                    _UPSERT_FIX_SESSION, [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()]
+                )
+            if batch.fix_messages:
+                await db.executemany(_UPSERT_FIX_MESSAGE, batch.fix_messages)
             if checkpoint is not None:
                 await self._write_checkpoint(checkpoint)
 
@@ -308,20 +325,12 @@ class SqliteStore:
         next_outgoing_seq: int,
         sent_messages: list[tuple[int, bytes]],
     ) -> None:
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
-                "VALUES (?, ?, ?) "
-                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = excluded.next_incoming_seq, "
-                "next_outgoing_seq = excluded.next_outgoing_seq",
-                (session_id, next_incoming_seq, next_outgoing_seq),
+        await self.commit(
+            CommitBatch(
+                fix_sessions={session_id: (next_incoming_seq, next_outgoing_seq)},
+                fix_messages=[(session_id, seq, message) for seq, message in sent_messages],
             )
-            if sent_messages:
-                await db.executemany(
-                    "INSERT INTO fix_messages (session_id, seq, message) VALUES (?, ?, ?) "
-                    "ON CONFLICT (session_id, seq) DO UPDATE SET message = excluded.message",
-                    [(session_id, seq, message) for seq, message in sent_messages],
-                )
+        )
 
     async def fetch_sent_messages(
         self, session_id: str, begin_seq: int, end_seq: int

@@ -72,9 +72,18 @@ class CommitBatch:
     orders: dict[int, OrderRecord] = field(default_factory=dict)
     numbering: dict[str, BookNumbering] = field(default_factory=dict)
     next_order_id: int | None = None
+    fix_sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    fix_messages: list[tuple[str, int, bytes]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.journal or self.orders or self.numbering or self.next_order_id is not None)
+        return bool(
+            self.journal
+            or self.orders
+            or self.numbering
+            or self.next_order_id is not None
+            or self.fix_sessions
+            or self.fix_messages
+        )
 
 
 @dataclass(frozen=True, slots=True)

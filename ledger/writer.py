@@ -65,6 +65,14 @@ class GroupCommitWriter:
         self._batch.numbering[numbering.symbol] = numbering
         self._wakeup.set()
 
+    def record_fix_session(
+        self, session_id: str, next_incoming_seq: int, next_outgoing_seq: int, sent: list[tuple[int, bytes]]
+    ) -> None:
+        """A FIX session's sequence numbers and the frames it is about to send (persist before send)."""
+        self._batch.fix_sessions[session_id] = (next_incoming_seq, next_outgoing_seq)
+        self._batch.fix_messages.extend((session_id, seq, frame) for seq, frame in sent)
+        self._wakeup.set()
+
     def record_next_order_id(self, next_order_id: int) -> None:
         self._batch.next_order_id = next_order_id
         self._wakeup.set()

@@ -128,6 +128,8 @@ class FixSession:
         self._test_request_count = 0
         self._logout_sent_s = 0.0
         self._resend_requested_up_to = 0
+        # Set by a ResetSeqNumFlag logon: the transport must drop the stored frames before persisting.
+        self.stored_messages_obsolete = False
 
     # Output ---------------------------------------------------------------------------------------
 
@@ -358,6 +360,7 @@ class FixSession:
             self.next_incoming_seq = 1
             self.next_outgoing_seq = 1
             self._sequence_changed = True
+            self.stored_messages_obsolete = True
         seq = int(message.get(34) or "0")
         if seq < self.next_incoming_seq:
             self._logout_and_close(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from pathlib import Path
 
@@ -11,11 +12,22 @@ import quickfix as fix
 from config.settings import StoreSettings
 from gateway.fix_transport import AcceptedSession, FixAcceptor
 from ledger.sqlite_store import SqliteStore
+from ledger.writer import GroupCommitWriter
 from session.fix.auth import hash_password, make_authenticator
 from session.fix.session import SessionConfig
 from tests.e2e.fix.quickfix_client import QuickFixClient, wait_for
 
 PASSWORD = "alice-password"
+WRITERS: list[tuple[GroupCommitWriter, asyncio.Task[None]]] = []
+
+
+async def stop_gateway(acceptor: FixAcceptor, store: SqliteStore) -> None:
+    await acceptor.close()
+    while WRITERS:
+        writer, task = WRITERS.pop()
+        await writer.close()
+        await task
+    await store.close()
 
 
 class RecordingApplication:
@@ -39,6 +51,8 @@ async def start_gateway(
 ) -> tuple[FixAcceptor, SqliteStore, int]:
     store = SqliteStore(StoreSettings(sqlite_path=str(store_path)))
     await store.open()
+    writer = GroupCommitWriter(store)
+    WRITERS.append((writer, asyncio.create_task(writer.run())))
     config = SessionConfig(
         session_id="ALICE-GATEWAY",
         our_comp_id="GATEWAY",
@@ -50,6 +64,7 @@ async def start_gateway(
     acceptor = FixAcceptor(
         sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
         store=store,
+        persistence=writer,
         application=application,
         message_bytes_max=65536,
         receive_buffer_bytes_max=1 << 20,
@@ -119,8 +134,7 @@ async def test_quickfix_session_lifecycle(tmp_path: Path) -> None:
         await wait_for(lambda: application.logouts == ["ALICE-GATEWAY"], what="logout")
     finally:
         client.stop()
-        await acceptor.close()
-        await store.close()
+        await stop_gateway(acceptor, store)
 
     # QuickFIX keeps sessions in a process-wide registry: the old initiator must be gone before a new one
     # registers the same session.
@@ -148,8 +162,7 @@ async def test_quickfix_session_lifecycle(tmp_path: Path) -> None:
         assert gateway_session.next_incoming_seq > sent_before + 1
     finally:
         client.stop()
-        await acceptor.close()
-        await store.close()
+        await stop_gateway(acceptor, store)
 
 
 @pytest.mark.timeout(60)
@@ -165,5 +178,4 @@ async def test_a_wrong_password_is_logged_out(tmp_path: Path) -> None:
         assert client.application.logons == 0 and application.logons == []
     finally:
         client.stop()
-        await acceptor.close()
-        await store.close()
+        await stop_gateway(acceptor, store)

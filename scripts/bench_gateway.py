@@ -1,0 +1,258 @@
+"""End-to-end load: N FIX sessions against the gateway running as its own process, durable acks.
+
+The gateway starts as a subprocess on a generated config (N funded accounts, one FIX session each) on
+SQLite or PostgreSQL. Each session sends a realistic mix (70% passive limits near the mid, 20% cancels
+of its own resting orders, 10% orders that cross) and times every request until its first answer
+(ExecutionReport or OrderCancelReject), which the gateway sends only after the commit. Two runs:
+closed loop with a window of requests in flight per session (sustained orders/s), and open loop at a
+fixed rate (ack latency p50/p99/p99.9).
+
+    .venv/bin/python scripts/bench_gateway.py [--backend sqlite|postgres] [--sessions 8] [--seconds 10]
+        [--window 64] [--rate 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import re
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import uvloop
+
+from session.fix.auth import hash_password
+from session.fix.codec import FixMessage, FixParser, encode
+from session.fix.session import utc_timestamp
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+PASSWORD = "bench"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def config_text(directory: Path, sessions: int, backend: str, schema: str, fix_port: int) -> str:
+    text = (ROOT / "config" / "demo.toml").read_text()
+    text = text[: text.index("[[demo_accounts]]")]
+    store = (
+        f'[store]\nbackend = "{backend}"\nsqlite_path = "{directory / "bench.sqlite3"}"\n'
+        f'sqlite_synchronous = "FULL"\npostgres_dsn = "{POSTGRES_DSN}"\npostgres_schema = "{schema}"\n'
+    )
+    text = re.sub(r"\[store\]\n(?:[^\[\n][^\n]*\n)*", store + "\n", text)
+    text = re.sub(r"fix_port = \d+", f"fix_port = {fix_port}", text)
+    for name in ("admin_port", "metrics_port", "websocket_port"):
+        text = re.sub(rf"{name} = \d+", f"{name} = 0", text)
+    text = text.replace("[server]\n", f'[server]\nadmin_token_path = "{directory / "admin.token"}"\n', 1)
+    text = text.replace('log_format = "console"', 'log_format = "json"\nlog_level = "warning"')
+    password_hash = hash_password(PASSWORD)
+    for index in range(sessions):
+        text += (
+            f'\n[[demo_accounts]]\nname = "trader{index}"\n'
+            f'deposits = {{ BTC = "1000000", USDT = "1000000000" }}\n'
+            f'\n[[fix_sessions]]\nsender_comp_id = "T{index}"\ntarget_comp_id = "GATEWAY"\n'
+            f'account = "trader{index}"\npassword_hash = "{password_hash}"\nheartbeat_interval_s_max = 600\n'
+        )
+    return text + "\n[limits]\nopen_orders_per_account_max = 100000\nbook_queue_max = 100000\n"
+
+
+class Trader:
+    """One FIX session: sends the mix, matches answers to requests, records latencies."""
+
+    def __init__(self, index: int, rng: random.Random) -> None:
+        self.sender = f"T{index}"
+        self.rng = rng
+        self.seq = 1
+        self.sent_ns: dict[str, int] = {}
+        self.latencies_ns: list[int] = []
+        self.resting: list[str] = []
+        self.in_flight = 0
+        self.answered = asyncio.Event()
+        self.logged_on = asyncio.Event()
+        self.counter = 0
+
+    async def connect(self, port: int) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.reading = asyncio.create_task(self.read())
+        self.send("A", [(98, "0"), (108, "600"), (554, PASSWORD)])
+        await self.logged_on.wait()
+
+    def send(self, msg_type: str, body: list[tuple[int, str]]) -> None:
+        fields = [
+            (35, msg_type),
+            (49, self.sender),
+            (56, "GATEWAY"),
+            (34, str(self.seq)),
+            (52, utc_timestamp(time.time())),
+            *body,
+        ]
+        self.seq += 1
+        self.writer.write(encode("FIX.4.4", fields))
+
+    def request(self) -> None:
+        """One request of the mix."""
+        self.counter += 1
+        client_order_id = f"{self.sender}-{self.counter}"
+        roll = self.rng.random()
+        now = utc_timestamp(time.time())
+        if roll < 0.2 and self.resting:
+            target = self.resting.pop(self.rng.randrange(len(self.resting)))
+            self.send("F", [(11, client_order_id), (41, target), (55, "BTCUSDT"), (54, "1"), (60, now)])
+        else:
+            side = "1" if self.rng.random() < 0.5 else "2"
+            if roll < 0.9:
+                offset = self.rng.randrange(1, 200)
+                price = 50_000 - offset if side == "1" else 50_000 + offset
+                self.resting.append(client_order_id)
+            else:
+                price = 50_300 if side == "1" else 49_700
+            self.send(
+                "D",
+                [
+                    (11, client_order_id),
+                    (55, "BTCUSDT"),
+                    (54, side),
+                    (38, "0.001"),
+                    (40, "2"),
+                    (44, f"{price}.00"),
+                    (59, "1"),
+                    (60, now),
+                ],
+            )
+        self.sent_ns[client_order_id] = time.perf_counter_ns()
+        self.in_flight += 1
+
+    async def read(self) -> None:
+        parser = FixParser(message_bytes_max=65536, buffer_bytes_max=1 << 24)
+        while data := await self.reader.read(1 << 16):
+            now = time.perf_counter_ns()
+            for item in parser.feed(data):
+                if not isinstance(item, FixMessage):
+                    continue
+                if item.msg_type == "A":
+                    self.logged_on.set()
+                elif item.msg_type in ("8", "9"):
+                    started = self.sent_ns.pop(item.get(11) or "", None)
+                    if started is not None:
+                        self.latencies_ns.append(now - started)
+                        self.in_flight -= 1
+                        self.answered.set()
+                elif item.msg_type == "1":
+                    self.send("0", [(112, item.get(112) or "")])
+
+    async def closed_loop(self, window: int, until: float) -> None:
+        while time.monotonic() < until:
+            while self.in_flight < window:
+                self.request()
+            self.answered.clear()
+            await self.answered.wait()
+
+    async def open_loop(self, rate_per_s: float, until: float) -> None:
+        interval = 1.0 / rate_per_s
+        next_at = time.monotonic()
+        while next_at < until:
+            now = time.monotonic()
+            due = int((now - next_at) / interval) + 1 if now >= next_at else 0
+            for _ in range(min(due, 100)):
+                self.request()
+                next_at += interval
+            await asyncio.sleep(max(0.0, min(next_at - time.monotonic(), 0.001)))
+
+    async def settle(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < deadline:
+            self.answered.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.answered.wait(), 1.0)
+
+
+def percentile(values: list[int], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] / 1e6
+
+
+async def run(arguments: argparse.Namespace) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    fix_port = free_port()
+    config = directory / "bench.toml"
+    config.write_text(config_text(directory, arguments.sessions, arguments.backend, schema, fix_port))
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                _, probe = await asyncio.open_connection("127.0.0.1", fix_port)
+                probe.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        rng = random.Random(7)
+        traders = [Trader(index, random.Random(rng.random())) for index in range(arguments.sessions)]
+        await asyncio.gather(*(trader.connect(fix_port) for trader in traders))
+
+        started = time.monotonic()
+        until = started + arguments.seconds
+        await asyncio.gather(*(trader.closed_loop(arguments.window, until) for trader in traders))
+        await asyncio.gather(*(trader.settle(30) for trader in traders))
+        elapsed = time.monotonic() - started
+        answered = sum(len(trader.latencies_ns) for trader in traders)
+        closed = [latency for trader in traders for latency in trader.latencies_ns]
+        print(f"command: {' '.join(sys.argv)}")
+        print(
+            f"{arguments.backend}: closed loop, {arguments.sessions} sessions x window {arguments.window}: "
+            f"{answered:,} requests in {elapsed:.1f} s = {answered / elapsed:,.0f} orders/s sustained "
+            f"(durable acks); latency ms p50 {percentile(closed, 0.5):.2f} p99 {percentile(closed, 0.99):.2f}"
+        )
+        for trader in traders:
+            trader.latencies_ns.clear()
+        until = time.monotonic() + arguments.seconds
+        per_session = arguments.rate / arguments.sessions
+        await asyncio.gather(*(trader.open_loop(per_session, until) for trader in traders))
+        await asyncio.gather(*(trader.settle(30) for trader in traders))
+        opened = [latency for trader in traders for latency in trader.latencies_ns]
+        print(
+            f"{arguments.backend}: open loop at {arguments.rate:,}/s for {arguments.seconds} s: "
+            f"{len(opened):,} answered; ack latency ms p50 {percentile(opened, 0.5):.2f} "
+            f"p99 {percentile(opened, 0.99):.2f} p99.9 {percentile(opened, 0.999):.2f}"
+        )
+    finally:
+        server.terminate()
+        await server.wait()
+        if arguments.backend == "postgres":
+            connection = await asyncpg.connect(POSTGRES_DSN)
+            await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--sessions", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--window", type=int, default=64, help="requests in flight per session (closed loop)")
+    parser.add_argument("--rate", type=float, default=5000.0, help="requests per second in the open-loop run")
+    uvloop.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
