@@ -28,7 +28,8 @@ TAG_OUT_OF_ORDER = 14
 GROUP_COUNT_INCORRECT = 16
 OTHER = 99
 
-HEADER_TAGS = (8, 9, 35, 49, 56, 115, 128, 34, 43, 97, 52, 122, 1128, 90, 91)
+# 25000 is Binance's RecvWindow, sent in the header by its FIX clients.
+HEADER_TAGS = (8, 9, 35, 49, 56, 115, 128, 34, 43, 97, 52, 122, 1128, 90, 91, 25000)
 TRAILER_TAGS = (93, 89, 10)
 
 _INT = re.compile(r"-?[0-9]+")
