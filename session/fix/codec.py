@@ -149,12 +149,12 @@ class FixParser:
 _FIELD = re.compile(r"([0-9]+)=([^\x01]*)\x01")
 # Tag text -> number for the common tags: a dict lookup is cheaper than int() on the hot path.
 _TAG_NUMBERS = {str(tag): tag for tag in range(1, 10_000)}
-_RAW_DATA_MARKERS = tuple(b"\x01%d=" % tag for tag in _LENGTH_TAGS)
+_RAW_DATA_MARKER = re.compile(b"\x01(?:" + b"|".join(b"%d" % tag for tag in sorted(_LENGTH_TAGS)) + b")=")
 
 
 def _split_fields(data: bytes) -> list[tuple[int, str]] | None:
     """Fields of ``data`` (ending in SOH); raw data fields are cut by their length field."""
-    if not any(marker in data for marker in _RAW_DATA_MARKERS):
+    if _RAW_DATA_MARKER.search(data) is None:
         text = data.decode("latin-1")
         pairs = _FIELD.findall(text)
         if len(pairs) != text.count("\x01"):

@@ -168,43 +168,59 @@ class Problem:
     text: str
 
 
+# Per message type: tag -> (section, format pattern, allowed values, may repeat); built on first use.
+_Plan = dict[int, tuple[int, "re.Pattern[str] | None", "frozenset[str] | None", bool]]
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(msg_type: str) -> _Plan:
+    plan = _PLANS.get(msg_type)
+    if plan is None:
+        spec = MESSAGES[msg_type]
+        group_tags = {tag for group in spec.groups for tag in group.tags}
+        sections = [(0, HEADER_TAGS), (2, TRAILER_TAGS), (1, spec.body_tags)]
+        plan = {}
+        for section, tags in sections:
+            for tag in tags:
+                kind = FIELD_FORMATS.get(tag)
+                plan.setdefault(
+                    tag, (section, FORMATS[kind] if kind else None, ENUMS.get(tag), tag in group_tags)
+                )
+        _PLANS[msg_type] = plan
+    return plan
+
+
 def validate(message: FixMessage) -> Problem | None:
     """The first dictionary problem of ``message`` (a message type we handle), or None."""
     spec = MESSAGES[message.msg_type]
-    body_tags = spec.body_tags
-    group_tags = {tag for group in spec.groups for tag in group.tags}
+    plan = _plan(message.msg_type)
     seen: set[int] = set()
     section = 0  # 0 header, 1 body, 2 trailer
     for tag, value in message.fields:
         if value == "":
             return Problem(TAG_WITHOUT_VALUE, tag, f"Tag specified without a value ({tag})")
-        if tag not in KNOWN_TAGS and tag < 5000:
-            return Problem(INVALID_TAG_NUMBER, tag, f"Invalid tag number ({tag})")
-        if tag in HEADER_TAGS:
-            where = 0
-        elif tag in TRAILER_TAGS:
-            where = 2
-        elif tag in body_tags:
-            where = 1
-        else:
+        entry = plan.get(tag)
+        if entry is None:
+            if tag not in KNOWN_TAGS and tag < 5000:
+                return Problem(INVALID_TAG_NUMBER, tag, f"Invalid tag number ({tag})")
             return Problem(
                 TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag, f"Tag not defined for this message type ({tag})"
             )
+        where, pattern, allowed, repeatable = entry
         if where < section:
             return Problem(TAG_OUT_OF_ORDER, tag, f"Tag specified out of required order ({tag})")
         section = where
-        if tag in seen and tag not in group_tags:
+        if tag in seen and not repeatable:
             return Problem(TAG_REPEATED, tag, f"Tag appears more than once ({tag})")
         seen.add(tag)
-        kind = FIELD_FORMATS.get(tag)
-        if kind is not None and not FORMATS[kind].fullmatch(value):
+        if pattern is not None and not pattern.fullmatch(value):
             return Problem(INCORRECT_DATA_FORMAT, tag, f"Incorrect data format for value ({tag})")
-        allowed = ENUMS.get(tag)
         if allowed is not None and value not in allowed:
             return Problem(VALUE_INCORRECT, tag, f"Value is incorrect (out of range) for this tag ({tag})")
-    for tag in sorted(spec.required):
-        if tag not in seen:
-            return Problem(REQUIRED_TAG_MISSING, tag, f"Required tag missing ({tag})")
+    missing = spec.required - seen
+    if missing:
+        tag = min(missing)
+        return Problem(REQUIRED_TAG_MISSING, tag, f"Required tag missing ({tag})")
     for group in spec.groups:
         declared = message.get(group.count_tag)
         occurrences = sum(1 for tag, _ in message.fields if tag == group.first_tag)

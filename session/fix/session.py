@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -97,14 +98,32 @@ def utc_timestamp(now_s: float) -> str:
 
 def parse_utc_timestamp(text: str) -> float | None:
     """Seconds since the epoch of a UTCTimestamp (``YYYYMMDD-HH:MM:SS[.fff...]``), or None."""
+    if len(text) < 17 or text[8] != "-" or text[11] != ":" or text[14] != ":":
+        return None
+    clock = text[9:11] + text[12:14] + text[15:17]
+    fraction = text[18:] if len(text) > 18 and text[17] == "." else ""
+    if not clock.isdigit() or (fraction and not fraction.isdigit()) or (len(text) > 17 and not fraction):
+        return None
+    hours, minutes, seconds = int(clock[:2]), int(clock[2:4]), int(clock[4:])
+    midnight = _midnight_s(text[:8])
+    if midnight is None or hours > 23 or minutes > 59 or seconds > 60:
+        return None
+    return (
+        midnight
+        + hours * 3600
+        + minutes * 60
+        + seconds
+        + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _midnight_s(date: str) -> int | None:
+    """Epoch seconds of a ``YYYYMMDD`` date's midnight UTC (cached: a session sees few dates)."""
     try:
-        base = time.strptime(text[:17], "%Y%m%d-%H:%M:%S")
+        return calendar.timegm(time.strptime(date, "%Y%m%d"))
     except ValueError:
         return None
-    fraction = text[18:] if len(text) > 18 else ""
-    if fraction and not fraction.isdigit():
-        return None
-    return calendar.timegm(base) + (int(fraction) / 10 ** len(fraction) if fraction else 0.0)
 
 
 class FixSession:
