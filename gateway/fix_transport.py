@@ -41,7 +41,9 @@ _ENVELOPE_TAGS = frozenset(HEADER_TAGS) | frozenset(TRAILER_TAGS)
 class FixSessionStore(Protocol):
     async def load_fix_session(self, session_id: str) -> tuple[int, int] | None: ...
 
-    async def reset_fix_session(self, session_id: str) -> None: ...
+    async def reset_fix_session(self, session_id: str, reset_ns: int = 0) -> None: ...
+
+    async def fix_session_last_reset_ns(self, session_id: str) -> int: ...
 
     async def fetch_sent_messages(
         self, session_id: str, begin_seq: int, end_seq: int
@@ -68,10 +70,28 @@ class FixApplicationPort(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class AcceptedSession:
-    """A configured session: its rules and the account it trades for."""
+    """A configured session: its rules, the account it trades for, and its daily reset (``HH:MM`` UTC)."""
 
     config: SessionConfig
     account: str
+    daily_reset_utc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.daily_reset_utc:
+            last_reset_instant_s(0.0, self.daily_reset_utc)
+
+
+def last_reset_instant_s(now_s: float, daily_reset_utc: str) -> float:
+    """The latest ``HH:MM`` UTC at or before ``now_s``: sequence numbers start over after it."""
+    hours_text, _, minutes_text = daily_reset_utc.partition(":")
+    if not (
+        hours_text.isdigit() and minutes_text.isdigit() and int(hours_text) < 24 and int(minutes_text) < 60
+    ):
+        raise ValueError(f"daily_reset_utc {daily_reset_utc!r} must be HH:MM")
+    offset_s = int(hours_text) * 3600 + int(minutes_text) * 60
+    day_start = now_s // 86400 * 86400
+    instant = day_start + offset_s
+    return instant if instant <= now_s else instant - 86400
 
 
 class _Connection:
@@ -83,6 +103,8 @@ class _Connection:
         self.session: FixSession | None = None
         self.session_id = ""
         self.account = ""
+        self.daily_reset_utc = ""
+        self.reset_instant_s = 0.0
         self.flush_needed = asyncio.Event()
         self.closing = False
         self.logged_on = False
@@ -275,10 +297,21 @@ class FixAcceptor:
                         break
             if connection.session is not None:
                 connection.session.on_timer(now)
+                if self._reset_due(connection, now):
+                    connection.session.logout("Daily session reset", now)
                 connection.queue_flush()
             elif now - connected_s > LOGON_TIMEOUT_S:
                 log.info("no logon in time", peer=str(connection.writer.get_extra_info("peername")))
                 return
+
+    @staticmethod
+    def _reset_due(connection: _Connection, now_s: float) -> bool:
+        """A logged-on session crossed its daily reset time: it is logged out and starts over next logon."""
+        if not connection.daily_reset_utc or connection.session is None:
+            return False
+        if connection.session.state is not State.ACTIVE:
+            return False
+        return last_reset_instant_s(now_s, connection.daily_reset_utc) > connection.reset_instant_s
 
     async def _identify(self, connection: _Connection, message: FixMessage) -> bool:
         """Bind the connection to the session its first message names (a Logon), or refuse it."""
@@ -295,6 +328,13 @@ class FixAcceptor:
             return False
         self.connected[session_id] = connection
         connection.session_id = session_id
+        if accepted.daily_reset_utc:
+            due_s = last_reset_instant_s(self.clock(), accepted.daily_reset_utc)
+            if await self.store.fix_session_last_reset_ns(session_id) < int(due_s * 1e9):
+                await self.store.reset_fix_session(session_id, int(due_s * 1e9))
+                log.info("daily session reset", session=session_id)
+            connection.daily_reset_utc = accepted.daily_reset_utc
+            connection.reset_instant_s = due_s
         stored = await self.store.load_fix_session(session_id)
         next_in, next_out = stored if stored is not None else (1, 1)
         connection.session = FixSession(

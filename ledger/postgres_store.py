@@ -311,12 +311,21 @@ class PostgresStore:
         )
         return [(row[0], bytes(row[1])) for row in rows]
 
-    async def reset_fix_session(self, session_id: str) -> None:
+    async def reset_fix_session(self, session_id: str, reset_ns: int = 0) -> None:
+        """Start the session over at 1/1 and forget its frames; ``reset_ns`` records when (daily resets)."""
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute("DELETE FROM fix_messages WHERE session_id = $1", session_id)
             await connection.execute(
-                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
-                "VALUES ($1, 1, 1) "
-                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = 1, next_outgoing_seq = 1",
+                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq, last_reset_ns) "
+                "VALUES ($1, 1, 1, $2) "
+                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = 1, next_outgoing_seq = 1, "
+                "last_reset_ns = $2",
                 session_id,
+                reset_ns,
             )
+
+    async def fix_session_last_reset_ns(self, session_id: str) -> int:
+        value = await self.pool.fetchval(
+            "SELECT last_reset_ns FROM fix_sessions WHERE session_id = $1", session_id
+        )
+        return value or 0

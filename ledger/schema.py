@@ -102,6 +102,10 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 PRIMARY KEY (session_id, seq))""",
         ),
     ),
+    (
+        2,
+        ("ALTER TABLE fix_sessions ADD COLUMN last_reset_ns {BIG} NOT NULL DEFAULT 0",),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

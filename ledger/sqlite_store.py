@@ -342,12 +342,18 @@ class SqliteStore:
         )
         return [(seq, bytes(message)) for seq, message in rows]
 
-    async def reset_fix_session(self, session_id: str) -> None:
+    async def reset_fix_session(self, session_id: str, reset_ns: int = 0) -> None:
+        """Start the session over at 1/1 and forget its frames; ``reset_ns`` records when (daily resets)."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM fix_messages WHERE session_id = ?", (session_id,))
             await db.execute(
-                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) "
-                "VALUES (?, 1, 1) "
-                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = 1, next_outgoing_seq = 1",
-                (session_id,),
+                "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq, last_reset_ns) "
+                "VALUES (?, 1, 1, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = 1, next_outgoing_seq = 1, "
+                "last_reset_ns = excluded.last_reset_ns",
+                (session_id, reset_ns),
             )
+
+    async def fix_session_last_reset_ns(self, session_id: str) -> int:
+        rows = await self._fetch("SELECT last_reset_ns FROM fix_sessions WHERE session_id = ?", (session_id,))
+        return rows[0][0] if rows else 0

@@ -1,0 +1,79 @@
+"""The daily session reset over a real socket: sequence numbers start over after the configured time."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from config.settings import StoreSettings
+from gateway.fix_transport import AcceptedSession, FixAcceptor, last_reset_instant_s
+from ledger.sqlite_store import SqliteStore
+from ledger.writer import GroupCommitWriter
+from session.fix.session import SessionConfig
+from tests.e2e.gateway.fix_client import FixTestClient
+
+DAY_S = 86400
+
+
+def test_last_reset_instant() -> None:
+    assert last_reset_instant_s(10 * DAY_S + 3600, "00:30") == 10 * DAY_S + 1800
+    assert last_reset_instant_s(10 * DAY_S + 600, "00:30") == 9 * DAY_S + 1800
+    with pytest.raises(ValueError, match="HH:MM"):
+        last_reset_instant_s(0, "25:00")
+
+
+class NullApplication:
+    def on_logon(self, session_id: str, account: str) -> None:
+        pass
+
+    def on_message(self, session_id: str, msg_type: str, fields: list) -> None:
+        pass
+
+    def on_logout(self, session_id: str) -> None:
+        pass
+
+
+async def logon_reply_seq(
+    store: SqliteStore, writer: GroupCommitWriter, *, daily_reset_utc: str, client_seq: int
+):
+    config = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
+    acceptor = FixAcceptor(
+        sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice", daily_reset_utc)},
+        store=store,
+        persistence=writer,
+        application=NullApplication(),
+        message_bytes_max=65536,
+        receive_buffer_bytes_max=1 << 20,
+    )
+    port = await acceptor.listen("127.0.0.1", 0)
+    client = FixTestClient("ALICE", "unused")
+    client.next_out = client_seq
+    await client.connect(port)
+    for _ in range(500):
+        if client.received:
+            break
+        await asyncio.sleep(0.01)
+    await client.close()
+    await acceptor.close()
+    return client.received[0]
+
+
+async def test_sequence_numbers_start_over_after_the_daily_reset(tmp_path: Path) -> None:
+    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    try:
+        await store.save_fix_session("S", next_incoming_seq=40, next_outgoing_seq=30, sent_messages=[])
+        without_reset = await logon_reply_seq(store, writer, daily_reset_utc="", client_seq=40)
+        assert (without_reset.msg_type, without_reset.get(34)) == ("A", "30")
+        with_reset = await logon_reply_seq(store, writer, daily_reset_utc="00:00", client_seq=1)
+        assert (with_reset.msg_type, with_reset.get(34)) == ("A", "1")
+        again = await logon_reply_seq(store, writer, daily_reset_utc="00:00", client_seq=2)
+        assert (again.msg_type, again.get(34)) == ("A", "2")
+    finally:
+        await writer.close()
+        await task
+        await store.close()
