@@ -1,4 +1,4 @@
-"""The daily session reset over a real socket: sequence numbers start over after the configured time."""
+"""The FIX acceptor over real sockets: daily session reset, duplicate connections."""
 
 from __future__ import annotations
 
@@ -77,3 +77,41 @@ async def test_sequence_numbers_start_over_after_the_daily_reset(tmp_path: Path)
         await writer.close()
         await task
         await store.close()
+
+
+async def test_a_second_connection_for_a_connected_session_is_dropped(tmp_path: Path) -> None:
+    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    config = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
+    acceptor = FixAcceptor(
+        sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
+        store=store,
+        persistence=writer,
+        application=NullApplication(),
+        message_bytes_max=65536,
+        receive_buffer_bytes_max=1 << 20,
+    )
+    port = await acceptor.listen("127.0.0.1", 0)
+    first, second = FixTestClient("ALICE", "unused"), FixTestClient("ALICE", "unused")
+    try:
+        await first.connect(port)
+        await asyncio.wait_for(_until(lambda: first.of_type("A")), 5)
+        await second.connect(port)
+        await asyncio.wait_for(second.closed.wait(), 5)
+        assert second.received == []
+        first.send("1", [(112, "STILL-HERE")])
+        await asyncio.wait_for(_until(lambda: any(m.get(112) == "STILL-HERE" for m in first.of_type("0"))), 5)
+    finally:
+        await first.close()
+        await second.close()
+        await acceptor.close()
+        await writer.close()
+        await task
+        await store.close()
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
