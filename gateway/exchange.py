@@ -52,6 +52,7 @@ class Exchange:
         self._order_symbol: dict[int, str] = {}
         self._client_order_ids: dict[tuple[int, str], int] = {}
         self._account_subscribers: dict[int, set[AccountSubscriber]] = {}
+        self._order_counters: dict[str, object] = {}
         for symbol, task in books.items():
             for state in task.orders.values():
                 self._index(state, symbol)
@@ -97,33 +98,51 @@ class Exchange:
         self, symbol: str, command: Command, *, client_order_id: str = "", origin: str = ""
     ) -> Result:
         """Queue ``command`` for ``symbol``'s book and return its result once committed."""
+        return await self.submit(symbol, command, client_order_id=client_order_id, origin=origin)
+
+    def submit(
+        self, symbol: str, command: Command, *, client_order_id: str = "", origin: str = ""
+    ) -> asyncio.Future[Result]:
+        """Queue ``command`` now (no await, so callers keep their order) and return its result's future."""
+        loop = asyncio.get_running_loop()
+        reply: asyncio.Future[Result] = loop.create_future()
         task = self.books.get(symbol)
         if task is None:
-            return Result(error=RejectReason.UNKNOWN_SYMBOL)
+            reply.set_result(Result(error=RejectReason.UNKNOWN_SYMBOL))
+            return reply
         is_new_order = isinstance(command, SubmitOrder)
         key = (getattr(command, "account_id", 0), client_order_id)
         names_an_order = client_order_id and hasattr(command, "order_id")
         if names_an_order and key in self._client_order_ids:
-            return Result(error=RejectReason.DUPLICATE_ORDER_ID)
-        reply: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+            reply.set_result(Result(error=RejectReason.DUPLICATE_ORDER_ID))
+            return reply
         try:
             task.queue.put_nowait(
                 Request(command=command, client_order_id=client_order_id, origin=origin, reply=reply)
             )
         except asyncio.QueueFull:
             self.metrics.rejects.labels(RejectReason.QUEUE_FULL.value).inc()
-            return Result(error=RejectReason.QUEUE_FULL)
+            reply.set_result(Result(error=RejectReason.QUEUE_FULL))
+            return reply
         if is_new_order:
-            self.metrics.orders.labels(symbol).inc()
+            self._orders_counter(symbol).inc()
             self._order_symbol[command.order_id] = symbol
             if client_order_id:
-                self._client_order_ids[(command.account_id, client_order_id)] = command.order_id
-        self.metrics.queue_depth.labels(symbol).set(task.queue.qsize())
-        result = await reply
-        if names_an_order and not is_new_order and result.error is None:
-            # A cancel or replace's ClOrdID now names the order (FIX chains OrigClOrdID through them).
-            self._client_order_ids[key] = command.order_id
-        return result
+                self._client_order_ids[key] = command.order_id
+        elif names_an_order:
+            # A cancel or replace's ClOrdID names the order once it succeeds (FIX chains OrigClOrdID).
+            reply.add_done_callback(lambda done: self._name_order(done, key, command.order_id))
+        return reply
+
+    def _name_order(self, done: asyncio.Future[Result], key: tuple[int, str], order_id: int) -> None:
+        if not done.cancelled() and done.result().error is None:
+            self._client_order_ids[key] = order_id
+
+    def _orders_counter(self, symbol: str):
+        counter = self._order_counters.get(symbol)
+        if counter is None:
+            counter = self._order_counters[symbol] = self.metrics.orders.labels(symbol)
+        return counter
 
     # Accounts ---------------------------------------------------------------------------------------
 

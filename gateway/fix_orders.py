@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
 
 from book.reports import ExecutionKind, OrderReport
-from book.types import CancelAllOrders, CancelOrder, RejectReason, ReplaceOrder, SubmitOrder
+from book.types import CancelAllOrders, CancelOrder, RejectReason, ReplaceOrder
 from config.settings import SymbolSettings
+from gateway.book_task import Result
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.orders import OrderState
@@ -150,7 +151,7 @@ class FixApplication:
         self._depth_levels_max = depth_levels_max
         self._clock_ns = clock_ns
         self._sessions: dict[str, _SessionState] = {}
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Future] = set()
         # Execution ids must never repeat, also across restarts: start from the wall clock in ns.
         self._next_exec_id = clock_ns()
         self._handlers: dict[
@@ -219,15 +220,25 @@ class FixApplication:
         self._next_exec_id += 1
         return str(self._next_exec_id)
 
-    def _spawn(self, work: asyncio.Future[None] | asyncio.Task[None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._pending.add(task)
-        task.add_done_callback(self._done)
+    def _spawn(self, work: asyncio.Future | Coroutine) -> None:
+        """Track routed work (a result future or a coroutine run as a task) for ``drain``."""
+        future = asyncio.ensure_future(work)
+        self._pending.add(future)
+        future.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("fix command failed", error=repr(task.exception()))
+    def _when_done(self, future: asyncio.Future[Result], callback: Callable[[Result], None]) -> None:
+        self._pending.add(future)
+        future.add_done_callback(lambda done: self._finish(done, callback))
+
+    def _finish(self, future: asyncio.Future[Result], callback: Callable[[Result], None]) -> None:
+        self._pending.discard(future)
+        if not future.cancelled():
+            callback(future.result())
+
+    def _done(self, future: asyncio.Future) -> None:
+        self._pending.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("fix command failed", error=repr(future.exception()))
 
     # Order entry ------------------------------------------------------------------------------------
 
@@ -247,22 +258,15 @@ class FixApplication:
         if isinstance(command, FieldProblem):
             self._reject_new_order(session_id, state, fields, command.reason, command.text)
             return
-        self._spawn(self._route_new_order(session_id, state, fields, symbol.name, command, client_order_id))
-
-    async def _route_new_order(
-        self,
-        session_id: str,
-        state: _SessionState,
-        fields: _Fields,
-        symbol: str,
-        command: SubmitOrder,
-        client_order_id: str,
-    ) -> None:
-        result = await self.exchange.execute(
-            symbol, command, client_order_id=client_order_id, origin=f"fix:{session_id}"
+        future = self.exchange.submit(
+            symbol.name, command, client_order_id=client_order_id, origin=f"fix:{session_id}"
         )
-        if result.error is not None and not result.reports:
-            self._reject_new_order(session_id, state, fields, result.error, "")
+
+        def answer(result: Result) -> None:
+            if result.error is not None and not result.reports:
+                self._reject_new_order(session_id, state, fields, result.error, "")
+
+        self._when_done(future, answer)
 
     def _reject_new_order(
         self, session_id: str, state: _SessionState, fields: _Fields, reason: RejectReason, text: str
@@ -299,7 +303,7 @@ class FixApplication:
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_CANCEL, RejectReason.UNKNOWN_ORDER)
             return
         command = CancelOrder(order_id=order.order_id, account_id=state.account_id, ts_ns=self._clock_ns())
-        self._spawn(self._route_amend(session_id, fields, order, command, RESPONSE_TO_CANCEL))
+        self._route_amend(session_id, fields, order, command, RESPONSE_TO_CANCEL)
 
     def _replace(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
         order = self._find(state, fields)
@@ -316,9 +320,9 @@ class FixApplication:
         if isinstance(command, FieldProblem):
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, command.reason, command.text)
             return
-        self._spawn(self._route_amend(session_id, fields, order, command, RESPONSE_TO_REPLACE))
+        self._route_amend(session_id, fields, order, command, RESPONSE_TO_REPLACE)
 
-    async def _route_amend(
+    def _route_amend(
         self,
         session_id: str,
         fields: _Fields,
@@ -326,11 +330,15 @@ class FixApplication:
         command: CancelOrder | ReplaceOrder,
         response_to: str,
     ) -> None:
-        result = await self.exchange.execute(
+        future = self.exchange.submit(
             order.symbol, command, client_order_id=fields.get(11) or "", origin=f"fix:{session_id}"
         )
-        if result.error is not None:
-            self._cancel_reject(session_id, fields, order, response_to, result.error)
+
+        def answer(result: Result) -> None:
+            if result.error is not None:
+                self._cancel_reject(session_id, fields, order, response_to, result.error)
+
+        self._when_done(future, answer)
 
     def _cancel_reject(
         self,

@@ -105,6 +105,7 @@ class _Connection:
         self.account = ""
         self.daily_reset_utc = ""
         self.reset_instant_s = 0.0
+        self.timer: asyncio.TimerHandle | None = None
         self.flush_needed = asyncio.Event()
         self.closing = False
         self.logged_on = False
@@ -274,15 +275,13 @@ class FixAcceptor:
             message_bytes_max=self._message_bytes_max, buffer_bytes_max=self._receive_buffer_bytes_max
         )
         connected_s = self.clock()
-        while not connection.closing:
-            try:
-                data = await asyncio.wait_for(reader.read(READ_BYTES), TIMER_INTERVAL_S)
-            except TimeoutError:
-                data = None
-            now = self.clock()
-            if data == b"":
-                return
-            if data:
+        timer = asyncio.get_running_loop().call_later(TIMER_INTERVAL_S, self._tick, connection, connected_s)
+        try:
+            while not connection.closing:
+                data = await reader.read(READ_BYTES)
+                if not data:
+                    return
+                now = self.clock()
                 for item in parser.feed(data):
                     if isinstance(item, Garbled):
                         log.warning(
@@ -295,14 +294,30 @@ class FixAcceptor:
                     connection.session.receive(item, now)
                     if connection.session.state is State.CLOSED:
                         break
-            if connection.session is not None:
-                connection.session.on_timer(now)
-                if self._reset_due(connection, now):
-                    connection.session.logout("Daily session reset", now)
                 connection.queue_flush()
-            elif now - connected_s > LOGON_TIMEOUT_S:
+        finally:
+            (connection.timer or timer).cancel()
+
+    def _tick(self, connection: _Connection, connected_s: float) -> None:
+        """Once a second: session timers (heartbeats, test requests, logout timeout), logon timeout, reset."""
+        if connection.closing:
+            return
+        now = self.clock()
+        session = connection.session
+        if session is None:
+            if now - connected_s > LOGON_TIMEOUT_S:
                 log.info("no logon in time", peer=str(connection.writer.get_extra_info("peername")))
+                connection.closing = True
+                connection.writer.close()
                 return
+        else:
+            session.on_timer(now)
+            if self._reset_due(connection, now):
+                session.logout("Daily session reset", now)
+            connection.queue_flush()
+        connection.timer = asyncio.get_running_loop().call_later(
+            TIMER_INTERVAL_S, self._tick, connection, connected_s
+        )
 
     @staticmethod
     def _reset_due(connection: _Connection, now_s: float) -> bool:

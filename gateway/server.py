@@ -41,6 +41,7 @@ from session.fix.session import SessionConfig
 log = structlog.get_logger("gateway.server")
 BOOK_BATCH_MAX = 256
 DRAIN_TIMEOUT_S = 10.0
+GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def open_store(settings: Settings) -> Store:
@@ -140,8 +141,11 @@ class GatewayServer:
             settings.server.host, settings.server.metrics_port, self.metrics, self._health
         )
         self.ports.metrics = next(iter(self.http.sockets)).getsockname()[1]
+        # Recovered state is long-lived: keep it out of every collection, and collect young objects less
+        # often (a full collection over a large book paused the loop for >200 ms here; see DESIGN).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         log.info(
             "gateway started",
             fix_port=self.ports.fix,
