@@ -14,8 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from config import ConfigError, load_settings
+from config.errors import GatewayError
+from config.settings import Settings
 from gateway.admin_endpoint import admin_request
 from gateway.admin_token import AdminTokenError, read_admin_token
+from gateway.server import open_store
+from ledger.verify import verify_store
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -137,20 +141,52 @@ def _write_csv(result: dict[str, Any], output: str) -> None:
             csv_file.write(text)
 
 
+def _verify_offline(settings: Settings, out: Callable[[str], None], *, as_json: bool) -> int:
+    """``ledger verify`` with the server stopped: read the store directly."""
+
+    async def verify() -> list[str]:
+        store = open_store(settings)
+        await store.open()
+        try:
+            return await verify_store(store, settings.fees, settings.symbols)
+        finally:
+            await store.close()
+
+    try:
+        problems = asyncio.run(verify())
+    except (OSError, GatewayError) as error:
+        print(f"gateway-admin: cannot open the store: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    if problems:
+        print("gateway-admin: ledger_unsound: " + "; ".join(problems), file=sys.stderr)
+        return EXIT_REFUSED
+    result = {"ledger": "sound", "checked": "store (server not running)"}
+    out(json.dumps(result, indent=2) if as_json else render(result))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None, *, out: Callable[[str], None] = print) -> int:
     arguments = _parser().parse_args(argv)
+    command, args = _command(arguments)
     try:
         settings = load_settings(arguments.config)
-        token = read_admin_token(settings.server.admin_token_path)
-    except (ConfigError, AdminTokenError, OSError) as error:
+    except (ConfigError, OSError) as error:
         print(f"gateway-admin: {error}", file=sys.stderr)
         return EXIT_USAGE
-    command, args = _command(arguments)
+    try:
+        token = read_admin_token(settings.server.admin_token_path)
+    except (AdminTokenError, OSError) as error:
+        if command == "ledger.verify":
+            return _verify_offline(settings, out, as_json=arguments.json)
+        print(f"gateway-admin: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         reply = asyncio.run(
             admin_request(settings.server.host, settings.server.admin_port, token, command, args)
         )
     except (TimeoutError, OSError) as error:
+        if command == "ledger.verify":
+            return _verify_offline(settings, out, as_json=arguments.json)
         print(
             f"gateway-admin: cannot reach the server at {settings.server.host}:{settings.server.admin_port}: "
             f"{error}",

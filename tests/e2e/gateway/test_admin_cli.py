@@ -1,0 +1,93 @@
+"""gateway-admin against a running gateway, and ledger verify against its store once it has stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import load_settings_text
+from gateway.server import GatewayServer
+from tests.e2e.gateway.config import ROOT, demo_config_text
+
+
+async def admin(config: Path, *argv: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.admin_cli",
+        "--config",
+        str(config),
+        *argv,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+@pytest.mark.timeout(180)
+async def test_operating_the_gateway(tmp_path: Path) -> None:
+    text = demo_config_text(tmp_path)
+    server = GatewayServer(load_settings_text(text))
+    await server.start()
+    config = tmp_path / "gateway.toml"
+    config.write_text(text.replace("admin_port = 0", f"admin_port = {server.ports.admin}"))
+    try:
+        code, out, _ = await admin(config, "--json", "accounts", "create", "carol")
+        assert code == 0 and json.loads(out)["name"] == "carol"
+        code, out, _ = await admin(config, "deposit", "carol", "USDT", "1000.5", "--transfer-id", "t-1")
+        assert code == 0 and "available: 1000.50000000" in out
+        code, again, _ = await admin(config, "deposit", "carol", "USDT", "1000.5", "--transfer-id", "t-1")
+        assert code == 0 and "available: 1000.50000000" in again
+        code, _, error = await admin(config, "withdraw", "carol", "USDT", "5000")
+        assert code == 1 and "refused" in error
+        code, _, error = await admin(config, "deposit", "carol", "USDT", "0.000000001")
+        assert code == 1 and "bad_amount" in error
+        code, out, _ = await admin(config, "--json", "accounts", "show", "carol")
+        balances = {row["asset"]: row for row in json.loads(out)["balances"]}
+        assert balances["USDT"]["total"] == "1000.50000000"
+
+        code, out, _ = await admin(config, "symbols", "halt", "BTCUSDT")
+        assert code == 0 and "HALTED" in out
+        assert server.exchange.books["BTCUSDT"].book.halted
+        code, out, _ = await admin(config, "symbols", "resume", "BTCUSDT")
+        assert code == 0 and not server.exchange.books["BTCUSDT"].book.halted
+
+        code, out, _ = await admin(config, "--json", "api-keys", "create", "carol", "--permissions", "read")
+        key = json.loads(out)
+        assert key["key_type"] == "HMAC" and "secret" in key
+        code, out, _ = await admin(config, "api-keys", "revoke", key["api_key"])
+        assert code == 0
+        code, out, _ = await admin(config, "--json", "api-keys", "list", "carol")
+        assert json.loads(out)[0]["revoked"] is True
+
+        code, out, _ = await admin(config, "fix-sessions", "list")
+        assert code == 0 and "ALICE" in out and "BOB" in out
+        code, out, _ = await admin(config, "book", "BTCUSDT")
+        assert code == 0 and "last_update_id" in out
+        code, out, _ = await admin(config, "orders", "list", "alice")
+        assert code == 0 and out.strip() == "(none)"
+        code, out, _ = await admin(config, "orders", "cancel-all", "alice")
+        assert code == 0 and "canceled: 0" in out
+        code, out, _ = await admin(config, "ledger", "verify")
+        assert code == 0 and "sound" in out
+        code, out, _ = await admin(
+            config, "trades", "export", "--since", "2020-01-01T00:00:00Z", "--until", "2100-01-01T00:00:00Z"
+        )
+        assert code == 0 and next(csv.reader(io.StringIO(out)))[0] == "trade_id"
+        code, _, error = await admin(config, "accounts", "show", "nobody")
+        assert code == 1 and "unknown_account" in error
+    finally:
+        await server.stop()
+
+    code, out, _ = await admin(config, "ledger", "verify")
+    assert code == 0 and "server not running" in out
+    code, _, error = await admin(config, "accounts", "list")
+    assert code == 3 and "cannot reach the server" in error
