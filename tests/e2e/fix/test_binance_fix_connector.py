@@ -111,6 +111,10 @@ async def test_binance_fix_connector_logs_on_over_tls(
         replies = await asyncio.to_thread(client.retrieve_messages_until, "5", None, 10)
         assert replies and replies[-1].get("35") == b"5"
         await asyncio.to_thread(client.disconnect)
+        for _ in range(500):
+            if "BOEBOT1-SPOT" not in acceptor.connected:
+                break
+            await asyncio.sleep(0.01)
 
         forged = await asyncio.to_thread(
             create_order_entry_session,
