@@ -167,6 +167,7 @@ class AdminCommands:
             revoked=False,
         )
         await self.server.store.add_api_key(record)
+        self.server.api_keys.add(record)
         answer = {"api_key": api_key, "key_type": record.key_type, "permissions": record.permissions}
         if secret:
             answer["secret"] = secret
@@ -191,6 +192,7 @@ class AdminCommands:
     async def revoke_api_key(self, args: dict[str, Any]) -> dict[str, Any]:
         if not await self.server.store.revoke_api_key(str(args.get("api_key"))):
             raise AdminCommandError("unknown_key", "no such API key")
+        self.server.api_keys.revoke(str(args["api_key"]))
         return {"api_key": args["api_key"], "revoked": True}
 
     # FIX sessions -----------------------------------------------------------------------------------

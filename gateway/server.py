@@ -11,7 +11,7 @@ import gc
 import signal
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
@@ -30,6 +30,7 @@ from gateway.logging_setup import configure_logging
 from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
 from gateway.recovery import order_record, restore_book, restore_ledger
+from gateway.ws_api import ApiKeyDirectory, WsApi
 from ledger.ledger import Ledger
 from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
@@ -56,9 +57,9 @@ class Ports:
 
     fix: int = 0
     fix_tls: int = 0
+    websocket: int = 0
     admin: int = 0
     metrics: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class GatewayServer:
@@ -127,6 +128,16 @@ class GatewayServer:
         await self._start_fix(settings)
         self.metrics.sessions.labels("fix").set_function(lambda: len(self.fix.connected))
         self.metrics.subscribers.set_function(self.broadcaster.subscriber_count)
+        self.api_keys = ApiKeyDirectory(await self.store.api_keys())
+        self.ws_api = WsApi(
+            settings=settings,
+            exchange=self.exchange,
+            ledger=self.ledger,
+            broadcaster=self.broadcaster,
+            keys=self.api_keys,
+        )
+        self.ws_server = await self.ws_api.serve(settings.server.host, settings.server.websocket_port)
+        self.ports.websocket = next(iter(self.ws_server.sockets)).getsockname()[1]
         token = ensure_admin_token(settings.server.admin_token_path)
         self.admin_commands = AdminCommands(self)
         self.admin = AdminEndpoint(
@@ -256,6 +267,7 @@ class GatewayServer:
         await self.fix.close()
         await self.admin.close()
         self.http.close()
+        self.ws_server.close()
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while (
             any(task.queue.qsize() for task in self.exchange.books.values()) and time.monotonic() < deadline
@@ -304,6 +316,9 @@ def connection_help(settings: Settings, ports: Ports) -> str:
         )
     if ports.fix_tls:
         lines.append(f"  FIX over TLS tls://{host}:{ports.fix_tls}")
+    lines.append(
+        f"  WebSocket API ws://{host}:{ports.websocket}/ws-api/v3  (keys: gateway-admin api-keys create)"
+    )
     lines.append(f"  metrics      http://{host}:{ports.metrics}/metrics  (health: /healthz)")
     lines.append(
         f"  admin        .venv/bin/gateway-admin --config <config> accounts list  (port {ports.admin})"

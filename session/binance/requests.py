@@ -84,6 +84,10 @@ class Params:
             return None
         return value
 
+    def raw(self, name: str) -> Any:
+        """A parameter's value as sent (lists, for example), marked as read."""
+        return self._raw(name, False)
+
     def text(self, name: str, *, required: bool = False, length_max: int = 64) -> str | None:
         value = self._raw(name, required)
         if value is None:

@@ -1,0 +1,571 @@
+"""The Binance-compatible WebSocket API at ``/ws-api/v3``: requests in, responses and user data events out.
+
+Each connection reads requests in order and starts each one at once (so its command reaches the router
+in arrival order); answers go out through one bounded queue per connection as they complete. A client
+whose queue fills is disconnected, never waited for. The protocol rules (envelope, parameters,
+signatures, rate limits, response shapes) live in ``session.binance``; this module runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from book.reports import ExecutionKind, OrderReport
+from book.types import CancelAllOrders, CancelOrder, OrderStatus
+from config.money import format_minor
+from config.settings import LimitSettings, Settings, SymbolSettings
+from gateway.exchange import Exchange
+from gateway.market_data import MarketDataBroadcaster
+from gateway.orders import OrderState
+from ledger.ledger import Ledger
+from ledger.store import ApiKeyRecord
+from session.binance import envelope
+from session.binance.auth import ApiKey, Permission, SignedRequestChecker
+from session.binance.errors import (
+    INVALID_SYMBOL,
+    NO_SUCH_ORDER,
+    NOT_LOGGED_ON,
+    SUBSCRIPTION_INACTIVE,
+    UNKNOWN_METHOD,
+    UNKNOWN_ORDER_CANCEL,
+    ApiError,
+    ApiFailure,
+    bad_parameter,
+    cancel_error,
+    new_order_error,
+)
+from session.binance.market import depth, exchange_info, symbol_info
+from session.binance.orders import cancel_result, execution_report, order_fields, place_order, place_result
+from session.binance.rate_limits import RateCounter, RateLimit, RateLimiter
+from session.binance.requests import ApiRequest, Params, parse_request
+from session.binance.signing import KeyType, Verifier
+
+log = structlog.get_logger("gateway.ws_api")
+API_PATH = "/ws-api/v3"
+SIGNED_PARAMETERS = ("apiKey", "signature", "timestamp", "recvWindow")
+PING_INTERVAL_S = 20.0
+HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
+# A client past a limit gets 429s; one that keeps going to this multiple of the limit is disconnected.
+DISCONNECT_AT_LIMIT_MULTIPLE = 2
+
+
+class ApiKeyDirectory:
+    """The registered API keys, each with the verifier of its key type; updated by the admin commands."""
+
+    def __init__(self, records: Iterable[ApiKeyRecord]) -> None:
+        self._keys: dict[str, ApiKey] = {}
+        for record in records:
+            self.add(record)
+
+    def add(self, record: ApiKeyRecord) -> None:
+        if record.revoked:
+            return
+        key_type = KeyType(record.key_type)
+        verifier = Verifier(key_type, secret=record.secret, public_key_pem=record.public_key_pem)
+        permissions = frozenset(Permission(name) for name in record.permissions.split(",") if name)
+        self._keys[record.api_key] = ApiKey(record.api_key, record.account_id, verifier, permissions)
+
+    def revoke(self, api_key: str) -> None:
+        self._keys.pop(api_key, None)
+
+    def lookup(self, api_key: str) -> ApiKey | None:
+        return self._keys.get(api_key)
+
+
+@dataclass(eq=False)
+class _UserDataSubscription:
+    """Pushes a subscribed account's executionReport and outboundAccountPosition events."""
+
+    connection: _ApiConnection
+    subscription_id: int
+    account_id: int
+
+    def offer_report(self, report: OrderReport) -> bool:
+        api = self.connection.api
+        symbol = api.symbols[report.symbol]
+        now_ns = time.time_ns()
+        event = execution_report(report, symbol, event_ns=now_ns, execution_id=next(api.execution_ids))
+        if not self.connection.push(envelope.event(self.subscription_id, event)):
+            return False
+        return self.connection.push(
+            envelope.event(self.subscription_id, api.account_position(self.account_id, symbol))
+        )
+
+    def disconnect(self, reason: str) -> None:
+        self.connection.close(reason)
+
+
+@dataclass(eq=False)
+class _ApiConnection:
+    api: WsApi
+    websocket: ServerConnection
+    outbound: asyncio.Queue[str]
+    weight: RateLimiter
+    connected_ms: int
+    session_key: ApiKey | None = None
+    authorized_ms: int = 0
+    last_account_id: int | None = None
+    subscriptions: dict[int, _UserDataSubscription] = field(default_factory=dict)
+    closing: bool = False
+
+    def push(self, frame: str) -> bool:
+        """Queue a frame; False (and the connection closes) when the client has fallen behind."""
+        if self.closing:
+            return False
+        try:
+            self.outbound.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.close("slow consumer: outbound queue full")
+            return False
+        return True
+
+    def close(self, reason: str) -> None:
+        if not self.closing:
+            self.closing = True
+            log.info("ws api connection closed", reason=reason)
+            asyncio.get_running_loop().create_task(self.websocket.close(1008, reason[:120]))
+
+
+Handler = Callable[[_ApiConnection, ApiRequest, Params], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Method:
+    handler: Handler
+    weight: int
+    orders: int = 0
+    permission: Permission | None = None
+
+
+class WsApi:
+    """Serves ``/ws-api/v3`` for the exchange."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        exchange: Exchange,
+        ledger: Ledger,
+        broadcaster: MarketDataBroadcaster,
+        keys: ApiKeyDirectory,
+    ) -> None:
+        self.settings = settings
+        self.symbols: Mapping[str, SymbolSettings] = settings.symbols
+        self.exchange = exchange
+        self.ledger = ledger
+        self.broadcaster = broadcaster
+        self.keys = keys
+        self.checker = SignedRequestChecker(keys.lookup)
+        self.limits: LimitSettings = settings.limits
+        self.weight_limit = RateLimit(
+            "REQUEST_WEIGHT", "MINUTE", 1, self.limits.request_weight_per_minute_max
+        )
+        self.orders_limit = RateLimit("ORDERS", "SECOND", 10, self.limits.orders_per_10s_per_key_max)
+        self._orders_by_account: dict[int, RateCounter] = {}
+        self.execution_ids = itertools.count(time.time_ns())
+        self._subscription_ids = itertools.count(1)
+        self._methods: dict[str, _Method] = {
+            "ping": _Method(self._ping, 1),
+            "time": _Method(self._time, 1),
+            "exchangeInfo": _Method(self._exchange_info, 20),
+            "depth": _Method(self._depth, 5),
+            "order.place": _Method(self._order_place, 1, orders=1, permission=Permission.TRADE),
+            "order.cancel": _Method(self._order_cancel, 1, permission=Permission.TRADE),
+            "order.status": _Method(self._order_status, 4, permission=Permission.USER_DATA),
+            "openOrders.status": _Method(self._open_orders, 6, permission=Permission.USER_DATA),
+            "openOrders.cancelAll": _Method(self._cancel_all, 1, permission=Permission.TRADE),
+            "account.status": _Method(self._account_status, 20, permission=Permission.USER_DATA),
+            "session.logon": _Method(self._session_logon, 2),
+            "session.status": _Method(self._session_status, 2),
+            "session.logout": _Method(self._session_logout, 2),
+            "userDataStream.subscribe": _Method(self._subscribe, 2),
+            "userDataStream.subscribe.signature": _Method(
+                self._subscribe_signature, 2, permission=Permission.USER_STREAM
+            ),
+            "userDataStream.unsubscribe": _Method(self._unsubscribe, 2),
+        }
+
+    async def serve(self, host: str, port: int) -> Server:
+        return await serve(
+            self._connection,
+            host,
+            port,
+            max_size=self.limits.max_message_bytes,
+            ping_interval=PING_INTERVAL_S,
+            ping_timeout=PING_INTERVAL_S,
+            process_request=self._check_path,
+        )
+
+    def _check_path(self, connection: ServerConnection, request: Any) -> Any:
+        if request.path.split("?")[0] != API_PATH:
+            return connection.respond(404, f"unknown path; the WebSocket API is at {API_PATH}\n")
+        return None
+
+    # Connections ------------------------------------------------------------------------------------
+
+    async def _connection(self, websocket: ServerConnection) -> None:
+        connection = _ApiConnection(
+            api=self,
+            websocket=websocket,
+            outbound=asyncio.Queue(maxsize=self.limits.outbound_queue_max),
+            weight=RateLimiter([RateCounter(self.weight_limit)], []),
+            connected_ms=int(time.time() * 1000),
+        )
+        sender = asyncio.create_task(self._send_loop(connection))
+        pending: set[asyncio.Task[None]] = set()
+        try:
+            async for message in websocket:
+                if connection.closing:
+                    break
+                task = asyncio.create_task(self._answer(connection, message))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+        except ConnectionClosed:
+            pass
+        finally:
+            connection.closing = True
+            for subscription in connection.subscriptions.values():
+                self.exchange.unsubscribe_account(subscription.account_id, subscription)
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+    async def _send_loop(self, connection: _ApiConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await connection.websocket.send(await connection.outbound.get())
+
+    async def _answer(self, connection: _ApiConnection, message: str | bytes) -> None:
+        now_ms = time.time() * 1000
+        request_id = None
+        orders_report = False
+        try:
+            request = parse_request(message)
+            request_id = request.request_id
+            method = self._methods.get(request.method)
+            if method is None:
+                raise ApiFailure(UNKNOWN_METHOD)
+            orders_report = bool(method.orders)
+            self._charge(connection, method, request, now_ms)
+            params = Params(request.params)
+            result = await method.handler(connection, request, params)
+            frame = envelope.success(request_id, result, self._rate_limits(connection, now_ms, orders_report))
+        except ApiFailure as failure:
+            request_id = failure.request_id if request_id is None else request_id
+            frame = envelope.failure(
+                request_id, failure.error, self._rate_limits(connection, now_ms, orders_report)
+            )
+        connection.push(frame)
+
+    def _charge(
+        self, connection: _ApiConnection, method: _Method, request: ApiRequest, now_ms: float
+    ) -> None:
+        error = connection.weight.charge(now_ms, weight=method.weight, orders=0)
+        if error is None and method.orders and connection.session_key is not None:
+            error = self._charge_orders(connection.session_key.account_id, now_ms, method.orders)
+        if error is not None:
+            counter = connection.weight.weight[0]
+            if counter.count > DISCONNECT_AT_LIMIT_MULTIPLE * counter.limit.limit:
+                connection.close("request weight far past the limit")
+            raise ApiFailure(error)
+
+    def _charge_orders(self, account_id: int, now_ms: float, orders: int) -> ApiError | None:
+        counter = self._orders_by_account.get(account_id)
+        if counter is None:
+            counter = self._orders_by_account[account_id] = RateCounter(self.orders_limit)
+        return RateLimiter([], [counter]).charge(now_ms, weight=0, orders=orders)
+
+    def _rate_limits(self, connection: _ApiConnection, now_ms: float, orders: bool) -> list[dict[str, Any]]:
+        limits = connection.weight.report(now_ms, include_orders=False)
+        account_id = connection.last_account_id
+        if orders and account_id in self._orders_by_account:
+            limits = [self._orders_by_account[account_id].report(now_ms), *limits]
+        return limits
+
+    def _authenticate(
+        self, connection: _ApiConnection, request: ApiRequest, permission: Permission
+    ) -> ApiKey:
+        key = self.checker.check(
+            request.params, time.time() * 1000, permission, session_key=connection.session_key
+        )
+        connection.last_account_id = key.account_id
+        return key
+
+    def _symbol(self, params: Params) -> SymbolSettings:
+        symbol = self.symbols.get(params.text("symbol", required=True, length_max=20) or "")
+        if symbol is None:
+            raise ApiFailure(INVALID_SYMBOL)
+        return symbol
+
+    def account_position(self, account_id: int, symbol: SymbolSettings) -> dict[str, Any]:
+        now_ms = int(time.time() * 1000)
+        balances = []
+        for asset in (symbol.base, symbol.quote):
+            balance = self.ledger.balance(account_id, asset)
+            scale = self.settings.assets[asset].scale
+            balances.append(
+                {
+                    "a": asset,
+                    "f": format_minor(balance.available_minor, scale),
+                    "l": format_minor(balance.held_minor, scale),
+                }
+            )
+        return {"e": "outboundAccountPosition", "E": now_ms, "u": now_ms, "B": balances}
+
+    # Public methods ---------------------------------------------------------------------------------
+
+    async def _ping(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        params.finish()
+        return {}
+
+    async def _time(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        params.finish()
+        return {"serverTime": int(time.time() * 1000)}
+
+    async def _exchange_info(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        wanted = params.text("symbol")
+        listed = params.raw("symbols")
+        params.finish("permissions", "showPermissionSets", "symbolStatus")
+        names = [wanted] if wanted else (list(listed) if isinstance(listed, list) else list(self.symbols))
+        if any(name not in self.symbols for name in names):
+            raise ApiFailure(INVALID_SYMBOL)
+        infos = [
+            symbol_info(
+                self.symbols[name],
+                halted=self.exchange.books[name].book.halted,
+                open_orders_max=self.limits.open_orders_per_account_max,
+            )
+            for name in names
+        ]
+        return exchange_info(infos, [self.weight_limit, self.orders_limit], int(time.time() * 1000))
+
+    async def _depth(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        symbol = self._symbol(params)
+        limit = params.integer("limit", minimum=1) or 100
+        params.finish()
+        snapshot = self.broadcaster.snapshot(symbol.name, min(limit, 5000))
+        return depth(symbol, snapshot.last_update_id, snapshot.bids, snapshot.asks)
+
+    # Trading ----------------------------------------------------------------------------------------
+
+    async def _order_place(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        key = self._authenticate(connection, request, Permission.TRADE)
+        if connection.session_key is None:
+            error = self._charge_orders(key.account_id, time.time() * 1000, 1)
+            if error is not None:
+                raise ApiFailure(error)
+        symbol = self._symbol(params)
+        order_id = self.exchange.new_order_id()
+        placed = place_order(
+            params,
+            symbol,
+            order_id=order_id,
+            account_id=key.account_id,
+            ts_ns=time.time_ns(),
+            client_order_id=f"ws{order_id}",
+        )
+        params.finish(*SIGNED_PARAMETERS)
+        result = await self.exchange.submit(
+            symbol.name, placed.command, client_order_id=placed.client_order_id, origin="ws"
+        )
+        reports = [report for report in result.reports if report.order_id == order_id]
+        if result.error is not None and not reports:
+            raise ApiFailure(new_order_error(result.error))
+        if reports and reports[0].execution is ExecutionKind.REJECTED:
+            raise ApiFailure(new_order_error(reports[0].reject_reason))
+        return place_result(reports, symbol, placed.response_type)
+
+    def _find(self, account_id: int, params: Params) -> OrderState | None:
+        order_id = params.integer("orderId")
+        client_order_id = params.text("origClientOrderId")
+        if order_id is None and client_order_id is None:
+            raise ApiFailure(
+                ApiError(
+                    400,
+                    -1102,
+                    "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+                )
+            )
+        if order_id is not None:
+            return self.exchange.find_order(account_id, order_id=order_id)
+        return self.exchange.find_order(account_id, client_order_id=client_order_id)
+
+    async def _order_cancel(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        key = self._authenticate(connection, request, Permission.TRADE)
+        symbol = self._symbol(params)
+        order = self._find(key.account_id, params)
+        new_client_order_id = params.text("newClientOrderId", length_max=36)
+        params.finish(*SIGNED_PARAMETERS, "cancelRestrictions")
+        if order is None or order.symbol != symbol.name or not order.is_open:
+            raise ApiFailure(UNKNOWN_ORDER_CANCEL)
+        cancel_id = new_client_order_id or f"ws-cancel-{order.order_id}"
+        command = CancelOrder(order_id=order.order_id, account_id=key.account_id, ts_ns=time.time_ns())
+        result = await self.exchange.submit(symbol.name, command, client_order_id=cancel_id, origin="ws")
+        if result.error is not None:
+            raise ApiFailure(cancel_error(result.error))
+        report = next(r for r in result.reports if r.order_id == order.order_id)
+        return cancel_result(report, symbol, cancel_id)
+
+    async def _cancel_all(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
+        key = self._authenticate(connection, request, Permission.TRADE)
+        symbol = self._symbol(params)
+        params.finish(*SIGNED_PARAMETERS)
+        command = CancelAllOrders(account_id=key.account_id, ts_ns=time.time_ns())
+        result = await self.exchange.submit(symbol.name, command, origin="ws")
+        canceled = [r for r in result.reports if r.execution is ExecutionKind.CANCELED]
+        if not canceled:
+            raise ApiFailure(UNKNOWN_ORDER_CANCEL)
+        return [cancel_result(report, symbol, f"ws-cancel-{report.order_id}") for report in canceled]
+
+    def _status_fields(self, order: OrderState) -> dict:
+        report = order.report(ExecutionKind.STATUS, time.time_ns())
+        fields = order_fields(report, self.symbols[order.symbol])
+        fields.update(
+            {
+                "stopPrice": "0.00000000",
+                "icebergQty": "0.00000000",
+                "time": order.created_ns // 1_000_000,
+                "updateTime": order.updated_ns // 1_000_000,
+                "isWorking": order.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED),
+            }
+        )
+        return fields
+
+    async def _order_status(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params)
+        order = self._find(key.account_id, params)
+        params.finish(*SIGNED_PARAMETERS)
+        if order is None or order.symbol != symbol.name:
+            raise ApiFailure(NO_SUCH_ORDER)
+        return self._status_fields(order)
+
+    async def _open_orders(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params) if params.has("symbol") else None
+        params.finish(*SIGNED_PARAMETERS)
+        orders = self.exchange.open_orders(key.account_id, symbol.name if symbol else None)
+        return [self._status_fields(order) for order in sorted(orders, key=lambda o: o.order_id)]
+
+    async def _account_status(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        params.finish(*SIGNED_PARAMETERS, "omitZeroBalances")
+        fees = self.settings.fees
+        balances = []
+        for asset, settings in self.settings.assets.items():
+            balance = self.ledger.balance(key.account_id, asset)
+            balances.append(
+                {
+                    "asset": asset,
+                    "free": format_minor(balance.available_minor, settings.scale),
+                    "locked": format_minor(balance.held_minor, settings.scale),
+                }
+            )
+        can_trade = Permission.TRADE in key.permissions
+
+        def rate(bps: int) -> str:
+            return format_minor(bps * 10_000, 8)  # basis points as a fraction with 8 decimals
+
+        return {
+            "makerCommission": fees.maker_bps,
+            "takerCommission": fees.taker_bps,
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "canTrade": can_trade,
+            "canWithdraw": False,
+            "canDeposit": False,
+            "commissionRates": {
+                "maker": rate(fees.maker_bps),
+                "taker": rate(fees.taker_bps),
+                "buyer": rate(0),
+                "seller": rate(0),
+            },
+            "brokered": False,
+            "requireSelfTradePrevention": False,
+            "preventSor": False,
+            "updateTime": int(time.time() * 1000),
+            "accountType": "SPOT",
+            "balances": balances,
+            "permissions": ["SPOT"],
+            "uid": key.account_id,
+        }
+
+    # Sessions and user data -------------------------------------------------------------------------
+
+    def _session_answer(self, connection: _ApiConnection) -> dict:
+        key = connection.session_key
+        return {
+            "apiKey": key.api_key if key else None,
+            "authorizedSince": connection.authorized_ms if key else None,
+            "connectedSince": connection.connected_ms,
+            "returnRateLimits": True,
+            "serverTime": int(time.time() * 1000),
+            "userDataStream": bool(connection.subscriptions),
+        }
+
+    async def _session_logon(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        if "apiKey" not in request.params or "signature" not in request.params:
+            raise ApiFailure(bad_parameter("apiKey" if "apiKey" not in request.params else "signature"))
+        key = self.checker.check(request.params, time.time() * 1000, Permission.USER_DATA, session_key=None)
+        if key.verifier.key_type is not KeyType.ED25519:
+            raise ApiFailure(HMAC_NOT_SUPPORTED)
+        params.finish(*SIGNED_PARAMETERS)
+        connection.session_key = key
+        connection.authorized_ms = int(time.time() * 1000)
+        return self._session_answer(connection)
+
+    async def _session_status(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        params.finish()
+        return self._session_answer(connection)
+
+    async def _session_logout(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        params.finish()
+        connection.session_key = None
+        return self._session_answer(connection)
+
+    def _start_subscription(self, connection: _ApiConnection, account_id: int) -> dict:
+        limit = self.limits.subscriptions_per_connection_max
+        if len(connection.subscriptions) >= limit:
+            raise ApiFailure(ApiError(400, -2042, "Maximum subscription ID reached for this connection."))
+        subscription = _UserDataSubscription(connection, next(self._subscription_ids), account_id)
+        connection.subscriptions[subscription.subscription_id] = subscription
+        self.exchange.subscribe_account(account_id, subscription)
+        return {"subscriptionId": subscription.subscription_id}
+
+    async def _subscribe(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        params.finish()
+        if connection.session_key is None:
+            raise ApiFailure(NOT_LOGGED_ON)
+        return self._start_subscription(connection, connection.session_key.account_id)
+
+    async def _subscribe_signature(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> dict:
+        if "apiKey" not in request.params:
+            raise ApiFailure(bad_parameter("apiKey"))
+        key = self.checker.check(request.params, time.time() * 1000, Permission.USER_STREAM, session_key=None)
+        params.finish(*SIGNED_PARAMETERS)
+        return self._start_subscription(connection, key.account_id)
+
+    async def _unsubscribe(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        subscription_id = params.integer("subscriptionId")
+        params.finish()
+        chosen = list(connection.subscriptions) if subscription_id is None else [subscription_id]
+        if not chosen or any(sid not in connection.subscriptions for sid in chosen):
+            raise ApiFailure(SUBSCRIPTION_INACTIVE)
+        for sid in chosen:
+            subscription = connection.subscriptions.pop(sid)
+            self.exchange.unsubscribe_account(subscription.account_id, subscription)
+        return {}

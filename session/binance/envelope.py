@@ -1,0 +1,31 @@
+"""WebSocket API frames: responses (id, status, result or error, rateLimits) and pushed events, as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from session.binance.errors import ApiError
+
+
+def success(request_id: Any, result: Any, rate_limits: list[dict[str, Any]] | None) -> str:
+    frame: dict[str, Any] = {"id": request_id, "status": 200, "result": result}
+    if rate_limits is not None:
+        frame["rateLimits"] = rate_limits
+    return orjson.dumps(frame).decode()
+
+
+def failure(request_id: Any, error: ApiError, rate_limits: list[dict[str, Any]] | None) -> str:
+    frame: dict[str, Any] = {
+        "id": request_id,
+        "status": error.status,
+        "error": {"code": error.code, "msg": error.msg},
+    }
+    if rate_limits is not None:
+        frame["rateLimits"] = rate_limits
+    return orjson.dumps(frame).decode()
+
+
+def event(subscription_id: int, payload: dict[str, Any]) -> str:
+    return orjson.dumps({"subscriptionId": subscription_id, "event": payload}).decode()

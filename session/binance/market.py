@@ -1,0 +1,100 @@
+"""Market and reference answers in Binance's shapes: exchangeInfo with our filters, order book depth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from config.money import format_minor
+from config.settings import SymbolSettings
+from session.binance.rate_limits import RateLimit
+
+ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+STP_MODES = ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
+
+
+def symbol_info(symbol: SymbolSettings, *, halted: bool, open_orders_max: int) -> dict[str, Any]:
+    quote, base = symbol.quote_scale, symbol.base_scale
+    return {
+        "symbol": symbol.name,
+        "status": "HALT" if halted else "TRADING",
+        "baseAsset": symbol.base,
+        "baseAssetPrecision": base,
+        "quoteAsset": symbol.quote,
+        "quotePrecision": quote,
+        "quoteAssetPrecision": quote,
+        "baseCommissionPrecision": base,
+        "quoteCommissionPrecision": quote,
+        "orderTypes": ORDER_TYPES,
+        "icebergAllowed": False,
+        "ocoAllowed": False,
+        "otoAllowed": False,
+        "quoteOrderQtyMarketAllowed": True,
+        "allowTrailingStop": False,
+        "cancelReplaceAllowed": True,
+        "amendAllowed": False,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
+        "filters": [
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": format_minor(symbol.min_price_minor, quote),
+                "maxPrice": format_minor(symbol.max_price_minor, quote),
+                "tickSize": format_minor(symbol.tick_size_minor, quote),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": format_minor(symbol.min_quantity_minor, base),
+                "maxQty": format_minor(symbol.max_quantity_minor, base),
+                "stepSize": format_minor(symbol.step_size_minor, base),
+            },
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": format_minor(symbol.min_notional_minor, quote),
+                "applyMinToMarket": True,
+                "maxNotional": "9000000000.00000000",
+                "applyMaxToMarket": False,
+                "avgPriceMins": 0,
+            },
+            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": open_orders_max},
+        ],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
+        "defaultSelfTradePreventionMode": "NONE",
+        "allowedSelfTradePreventionModes": STP_MODES,
+    }
+
+
+def exchange_info(
+    symbols: Iterable[dict[str, Any]], rate_limits: Sequence[RateLimit], server_time_ms: int
+) -> dict[str, Any]:
+    return {
+        "timezone": "UTC",
+        "serverTime": server_time_ms,
+        "rateLimits": [
+            {
+                "rateLimitType": limit.kind,
+                "interval": limit.interval,
+                "intervalNum": limit.interval_count,
+                "limit": limit.limit,
+            }
+            for limit in rate_limits
+        ],
+        "exchangeFilters": [],
+        "symbols": list(symbols),
+        "sors": [],
+    }
+
+
+def depth(
+    symbol: SymbolSettings,
+    last_update_id: int,
+    bids: Sequence[tuple[int, int]],
+    asks: Sequence[tuple[int, int]],
+) -> dict[str, Any]:
+    quote, base = symbol.quote_scale, symbol.base_scale
+    return {
+        "lastUpdateId": last_update_id,
+        "bids": [[format_minor(price, quote), format_minor(quantity, base)] for price, quantity in bids],
+        "asks": [[format_minor(price, quote), format_minor(quantity, base)] for price, quantity in asks],
+    }
