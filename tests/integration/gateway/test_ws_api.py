@@ -1,0 +1,186 @@
+"""The WebSocket API over a real socket: Binance errors for bad input, Ed25519 sessions, user data events."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from config import load_settings_text
+from gateway.server import GatewayServer
+from session.binance.rate_limits import RateLimit
+from session.binance.signing import hmac_signature, signature_payload
+from tests.e2e.gateway.config import demo_config_text
+
+
+class Client:
+    def __init__(self, websocket) -> None:
+        self.websocket = websocket
+        self.frames: list[dict] = []
+        self.counter = 0
+
+    async def call(self, method: str, params: dict | None = None, *, raw: str | None = None) -> dict:
+        self.counter += 1
+        request_id = f"r{self.counter}"
+        message = (
+            raw
+            if raw is not None
+            else json.dumps({"id": request_id, "method": method, "params": params or {}})
+        )
+        await self.websocket.send(message)
+        while True:
+            frame = json.loads(await asyncio.wait_for(self.websocket.recv(), 10))
+            if "subscriptionId" in frame:
+                self.frames.append(frame)
+                continue
+            return frame
+
+    async def event(self, kind: str) -> dict:
+        deadline = time.monotonic() + 10
+        while not any(f["event"]["e"] == kind for f in self.frames):
+            assert time.monotonic() < deadline, f"no {kind} event"
+            self.frames.append(json.loads(await asyncio.wait_for(self.websocket.recv(), 10)))
+        return next(f for f in self.frames if f["event"]["e"] == kind)
+
+
+def hmac_signed(key: dict, **params: object) -> dict:
+    params = {**params, "apiKey": key["api_key"], "timestamp": int(time.time() * 1000)}
+    params["signature"] = hmac_signature(key["secret"], signature_payload(params))
+    return params
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path):
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_bad_input_gets_binance_errors_and_changes_nothing(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        assert (await client.call("", raw="{not json"))["error"]["code"] == -1135
+        assert (await client.call("nope.method"))["error"]["code"] == -1020
+        order = {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "price": "1000",
+            "quantity": "0.01",
+        }
+        assert (await client.call("order.place", {**order}))["error"]["code"] == -1102  # no timestamp
+        forged = hmac_signed(key, **order)
+        forged["price"] = "1001"
+        assert (await client.call("order.place", forged))["error"]["code"] == -1022
+        stale = {**order, "apiKey": key["api_key"], "timestamp": int(time.time() * 1000) - 60_000}
+        stale["signature"] = hmac_signature(key["secret"], signature_payload(stale))
+        assert (await client.call("order.place", stale))["error"]["code"] == -1021
+        wrong_type = hmac_signed(key, **{**order, "quantity": "lots"})
+        assert (await client.call("order.place", wrong_type))["error"]["code"] == -1130
+        unknown_symbol = hmac_signed(key, **{**order, "symbol": "DOGEUSDT"})
+        assert (await client.call("order.place", unknown_symbol))["error"]["code"] == -1121
+        off_tick = hmac_signed(key, **{**order, "price": "1000.001"})
+        assert (await client.call("order.place", off_tick))["error"] == {
+            "code": -1013,
+            "msg": "Filter failure: PRICE_FILTER",
+        }
+        good = hmac_signed(key, **order)
+        placed = await client.call("order.place", good)
+        assert placed["status"] == 200, placed
+        replay = await client.call("order.place", good)
+        assert replay["error"]["code"] == -1022
+        assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 1
+        unknown_key = {
+            **order,
+            "apiKey": "NoSuchKey",
+            "timestamp": int(time.time() * 1000),
+            "signature": "00",
+        }
+        assert (await client.call("order.place", unknown_key))["error"]["code"] == -2015
+    assert gateway.ledger.verify() == []
+
+
+async def test_read_only_keys_cannot_trade_and_floods_get_429(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read"})
+    gateway.ws_api.weight_limit = RateLimit("REQUEST_WEIGHT", "MINUTE", 1, 30)
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        order = {
+            "symbol": "BTCUSDT",
+            "side": "SELL",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "price": "90000",
+            "quantity": "0.01",
+        }
+        assert (await client.call("order.place", hmac_signed(key, **order)))["error"]["code"] == -2015
+        first, second = await client.call("exchangeInfo"), await client.call("exchangeInfo")
+        assert first["status"] == 200 and second["status"] == 429
+        assert second["error"]["code"] == -1003
+        assert second["rateLimits"][0]["count"] > second["rateLimits"][0]["limit"]
+        with pytest.raises(ConnectionClosed):
+            for _ in range(10):
+                await client.call("exchangeInfo")
+    assert gateway.exchange.open_orders(gateway.accounts["bob"]) == []
+
+
+async def test_ed25519_session_logon_and_user_data_events(gateway: GatewayServer) -> None:
+    private_key = Ed25519PrivateKey.generate()
+    pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    key = await gateway.admin_commands.create_api_key(
+        {"account": "alice", "permissions": "read,trade", "ed25519_public_key": pem}
+    )
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        assert (await client.call("userDataStream.subscribe"))["error"]["code"] == -1002
+        params = {"apiKey": key["api_key"], "timestamp": int(time.time() * 1000)}
+        params["signature"] = base64.b64encode(private_key.sign(signature_payload(params))).decode()
+        logon = await client.call("session.logon", params)
+        assert logon["result"]["apiKey"] == key["api_key"]
+        subscribed = await client.call("userDataStream.subscribe")
+        subscription_id = subscribed["result"]["subscriptionId"]
+        order = {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "price": "30000",
+            "quantity": "0.01",
+            "timestamp": int(time.time() * 1000),
+        }
+        placed = await client.call("order.place", order)
+        assert placed["result"]["status"] == "NEW", placed
+        report = await client.event("executionReport")
+        assert report["subscriptionId"] == subscription_id
+        assert (report["event"]["x"], report["event"]["X"], report["event"]["q"]) == (
+            "NEW",
+            "NEW",
+            "0.01000000",
+        )
+        position = await client.event("outboundAccountPosition")
+        usdt = next(b for b in position["event"]["B"] if b["a"] == "USDT")
+        assert usdt["l"] == "300.00000000"
+        assert (await client.call("userDataStream.unsubscribe"))["status"] == 200
+        logout = await client.call("session.logout")
+        assert logout["result"]["apiKey"] is None
+        assert (await client.call("openOrders.status", {"timestamp": int(time.time() * 1000)}))["error"][
+            "code"
+        ] == -1002
