@@ -1,0 +1,73 @@
+"""binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status and cancel.
+
+Its response models are strict (pydantic): they must parse every answer of ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from binance_common.configuration import ConfigurationWebSocketAPI
+from binance_sdk_spot.spot import Spot
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from config import load_settings_text
+from gateway.server import GatewayServer
+from tests.e2e.gateway.config import demo_config_text
+
+
+@pytest.mark.timeout(120)
+async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -> None:
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    private_key = Ed25519PrivateKey.generate()
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    private_pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    key = await server.admin_commands.create_api_key(
+        {"account": "alice", "permissions": "read,trade", "ed25519_public_key": public_pem}
+    )
+    configuration = ConfigurationWebSocketAPI(
+        api_key=key["api_key"],
+        private_key=private_pem,
+        stream_url=f"ws://127.0.0.1:{server.ports.websocket}/ws-api/v3",
+    )
+    client = Spot(config_ws_api=configuration)
+    connection = await client.websocket_api.create_connection()
+    try:
+        logon = await connection.session_logon()
+        assert logon.data().result.api_key == key["api_key"]
+        events: list = []
+        subscription = await connection.user_data_stream_subscribe()
+        subscription.stream.on("message", events.append)
+
+        placed = await connection.order_place(
+            symbol="BTCUSDT", side="BUY", type="LIMIT", time_in_force="GTC", price=30000.0, quantity=0.01
+        )
+        result = placed.data().result
+        assert (result.status, result.orig_qty, result.price) == ("NEW", "0.01000000", "30000.00000000")
+
+        status = await connection.order_status(symbol="BTCUSDT", order_id=result.order_id)
+        assert status.data().result.status == "NEW"
+        canceled = await connection.order_cancel(symbol="BTCUSDT", order_id=result.order_id)
+        assert canceled.data().result.status == "CANCELED"
+
+        deadline = time.monotonic() + 10
+        while len(events) < 4:
+            assert time.monotonic() < deadline, f"user data events missing: {events}"
+            await asyncio.sleep(0.05)
+        kinds = [getattr(event, "actual_instance", event) for event in events]
+        assert [type(kind).__name__ for kind in kinds[:2]] == ["ExecutionReport", "OutboundAccountPosition"]
+        assert (kinds[0].x, kinds[0].X, kinds[0].i) == ("NEW", "NEW", result.order_id)
+    finally:
+        await connection.close_connection(close_session=True)
+        await server.stop()
