@@ -47,7 +47,7 @@ from session.binance.errors import (
 from session.binance.market import depth, exchange_info, symbol_info
 from session.binance.orders import cancel_result, execution_report, order_fields, place_order, place_result
 from session.binance.rate_limits import RateCounter, RateLimit, RateLimiter
-from session.binance.requests import ApiRequest, Params, parse_request
+from session.binance.requests import RETURN_RATE_LIMITS, ApiRequest, Params, parse_request
 from session.binance.signing import KeyType, Verifier
 
 log = structlog.get_logger("gateway.ws_api")
@@ -251,6 +251,7 @@ class WsApi:
         now_ms = time.time() * 1000
         request_id = None
         orders_report = False
+        wants_limits = True
         try:
             request = parse_request(message)
             request_id = request.request_id
@@ -258,10 +259,12 @@ class WsApi:
             if method is None:
                 raise ApiFailure(UNKNOWN_METHOD)
             orders_report = bool(method.orders)
+            wants_limits = request.params.get(RETURN_RATE_LIMITS) not in (False, "false")
             self._charge(connection, method, request, now_ms)
             params = Params(request.params)
             result = await method.handler(connection, request, params)
-            frame = envelope.success(request_id, result, self._rate_limits(connection, now_ms, orders_report))
+            limits = self._rate_limits(connection, now_ms, orders_report) if wants_limits else None
+            frame = envelope.success(request_id, result, limits)
         except ApiFailure as failure:
             request_id = failure.request_id if request_id is None else request_id
             frame = envelope.failure(

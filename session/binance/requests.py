@@ -27,6 +27,7 @@ from session.binance.errors import (
 EnumType = TypeVar("EnumType", bound=enum.Enum)
 REQUEST_ID_LENGTH_MAX = 36
 PARAMETERS_MAX = 64
+RETURN_RATE_LIMITS = "returnRateLimits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +147,9 @@ class Params:
         raise ApiFailure(invalid_parameter(name))
 
     def finish(self, *ignored: str) -> None:
-        """Refuse the request if it carries a parameter nobody read."""
+        """Refuse a parameter nobody read (``returnRateLimits`` is always allowed)."""
         for name in self._values:
-            if name not in self._read and name not in ignored:
+            if name not in self._read and name not in ignored and name != RETURN_RATE_LIMITS:
                 raise ApiFailure(unknown_parameter(name))
 
 
