@@ -31,6 +31,7 @@ from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
 from gateway.recovery import order_record, restore_book, restore_ledger
 from gateway.ws_api import ApiKeyDirectory, WsApi
+from gateway.ws_streams import MarketStreams
 from ledger.ledger import Ledger
 from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
@@ -129,12 +130,15 @@ class GatewayServer:
         self.metrics.sessions.labels("fix").set_function(lambda: len(self.fix.connected))
         self.metrics.subscribers.set_function(self.broadcaster.subscriber_count)
         self.api_keys = ApiKeyDirectory(await self.store.api_keys())
+        self.streams = MarketStreams(settings=settings, broadcaster=self.broadcaster)
+        self.streams.start()
         self.ws_api = WsApi(
             settings=settings,
             exchange=self.exchange,
             ledger=self.ledger,
             broadcaster=self.broadcaster,
             keys=self.api_keys,
+            streams=self.streams,
         )
         self.ws_server = await self.ws_api.serve(settings.server.host, settings.server.websocket_port)
         self.ports.websocket = next(iter(self.ws_server.sockets)).getsockname()[1]
@@ -268,6 +272,7 @@ class GatewayServer:
         await self.admin.close()
         self.http.close()
         self.ws_server.close()
+        await self.streams.close()
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while (
             any(task.queue.qsize() for task in self.exchange.books.values()) and time.monotonic() < deadline

@@ -1,4 +1,4 @@
-"""The Binance-compatible WebSocket API at ``/ws-api/v3``: requests in, responses and user data events out.
+"""The Binance-compatible WebSocket API at ``/ws-api/v3`` (and, on the same port, the market streams).
 
 Each connection reads requests in order and starts each one at once (so its command reaches the router
 in arrival order); answers go out through one bounded queue per connection as they complete. A client
@@ -27,6 +27,7 @@ from config.settings import LimitSettings, Settings, SymbolSettings
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
+from gateway.ws_streams import MarketStreams
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord
 from session.binance import envelope
@@ -158,8 +159,10 @@ class WsApi:
         ledger: Ledger,
         broadcaster: MarketDataBroadcaster,
         keys: ApiKeyDirectory,
+        streams: MarketStreams,
     ) -> None:
         self.settings = settings
+        self.streams = streams
         self.symbols: Mapping[str, SymbolSettings] = settings.symbols
         self.exchange = exchange
         self.ledger = ledger
@@ -207,13 +210,19 @@ class WsApi:
         )
 
     def _check_path(self, connection: ServerConnection, request: Any) -> Any:
-        if request.path.split("?")[0] != API_PATH:
-            return connection.respond(404, f"unknown path; the WebSocket API is at {API_PATH}\n")
+        path = request.path.split("?")[0]
+        if path != API_PATH and path != "/stream" and path != "/ws" and not path.startswith("/ws/"):
+            return connection.respond(
+                404, f"unknown path; the API is at {API_PATH}, streams at /ws and /stream\n"
+            )
         return None
 
     # Connections ------------------------------------------------------------------------------------
 
     async def _connection(self, websocket: ServerConnection) -> None:
+        if not websocket.request.path.startswith(API_PATH):
+            await self.streams.serve_connection(websocket)
+            return
         connection = _ApiConnection(
             api=self,
             websocket=websocket,

@@ -1,0 +1,101 @@
+"""Market streams over a real socket: the control protocol, raw and combined frames, every stream kind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from book.types import OrderType, Side, SubmitOrder, TimeInForce
+from config import load_settings_text
+from gateway.server import GatewayServer
+from tests.e2e.gateway.config import demo_config_text
+
+COIN = 10**8
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path):
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def trade_once(server: GatewayServer) -> None:
+    for account, side in (("bob", Side.SELL), ("alice", Side.BUY)):
+        command = SubmitOrder(
+            order_id=server.exchange.new_order_id(),
+            account_id=server.accounts[account],
+            side=side,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.GTC,
+            price_minor=50_000 * COIN,
+            quantity_minor=COIN // 10 if side is Side.SELL else COIN // 20,
+        )
+        await server.exchange.execute("BTCUSDT", command)
+
+
+async def frames_until(websocket, predicate, timeout_s: float = 5.0) -> list[dict]:
+    seen = []
+    async with asyncio.timeout(timeout_s):
+        while not any(predicate(frame) for frame in seen):
+            seen.append(json.loads(await websocket.recv()))
+    return seen
+
+
+async def test_control_protocol(gateway: GatewayServer) -> None:
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/stream") as websocket:
+        await websocket.send(
+            json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@trade", "ethbtc@depth5"], "id": 1})
+        )
+        assert json.loads(await websocket.recv()) == {"result": None, "id": 1}
+        await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 2}))
+        assert json.loads(await websocket.recv()) == {"result": ["btcusdt@trade", "ethbtc@depth5"], "id": 2}
+        await websocket.send(json.dumps({"method": "UNSUBSCRIBE", "params": ["ethbtc@depth5"], "id": 3}))
+        assert json.loads(await websocket.recv()) == {"result": None, "id": 3}
+        await websocket.send(json.dumps({"method": "SUBSCRIBE", "params": ["dogeusdt@trade"], "id": 4}))
+        assert json.loads(await websocket.recv())["code"] == 2
+        await websocket.send("{oops")
+        assert json.loads(await websocket.recv())["code"] == 3
+        await asyncio.sleep(1.05)  # at most 5 control messages per second
+        await websocket.send(json.dumps({"method": "GET_PROPERTY", "params": ["combined"], "id": 5}))
+        assert json.loads(await websocket.recv()) == {"result": True, "id": 5}
+        await asyncio.sleep(1.05)
+        with pytest.raises(ConnectionClosed):
+            for request_id in range(6, 20):
+                await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id}))
+                await asyncio.wait_for(websocket.recv(), 5)
+
+
+async def test_trade_book_ticker_and_partial_depth_frames(gateway: GatewayServer) -> None:
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}"
+    async with (
+        connect(f"{url}/ws/btcusdt@trade") as raw,
+        connect(f"{url}/stream?streams=btcusdt@bookTicker/btcusdt@depth5@100ms/btcusdt@depth") as combined,
+    ):
+        await asyncio.sleep(0.2)
+        await trade_once(gateway)
+        (trade,) = await frames_until(raw, lambda f: f.get("e") == "trade")
+        assert (trade["s"], trade["p"], trade["q"], trade["m"]) == (
+            "BTCUSDT",
+            "50000.00000000",
+            "0.05000000",
+            False,
+        )
+        seen = await frames_until(combined, lambda f: f["stream"] == "btcusdt@depth")
+        by_stream = {frame["stream"]: frame["data"] for frame in seen}
+        assert by_stream["btcusdt@bookTicker"]["a"] == "50000.00000000"
+        assert by_stream["btcusdt@depth5@100ms"]["asks"] == [["50000.00000000", "0.05000000"]]
+        diff = by_stream["btcusdt@depth"]
+        assert diff["e"] == "depthUpdate" and diff["U"] <= diff["u"]
+
+
+async def test_invalid_stream_in_the_url_closes_the_connection(gateway: GatewayServer) -> None:
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/nosuch@trade") as websocket:
+        with pytest.raises(ConnectionClosed, match="invalid stream"):
+            await asyncio.wait_for(websocket.recv(), 5)
