@@ -33,6 +33,8 @@ from ledger.store import ApiKeyRecord
 from session.binance import envelope
 from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
+    CANCEL_REPLACE_FAILED,
+    CANCEL_REPLACE_PARTIAL,
     INVALID_SYMBOL,
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
@@ -45,7 +47,7 @@ from session.binance.errors import (
     cancel_error,
     new_order_error,
 )
-from session.binance.market import depth, exchange_info, symbol_info
+from session.binance.market import depth, exchange_info, recent_trades, symbol_info, ticker_price
 from session.binance.orders import cancel_result, execution_report, order_fields, place_order, place_result
 from session.binance.rate_limits import RateCounter, RateLimit, RateLimiter
 from session.binance.requests import RETURN_RATE_LIMITS, ApiRequest, Params, parse_request
@@ -55,6 +57,7 @@ log = structlog.get_logger("gateway.ws_api")
 API_PATH = "/ws-api/v3"
 SIGNED_PARAMETERS = ("apiKey", "signature", "timestamp", "recvWindow")
 PING_INTERVAL_S = 20.0
+INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the limit is disconnected.
 DISCONNECT_AT_LIMIT_MULTIPLE = 2
@@ -182,8 +185,11 @@ class WsApi:
             "time": _Method(self._time, 1),
             "exchangeInfo": _Method(self._exchange_info, 20),
             "depth": _Method(self._depth, 5),
+            "trades.recent": _Method(self._trades_recent, 25),
+            "ticker.price": _Method(self._ticker_price, 2),
             "order.place": _Method(self._order_place, 1, orders=1, permission=Permission.TRADE),
             "order.cancel": _Method(self._order_cancel, 1, permission=Permission.TRADE),
+            "order.cancelReplace": _Method(self._cancel_replace, 1, orders=1, permission=Permission.TRADE),
             "order.status": _Method(self._order_status, 4, permission=Permission.USER_DATA),
             "openOrders.status": _Method(self._open_orders, 6, permission=Permission.USER_DATA),
             "openOrders.cancelAll": _Method(self._cancel_all, 1, permission=Permission.TRADE),
@@ -277,8 +283,11 @@ class WsApi:
         except ApiFailure as failure:
             request_id = failure.request_id if request_id is None else request_id
             frame = envelope.failure(
-                request_id, failure.error, self._rate_limits(connection, now_ms, orders_report)
+                request_id, failure.error, self._rate_limits(connection, now_ms, orders_report), failure.data
             )
+        except Exception:
+            log.exception("ws api request failed", request_id=request_id)
+            frame = envelope.failure(request_id, INTERNAL_ERROR, None)
         connection.push(frame)
 
     def _charge(
@@ -370,6 +379,25 @@ class WsApi:
         snapshot = self.broadcaster.snapshot(symbol.name, min(limit, 5000))
         return depth(symbol, snapshot.last_update_id, snapshot.bids, snapshot.asks)
 
+    async def _trades_recent(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
+        symbol = self._symbol(params)
+        limit = params.integer("limit", minimum=1) or 500
+        params.finish()
+        return recent_trades(symbol, self.broadcaster.recent_trades(symbol.name, min(limit, 1000)))
+
+    async def _ticker_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
+        single = params.text("symbol", length_max=20)
+        listed = params.raw("symbols")
+        params.finish()
+        names = [single] if single else (list(listed) if isinstance(listed, list) else list(self.symbols))
+        if any(name not in self.symbols for name in names):
+            raise ApiFailure(INVALID_SYMBOL)
+        prices = []
+        for name in names:
+            last = self.broadcaster.recent_trades(name, 1)
+            prices.append(ticker_price(self.symbols[name], last[-1].price_minor if last else 0))
+        return prices[0] if single else prices
+
     # Trading ----------------------------------------------------------------------------------------
 
     async def _order_place(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
@@ -429,6 +457,83 @@ class WsApi:
             raise ApiFailure(cancel_error(result.error))
         report = next(r for r in result.reports if r.order_id == order.order_id)
         return cancel_result(report, symbol, cancel_id)
+
+    async def _cancel_replace(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        """Cancel an order and place a new one: the new one only if the cancel succeeded (STOP_ON_FAILURE),
+        or in any case (ALLOW_FAILURE)."""
+        key = self._authenticate(connection, request, Permission.TRADE)
+        symbol = self._symbol(params)
+        mode = params.text("cancelReplaceMode", required=True)
+        if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
+            raise ApiFailure(
+                ApiError(400, -1130, "Data sent for parameter 'cancelReplaceMode' is not valid.")
+            )
+        cancel_order_id = params.integer("cancelOrderId")
+        cancel_client_id = params.text("cancelOrigClientOrderId")
+        if cancel_order_id is None and cancel_client_id is None:
+            raise ApiFailure(bad_parameter("cancelOrderId"))
+        cancel_new_id = params.text("cancelNewClientOrderId", length_max=36)
+        order = (
+            self.exchange.find_order(key.account_id, order_id=cancel_order_id)
+            if cancel_order_id is not None
+            else self.exchange.find_order(key.account_id, client_order_id=cancel_client_id)
+        )
+        order_id = self.exchange.new_order_id()
+        placed = place_order(
+            params,
+            symbol,
+            order_id=order_id,
+            account_id=key.account_id,
+            ts_ns=time.time_ns(),
+            client_order_id=f"ws{order_id}",
+        )
+        params.finish(*SIGNED_PARAMETERS, "cancelRestrictions", "orderRateLimitExceededMode")
+        cancel_response: dict | None = None
+        cancel_failure: dict | None = None
+        if order is None or order.symbol != symbol.name or not order.is_open:
+            cancel_failure = {"code": UNKNOWN_ORDER_CANCEL.code, "msg": UNKNOWN_ORDER_CANCEL.msg}
+        else:
+            cancel_id = cancel_new_id or f"ws-cancel-{order.order_id}"
+            command = CancelOrder(order_id=order.order_id, account_id=key.account_id, ts_ns=time.time_ns())
+            result = await self.exchange.submit(symbol.name, command, client_order_id=cancel_id, origin="ws")
+            if result.error is not None:
+                error = cancel_error(result.error)
+                cancel_failure = {"code": error.code, "msg": error.msg}
+            else:
+                report = next(r for r in result.reports if r.order_id == order.order_id)
+                cancel_response = cancel_result(report, symbol, cancel_id)
+        if cancel_failure is not None and mode == "STOP_ON_FAILURE":
+            data = {
+                "cancelResult": "FAILURE",
+                "newOrderResult": "NOT_ATTEMPTED",
+                "cancelResponse": cancel_failure,
+                "newOrderResponse": None,
+            }
+            raise ApiFailure(CANCEL_REPLACE_FAILED, data=data)
+        result = await self.exchange.submit(
+            symbol.name, placed.command, client_order_id=placed.client_order_id, origin="ws"
+        )
+        reports = [report for report in result.reports if report.order_id == order_id]
+        new_error = None
+        if result.error is not None and not reports:
+            new_error = new_order_error(result.error)
+        elif reports and reports[0].execution is ExecutionKind.REJECTED:
+            new_error = new_order_error(reports[0].reject_reason)
+        if new_error is None:
+            new_response: dict = place_result(reports, symbol, placed.response_type)
+        else:
+            new_response = {"code": new_error.code, "msg": new_error.msg}
+        data = {
+            "cancelResult": "FAILURE" if cancel_failure else "SUCCESS",
+            "newOrderResult": "FAILURE" if new_error else "SUCCESS",
+            "cancelResponse": cancel_failure or cancel_response,
+            "newOrderResponse": new_response,
+        }
+        if cancel_failure and new_error:
+            raise ApiFailure(CANCEL_REPLACE_FAILED, data=data)
+        if cancel_failure or new_error:
+            raise ApiFailure(CANCEL_REPLACE_PARTIAL, data=data)
+        return data
 
     async def _cancel_all(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
         key = self._authenticate(connection, request, Permission.TRADE)

@@ -16,12 +16,13 @@ def success(request_id: Any, result: Any, rate_limits: list[dict[str, Any]] | No
     return orjson.dumps(frame).decode()
 
 
-def failure(request_id: Any, error: ApiError, rate_limits: list[dict[str, Any]] | None) -> str:
-    frame: dict[str, Any] = {
-        "id": request_id,
-        "status": error.status,
-        "error": {"code": error.code, "msg": error.msg},
-    }
+def failure(
+    request_id: Any, error: ApiError, rate_limits: list[dict[str, Any]] | None, data: Any = None
+) -> str:
+    body: dict[str, Any] = {"code": error.code, "msg": error.msg}
+    if data is not None:
+        body["data"] = data
+    frame: dict[str, Any] = {"id": request_id, "status": error.status, "error": body}
     if rate_limits is not None:
         frame["rateLimits"] = rate_limits
     return orjson.dumps(frame).decode()

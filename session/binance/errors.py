@@ -23,10 +23,11 @@ class ApiError:
 class ApiFailure(GatewayError):
     """Raised to refuse a request with ``error``; the dispatcher echoes ``request_id`` once it is known."""
 
-    def __init__(self, error: ApiError, request_id: str | int | None = None) -> None:
+    def __init__(self, error: ApiError, request_id: str | int | None = None, data: object = None) -> None:
         super().__init__(f"{error.code} {error.msg}")
         self.error = error
         self.request_id = request_id
+        self.data = data
 
 
 def bad_parameter(name: str) -> ApiError:
@@ -66,6 +67,8 @@ NO_SUCH_ORDER = ApiError(400, -2013, "Order does not exist.")
 UNKNOWN_ORDER_CANCEL = ApiError(400, -2011, "Unknown order sent.")
 SUBSCRIPTION_ACTIVE = ApiError(400, -2035, "User Data Stream subscription already active.")
 SUBSCRIPTION_INACTIVE = ApiError(400, -2036, "User Data Stream subscription not active.")
+CANCEL_REPLACE_PARTIAL = ApiError(409, -2021, "Order cancel-replace partially failed.")
+CANCEL_REPLACE_FAILED = ApiError(400, -2022, "Order cancel-replace failed.")
 SERVER_BUSY = ApiError(
     503, -1008, "Server is currently overloaded with other requests. Please try again in a few minutes."
 )

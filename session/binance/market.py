@@ -98,3 +98,24 @@ def depth(
         "bids": [[format_minor(price, quote), format_minor(quantity, base)] for price, quantity in bids],
         "asks": [[format_minor(price, quote), format_minor(quantity, base)] for price, quantity in asks],
     }
+
+
+def recent_trades(symbol: SymbolSettings, trades: Sequence[Any]) -> list[dict[str, Any]]:
+    """``trades.recent``: oldest first, as Binance lists them."""
+    quote, base = symbol.quote_scale, symbol.base_scale
+    return [
+        {
+            "id": trade.trade_id,
+            "price": format_minor(trade.price_minor, quote),
+            "qty": format_minor(trade.quantity_minor, base),
+            "quoteQty": format_minor(trade.quote_quantity_minor, quote),
+            "time": trade.ts_ns // 1_000_000,
+            "isBuyerMaker": trade.aggressor_side.value == "SELL",
+            "isBestMatch": True,
+        }
+        for trade in trades
+    ]
+
+
+def ticker_price(symbol: SymbolSettings, last_price_minor: int) -> dict[str, Any]:
+    return {"symbol": symbol.name, "price": format_minor(last_price_minor, symbol.quote_scale)}

@@ -19,6 +19,7 @@ from gateway.server import GatewayServer
 from session.binance.rate_limits import RateLimit
 from session.binance.signing import hmac_signature, signature_payload
 from tests.e2e.gateway.config import demo_config_text
+from tests.integration.gateway.test_ws_streams import trade_once
 
 
 class Client:
@@ -184,3 +185,63 @@ async def test_ed25519_session_logon_and_user_data_events(gateway: GatewayServer
         assert (await client.call("openOrders.status", {"timestamp": int(time.time() * 1000)}))["error"][
             "code"
         ] == -1002
+
+
+async def test_recent_trades_and_ticker_price(gateway: GatewayServer) -> None:
+    await trade_once(gateway)
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        (trade,) = (await client.call("trades.recent", {"symbol": "BTCUSDT", "limit": 10}))["result"]
+        assert (trade["price"], trade["qty"], trade["isBuyerMaker"]) == (
+            "50000.00000000",
+            "0.05000000",
+            False,
+        )
+        price = await client.call("ticker.price", {"symbol": "BTCUSDT"})
+        assert price["result"] == {"symbol": "BTCUSDT", "price": "50000.00000000"}
+        everything = (await client.call("ticker.price"))["result"]
+        assert {row["symbol"] for row in everything} == {"BTCUSDT", "ETHUSDT", "ETHBTC"}
+        assert (await client.call("depth", {"symbol": "BTCUSDT", "limit": 5}))["result"]["asks"] == [
+            ["50000.00000000", "0.05000000"]
+        ]
+
+
+async def test_cancel_replace(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        order = {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "price": "1000",
+            "quantity": "0.01",
+            "newClientOrderId": "first",
+        }
+        first = await client.call("order.place", hmac_signed(key, **order))
+        replace = {
+            **order,
+            "price": "1100",
+            "newClientOrderId": "second",
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrigClientOrderId": "first",
+        }
+        replaced = await client.call("order.cancelReplace", hmac_signed(key, **replace))
+        result = replaced["result"]
+        assert (result["cancelResult"], result["newOrderResult"]) == ("SUCCESS", "SUCCESS")
+        assert result["cancelResponse"]["orderId"] == first["result"]["orderId"]
+        assert result["newOrderResponse"]["price"] == "1100.00000000"
+        again = await client.call(
+            "order.cancelReplace", hmac_signed(key, **{**replace, "newClientOrderId": "third"})
+        )
+        assert again["error"]["code"] == -2022
+        assert again["error"]["data"]["newOrderResult"] == "NOT_ATTEMPTED"
+        allowed = {**replace, "cancelReplaceMode": "ALLOW_FAILURE", "newClientOrderId": "fourth"}
+        partial = await client.call("order.cancelReplace", hmac_signed(key, **allowed))
+        assert (partial["status"], partial["error"]["code"]) == (409, -2021)
+        assert partial["error"]["data"]["newOrderResult"] == "SUCCESS"
+        open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
+        assert sorted(o.client_order_id for o in open_orders) == ["fourth", "second"]
