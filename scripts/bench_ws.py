@@ -1,0 +1,242 @@
+"""WebSocket load: N API connections placing orders, and market-data fan-out to many stream subscribers.
+
+The gateway runs as a subprocess on a generated config (SQLite, FULL). Part 1: N connections, each
+logged on with an Ed25519 key (``session.logon``), keep a window of ``order.place`` requests in flight
+(70% passive, 30% crossing); every answer comes after the durable commit. Prints orders/s and response
+latency. Part 2: the same load while ``--subscribers`` connections follow ``btcusdt@depth@100ms`` and
+``btcusdt@trade``; prints the book throughput with them and the delivery lag (event time to receipt).
+
+    .venv/bin/python scripts/bench_ws.py [--connections 8] [--window 32] [--seconds 8] [--subscribers 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import random
+import re
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import uvloop
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from websockets.asyncio.client import connect
+
+from gateway.admin_endpoint import admin_request
+from gateway.admin_token import read_admin_token
+from session.binance.signing import signature_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def config_text(directory: Path, ws_port: int, admin_port: int) -> str:
+    text = (ROOT / "config" / "demo.toml").read_text()
+    text = text.replace(
+        'sqlite_path = "var/gateway.sqlite3"', f'sqlite_path = "{directory / "bench.sqlite3"}"'
+    )
+    text = text.replace("websocket_port = 8090", f"websocket_port = {ws_port}")
+    text = text.replace("admin_port = 8091", f"admin_port = {admin_port}")
+    for name in ("fix_port", "metrics_port"):
+        text = re.sub(rf"{name} = \d+", f"{name} = 0", text)
+    text = text.replace('log_format = "console"', 'log_format = "json"\nlog_level = "warning"')
+    text = text.replace("[server]\n", f'[server]\nadmin_token_path = "{directory / "admin.token"}"\n', 1)
+    text = text.replace(
+        'BTC = "10", ETH = "100", USDT = "1000000"', 'BTC = "100000", ETH = "100", USDT = "10000000000"'
+    )
+    limits = {
+        "orders_per_10s_per_key_max": 10_000_000,
+        "request_weight_per_minute_max": 100_000_000,
+        "open_orders_per_account_max": 10_000_000,
+    }
+    return text + "\n[limits]\n" + "".join(f"{name} = {value}\n" for name, value in limits.items())
+
+
+class Trader:
+    def __init__(self, url: str, api_key: str, private_key: Ed25519PrivateKey, rng: random.Random) -> None:
+        self.url, self.api_key, self.private_key, self.rng = url, api_key, private_key, rng
+        self.sent: dict[int, int] = {}
+        self.latencies_ns: list[int] = []
+        self.counter = 0
+        self.refused = 0
+        self.answered = asyncio.Event()
+
+    async def run(self, window: int, until: float) -> None:
+        async with connect(self.url, max_queue=None) as websocket:
+            params = {"apiKey": self.api_key, "timestamp": int(time.time() * 1000)}
+            params["signature"] = base64.b64encode(self.private_key.sign(signature_payload(params))).decode()
+            await websocket.send(json.dumps({"id": 0, "method": "session.logon", "params": params}))
+            assert json.loads(await websocket.recv())["status"] == 200
+            reader = asyncio.create_task(self._read(websocket))
+            while time.monotonic() < until:
+                while len(self.sent) < window:
+                    await websocket.send(self._order())
+                self.answered.clear()
+                await self.answered.wait()
+            while self.sent:
+                self.answered.clear()
+                await asyncio.wait_for(self.answered.wait(), 30)
+            reader.cancel()
+
+    def _order(self) -> str:
+        self.counter += 1
+        side = "BUY" if self.rng.random() < 0.5 else "SELL"
+        crossing = self.rng.random() < 0.3
+        offset = self.rng.randrange(1, 100)
+        passive_price = 50_000 - offset if side == "BUY" else 50_000 + offset
+        price = 100_000 - passive_price if crossing else passive_price
+        params = {
+            "symbol": "BTCUSDT",
+            "side": side,
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "price": f"{price}.00",
+            "quantity": "0.001",
+            "newOrderRespType": "ACK",
+            "timestamp": int(time.time() * 1000),
+        }
+        self.sent[self.counter] = time.perf_counter_ns()
+        return json.dumps({"id": self.counter, "method": "order.place", "params": params})
+
+    async def _read(self, websocket) -> None:
+        async for message in websocket:
+            answer = json.loads(message)
+            if answer.get("status") != 200:
+                self.refused += 1
+            started = self.sent.pop(answer.get("id"), None)
+            if started is not None:
+                self.latencies_ns.append(time.perf_counter_ns() - started)
+                self.answered.set()
+
+
+class Watcher:
+    """A stream subscriber measuring delivery lag from each event's time to its arrival."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.lags_ms: list[float] = []
+
+    async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
+        async with connect(self.url, max_queue=None) as websocket:
+            ready.set()
+            while not stop.is_set():
+                try:
+                    frame = json.loads(await asyncio.wait_for(websocket.recv(), 0.5))
+                except TimeoutError:
+                    continue
+                data = frame.get("data", frame)
+                if "E" in data:
+                    self.lags_ms.append(time.time() * 1000 - data["E"])
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else float("nan")
+
+
+async def load(
+    url: str, keys: list[tuple[str, Ed25519PrivateKey]], window: int, seconds: float
+) -> tuple[float, list]:
+    rng = random.Random(5)
+    traders = [Trader(url, key, private, random.Random(rng.random())) for key, private in keys]
+    started = time.monotonic()
+    await asyncio.gather(*(trader.run(window, started + seconds) for trader in traders))
+    elapsed = time.monotonic() - started
+    latencies = [latency for trader in traders for latency in trader.latencies_ns]
+    refused = sum(trader.refused for trader in traders)
+    return len(latencies) / elapsed, latencies, refused
+
+
+async def run(arguments: argparse.Namespace) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="bench-ws-"))
+    ws_port, admin_port = free_port(), free_port()
+    config = directory / "bench.toml"
+    config.write_text(config_text(directory, ws_port, admin_port))
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                _, probe = await asyncio.open_connection("127.0.0.1", admin_port)
+                probe.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        token = read_admin_token(str(directory / "admin.token"))
+        keys = []
+        for index in range(arguments.connections):
+            private = Ed25519PrivateKey.generate()
+            pem = (
+                private.public_key()
+                .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+                .decode()
+            )
+            account = "alice" if index % 2 == 0 else "bob"
+            reply = await admin_request(
+                "127.0.0.1",
+                admin_port,
+                token,
+                "api_keys.create",
+                {"account": account, "permissions": "read,trade", "ed25519_public_key": pem},
+            )
+            keys.append((reply["result"]["api_key"], private))
+        url = f"ws://127.0.0.1:{ws_port}/ws-api/v3"
+        print(f"command: {' '.join(sys.argv)}")
+        rate, latencies, refused = await load(url, keys, arguments.window, arguments.seconds)
+        print(
+            f"orders over WebSocket: {arguments.connections} connections x window {arguments.window}: "
+            f"{rate:,.0f} orders/s sustained (durable acks); response latency ms p50 "
+            f"{percentile(latencies, 0.5) / 1e6:.2f} p99 {percentile(latencies, 0.99) / 1e6:.2f}; "
+            f"{refused} refused"
+        )
+        if arguments.subscribers:
+            stream_url = f"ws://127.0.0.1:{ws_port}/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
+            watchers = [Watcher(stream_url) for _ in range(arguments.subscribers)]
+            stop = asyncio.Event()
+            readies = [asyncio.Event() for _ in watchers]
+            tasks = [asyncio.create_task(w.run(r, stop)) for w, r in zip(watchers, readies, strict=True)]
+            await asyncio.gather(*(ready.wait() for ready in readies))
+            loaded_rate, _, _ = await load(url, keys, arguments.window, arguments.seconds)
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            lags = [lag for watcher in watchers for lag in watcher.lags_ms]
+            print(
+                f"with {arguments.subscribers} stream subscribers: {loaded_rate:,.0f} orders/s "
+                f"({(1 - loaded_rate / rate) * 100:.1f}% less); {len(lags):,} events delivered, "
+                f"delivery lag ms p50 {percentile(lags, 0.5):.1f} p99 {percentile(lags, 0.99):.1f}"
+            )
+    finally:
+        server.terminate()
+        await server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--window", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--subscribers", type=int, default=1000)
+    uvloop.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
