@@ -26,8 +26,16 @@ from config.settings import (
 _CODE = re.compile(r"[A-Z0-9]{2,12}")
 _SCALE_MAX = 18
 _SYMBOL_KEYS = {
-    "base", "quote", "tick_size", "step_size", "min_quantity", "max_quantity",
-    "min_notional", "min_price", "max_price", "status",
+    "base",
+    "quote",
+    "tick_size",
+    "step_size",
+    "min_quantity",
+    "max_quantity",
+    "min_notional",
+    "min_price",
+    "max_price",
+    "status",
 }
 _TOP_KEYS = {"assets", "symbols", "fees", "limits", "store", "server", "fix_sessions", "demo_accounts"}
 
@@ -123,7 +131,7 @@ def _decimal(key: str, table: dict[str, Any], field_name: str, scale: int) -> in
     if raw is None:
         raise ConfigError(f"{key}.{field_name}", "is required")
     if not isinstance(raw, str):
-        raise ConfigError(f"{key}.{field_name}", f"{raw!r} must be a decimal string such as \"0.01\"")
+        raise ConfigError(f"{key}.{field_name}", f'{raw!r} must be a decimal string such as "0.01"')
     try:
         value = parse_decimal_minor(raw, scale)
     except DecimalFormatError as error:
@@ -172,8 +180,12 @@ def _load_symbol(name: str, table: Any, assets: dict[str, AssetSettings]) -> Sym
         "max_price": _decimal(key, table, "max_price", quote_scale),
         "min_notional": _decimal(key, table, "min_notional", quote_scale),
     }
-    for field_name, grid in (("min_quantity", step), ("max_quantity", step), ("min_price", tick),
-                             ("max_price", tick)):
+    for field_name, grid in (
+        ("min_quantity", step),
+        ("max_quantity", step),
+        ("min_price", tick),
+        ("max_price", tick),
+    ):
         if values[field_name] % grid:
             raise ConfigError(f"{key}.{field_name}", f"{table[field_name]} is not a multiple of its grid")
     for low, high in (("min_quantity", "max_quantity"), ("min_price", "max_price")):

@@ -93,7 +93,7 @@ class BookTask:
         symbol: SymbolSettings,
         book: Any,
         funds: Funds,
-        record: Callable[[str, Any], None],
+        record_order: Callable[[OrderState], None],
         queue_max: int,
         open_orders_per_account_max: int,
         default_stp: Callable[[int], SelfTradePrevention],
@@ -104,7 +104,7 @@ class BookTask:
         self.queue: asyncio.Queue[Request] = asyncio.Queue(maxsize=queue_max)
         self.orders: dict[int, OrderState] = {}
         self.open_orders_per_account: dict[int, int] = {}
-        self._record = record
+        self._record_order = record_order
         self._open_orders_per_account_max = open_orders_per_account_max
         self._default_stp = default_stp
 
@@ -140,7 +140,7 @@ class BookTask:
         reason = self._pre_trade_check(command)
         if reason is not None:
             state.status = OrderStatus.REJECTED
-            self._record("order", state)
+            self._record_order(state)
             reports.append(state.report(ExecutionKind.REJECTED, command.ts_ns, reject_reason=reason))
             return reason
         self.orders[command.order_id] = state
@@ -235,7 +235,7 @@ class BookTask:
             elif kind is OrderAccepted:
                 state = self.orders[event.order_id]
                 state.priority_sequence = event.sequence
-                self._record("order", state)
+                self._record_order(state)
                 reports.append(state.report(ExecutionKind.NEW, event.ts_ns))
             elif kind is OrderCanceled or kind is OrderExpired:
                 self._on_done(event, reports)
@@ -246,7 +246,7 @@ class BookTask:
                 if not event.kept_priority:
                     state.priority_sequence = event.sequence
                 state.updated_ns = event.ts_ns
-                self._record("order", state)
+                self._record_order(state)
                 reports.append(state.report(ExecutionKind.REPLACED, event.ts_ns))
             elif kind is OrderRejected:
                 state = self.orders[event.order_id]
@@ -263,7 +263,6 @@ class BookTask:
         buyer_fee, seller_fee = self.funds.settle_trade(
             trade, symbol=self.symbol, buyer_hold_id=buyer.order_id, seller_hold_id=seller.order_id
         )
-        self._record("trade", (self.symbol.name, trade, buyer_fee, seller_fee))
         for state, is_maker in ((maker, True), (taker, False)):
             fee = buyer_fee if state is buyer else seller_fee
             state.filled_minor += trade.quantity_minor
@@ -276,7 +275,7 @@ class BookTask:
             if state.status is OrderStatus.FILLED:
                 self._close(state)
             else:
-                self._record("order", state)
+                self._record_order(state)
             reports.append(
                 state.report(
                     ExecutionKind.TRADE,
@@ -308,7 +307,7 @@ class BookTask:
         if remaining:
             self.funds.release(state.order_id, remaining)
         self.open_orders_per_account[state.account_id] -= 1
-        self._record("order", state)
+        self._record_order(state)
 
     # The loop ------------------------------------------------------------------------------------
 

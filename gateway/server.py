@@ -97,7 +97,7 @@ class GatewayServer:
                 symbol=symbol,
                 book=book,
                 funds=self.ledger,
-                record=self._record,
+                record_order=lambda state: self.writer.record_order(order_record(state)),
                 queue_max=settings.limits.book_queue_max,
                 open_orders_per_account_max=settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: self._stp_defaults.get(account_id, SelfTradePrevention.NONE),
@@ -243,10 +243,6 @@ class GatewayServer:
             commit_point=commit_point,
             release=lambda output, commit: self.exchange.release(name, output, commit),
         )
-
-    def _record(self, kind: str, item: object) -> None:
-        if kind == "order":
-            self.writer.record_order(order_record(item))
 
     def _checkpoint(self) -> Checkpoint:
         sequence, accounts, holds = self.ledger.checkpoint_values()

@@ -4,7 +4,8 @@ The transport feeds every parsed message with ``receive(message, now_s)`` and ca
 about once a second; it sends ``data_to_send()``, but only after handing ``take_persist()`` to the
 store (persist before send), and serves ``ResendNeeded`` by calling ``resend`` with the stored frames.
 All session rules live here: logon, sequence numbers, gap detection and fill, test requests and
-heartbeats, rejects, logout. States and the messages each state takes are in ``ACCEPTS``.
+heartbeats, rejects, logout. AWAITING_LOGON takes only a Logon; ACTIVE everything but a Logon;
+LOGOUT_SENT everything, a Logout completing the handshake; CLOSED nothing.
 """
 
 from __future__ import annotations
@@ -44,15 +45,6 @@ class State(enum.Enum):
     ACTIVE = "ACTIVE"
     LOGOUT_SENT = "LOGOUT_SENT"
     CLOSED = "CLOSED"
-
-
-# Which inbound messages each state takes; anything else in that state ends the session.
-ACCEPTS: dict[State, str] = {
-    State.AWAITING_LOGON: "logon only",
-    State.ACTIVE: "everything but logon",
-    State.LOGOUT_SENT: "everything; a logout completes the handshake",
-    State.CLOSED: "nothing",
-}
 
 
 @dataclass(frozen=True, slots=True)

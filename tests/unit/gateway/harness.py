@@ -71,7 +71,7 @@ class Harness:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings("config/demo.toml")
         self.funds = Balances()
-        self.records: list[tuple[str, object]] = []
+        self.records: list[object] = []
         self.metrics = Metrics()
         self.broadcaster = MarketDataBroadcaster(self.settings.symbols)
         self.fatal: list[BaseException] = []
@@ -80,7 +80,7 @@ class Harness:
                 symbol=symbol,
                 book=OrderBook(symbol),
                 funds=self.funds,
-                record=lambda kind, item: self.records.append((kind, item)),
+                record_order=self.records.append,
                 queue_max=100,
                 open_orders_per_account_max=self.settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: SelfTradePrevention.NONE,
