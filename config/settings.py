@@ -61,6 +61,7 @@ class LimitSettings:
     receive_buffer_bytes_max: int = 1048576
     book_queue_max: int = 10000
     outbound_queue_max: int = 10000
+    websocket_buffer_bytes_max: int = 8388608
     open_orders_per_account_max: int = 200
     connections_per_address_max: int = 50
     orders_per_second_per_session_max: int = 5000

@@ -166,6 +166,7 @@ class FixAcceptor:
         message_bytes_max: int,
         receive_buffer_bytes_max: int,
         outbound_buffer_bytes_max: int = 4 * 1024 * 1024,
+        connections_per_address_max: int = 50,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sessions = sessions
@@ -180,6 +181,8 @@ class FixAcceptor:
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task[None]] = set()
         self._open: set[_Connection] = set()
+        self._connections_per_address_max = connections_per_address_max
+        self._connections_by_address: dict[str, int] = {}
 
     async def listen(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
         """Start a listener; return its port (useful when ``port`` is 0)."""
@@ -233,13 +236,30 @@ class FixAcceptor:
     # Connections ------------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        address = str(peer[0]) if peer else ""
+        count = self._connections_by_address.get(address, 0)
+        if count >= self._connections_per_address_max:
+            log.info("fix connection refused: too many from this address", peer=str(peer))
+            writer.close()
+            return
+        self._connections_by_address[address] = count + 1
+        try:
+            await self._serve_connection(reader, writer, peer)
+        finally:
+            remaining = self._connections_by_address.pop(address) - 1
+            if remaining:
+                self._connections_by_address[address] = remaining
+
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: object
+    ) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
         connection = _Connection(self, writer)
         self._open.add(connection)
         flusher = asyncio.create_task(self._flush_loop(connection))
-        peer = writer.get_extra_info("peername")
         try:
             await self._read_loop(connection, reader)
         except (ConnectionError, FrameTooLarge) as error:

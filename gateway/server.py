@@ -219,6 +219,7 @@ class GatewayServer:
             application=self.fix_application,
             message_bytes_max=settings.limits.max_message_bytes,
             receive_buffer_bytes_max=settings.limits.receive_buffer_bytes_max,
+            connections_per_address_max=settings.limits.connections_per_address_max,
         )
         self.fix_application.sender = self.fix
         server = settings.server

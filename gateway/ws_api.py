@@ -9,7 +9,6 @@ signatures, rate limits, response shapes) live in ``session.binance``; this modu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -27,6 +26,7 @@ from config.settings import LimitSettings, Settings, SymbolSettings
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
+from gateway.ws_outbox import Outbox
 from gateway.ws_streams import MarketStreams
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord
@@ -113,7 +113,7 @@ class _UserDataSubscription:
 class _ApiConnection:
     api: WsApi
     websocket: ServerConnection
-    outbound: asyncio.Queue[str]
+    outbox: Outbox
     weight: RateLimiter
     connected_ms: int
     session_key: ApiKey | None = None
@@ -122,22 +122,18 @@ class _ApiConnection:
     subscriptions: dict[int, _UserDataSubscription] = field(default_factory=dict)
     closing: bool = False
 
-    def push(self, frame: str) -> bool:
-        """Queue a frame; False (and the connection closes) when the client has fallen behind."""
+    def push(self, message: bytes) -> bool:
+        """Queue a JSON message; False (and the connection closes) when the client has fallen behind."""
         if self.closing:
             return False
-        try:
-            self.outbound.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.close("slow consumer: outbound queue full")
+        if not self.outbox.put_json(message):
+            self.closing = True
             return False
         return True
 
     def close(self, reason: str) -> None:
-        if not self.closing:
-            self.closing = True
-            log.info("ws api connection closed", reason=reason)
-            asyncio.get_running_loop().create_task(self.websocket.close(1008, reason[:120]))
+        self.closing = True
+        self.outbox.close(reason)
 
 
 Handler = Callable[[_ApiConnection, ApiRequest, Params], Awaitable[Any]]
@@ -178,6 +174,7 @@ class WsApi:
         )
         self.orders_limit = RateLimit("ORDERS", "SECOND", 10, self.limits.orders_per_10s_per_key_max)
         self._orders_by_account: dict[int, RateCounter] = {}
+        self._connections_by_address: dict[str, int] = {}
         self.execution_ids = itertools.count(time.time_ns())
         self._subscription_ids = itertools.count(1)
         self._methods: dict[str, _Method] = {
@@ -205,6 +202,8 @@ class WsApi:
         }
 
     async def serve(self, host: str, port: int) -> Server:
+        """Listen for the API and the streams; no permessage-deflate, since frames are built once and
+        shared between connections (``ws_outbox``) and small JSON messages gain little from it."""
         return await serve(
             self._connection,
             host,
@@ -212,6 +211,7 @@ class WsApi:
             max_size=self.limits.max_message_bytes,
             ping_interval=PING_INTERVAL_S,
             ping_timeout=PING_INTERVAL_S,
+            compression=None,
             process_request=self._check_path,
         )
 
@@ -226,17 +226,31 @@ class WsApi:
     # Connections ------------------------------------------------------------------------------------
 
     async def _connection(self, websocket: ServerConnection) -> None:
-        if not websocket.request.path.startswith(API_PATH):
-            await self.streams.serve_connection(websocket)
+        address = str(websocket.remote_address[0]) if websocket.remote_address else ""
+        count = self._connections_by_address.get(address, 0)
+        if count >= self.limits.connections_per_address_max:
+            log.info("websocket refused: too many connections", address=address)
+            await websocket.close(1008, "too many connections from this address")
             return
+        self._connections_by_address[address] = count + 1
+        try:
+            if websocket.request.path.startswith(API_PATH):
+                await self._api_connection(websocket)
+            else:
+                await self.streams.serve_connection(websocket)
+        finally:
+            remaining = self._connections_by_address.pop(address) - 1
+            if remaining:
+                self._connections_by_address[address] = remaining
+
+    async def _api_connection(self, websocket: ServerConnection) -> None:
         connection = _ApiConnection(
             api=self,
             websocket=websocket,
-            outbound=asyncio.Queue(maxsize=self.limits.outbound_queue_max),
+            outbox=Outbox(websocket, self.limits.websocket_buffer_bytes_max),
             weight=RateLimiter([RateCounter(self.weight_limit)], []),
             connected_ms=int(time.time() * 1000),
         )
-        sender = asyncio.create_task(self._send_loop(connection))
         pending: set[asyncio.Task[None]] = set()
         try:
             async for message in websocket:
@@ -253,14 +267,6 @@ class WsApi:
                 self.exchange.unsubscribe_account(subscription.account_id, subscription)
             if pending:
                 await asyncio.wait(pending, timeout=5)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-
-    async def _send_loop(self, connection: _ApiConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                await connection.websocket.send(await connection.outbound.get())
 
     async def _answer(self, connection: _ApiConnection, message: str | bytes) -> None:
         now_ms = time.time() * 1000

@@ -1,9 +1,14 @@
-"""Binance-style market streams at ``/ws`` and ``/stream``: diff depth, partial depth, trades, book ticker.
+"""Binance-style market streams at ``/ws`` and ``/stream``: depth, trades, book ticker, 24 h ticker, klines.
 
 The streams listen to the market-data broadcaster once per symbol. Diff-depth updates are merged per
 symbol and interval (100 ms, 1000 ms) and pushed with consecutive ``U``/``u`` update ids, so a client
-can keep a local book with a ``depth`` snapshot plus diffs. Every frame is encoded once per shape and
-queued to each subscriber; a subscriber whose bounded queue fills is disconnected.
+can keep a local book with a ``depth`` snapshot plus diffs.
+
+Fan-out is what costs at a thousand subscribers, so it is done once per message, not per receiver:
+each message is encoded and framed once (per shape: raw or ``/stream``-wrapped) into a shared window,
+and every ``FANOUT_INTERVAL_S`` the window goes out with one write per subscriber, subscribers with
+the same streams sharing one joined buffer. A subscriber whose unsent bytes pass the bound is
+disconnected; a book never waits for one.
 """
 
 from __future__ import annotations
@@ -18,33 +23,48 @@ import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from book.trade_stats import KlineSeries, RollingWindow
 from book.types import Side
 from config.settings import Settings, SymbolSettings
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
+from gateway.ws_outbox import Outbox, text_frame
 from session.binance import streams as wire
 
 log = structlog.get_logger("gateway.ws_streams")
 TICK_S = 0.1
+FANOUT_INTERVAL_S = 0.02
+KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (and each closed one at once)
 CONTROL_MESSAGES_PER_S_MAX = 5
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Subscriber:
-    websocket: ServerConnection
-    outbound: asyncio.Queue[str]
+    outbox: Outbox
     combined: bool
     streams: set[str] = field(default_factory=set)
-    closing: bool = False
+    joined_at: int = 0  # frames of the current window before this index predate its subscriptions
 
-    def push(self, frame: str) -> None:
-        if self.closing:
-            return
-        try:
-            self.outbound.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.closing = True
-            log.info("stream subscriber too slow; disconnected")
-            asyncio.get_running_loop().create_task(self.websocket.close(1008, "slow consumer: queue full"))
+    @property
+    def group(self) -> tuple[frozenset[str], bool]:
+        return frozenset(self.streams), self.combined
+
+
+class _Message:
+    """One encoded stream message; its two framings are built on first use and shared by everyone."""
+
+    __slots__ = ("_framed", "payload", "stream")
+
+    def __init__(self, stream: str, payload: bytes) -> None:
+        self.stream = stream
+        self.payload = payload
+        self._framed: list[bytes | None] = [None, None]
+
+    def framed(self, combined: bool) -> bytes:
+        frame = self._framed[combined]
+        if frame is None:
+            body = wire.combined(self.stream, self.payload) if combined else self.payload
+            frame = self._framed[combined] = text_frame(body)
+        return frame
 
 
 @dataclass
@@ -68,14 +88,22 @@ class _DepthAggregate:
 
 @dataclass(eq=False)
 class _SymbolFeed:
-    """The broadcaster's subscriber for one symbol."""
+    """The broadcaster's subscriber for one symbol, and that symbol's stream state."""
 
     streams: MarketStreams
     symbol: SymbolSettings
     best: tuple = (None, None)
+    lower: str = ""
+    depth: dict[int, _DepthAggregate] = field(default_factory=dict)
+    rolling: RollingWindow = field(default_factory=RollingWindow)
+    klines: dict[str, KlineSeries] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lower = self.symbol.name.lower()
+        self.klines = {name: KlineSeries(ms) for name, ms in wire.KLINE_INTERVALS_MS.items()}
 
     def offer(self, update: MarketDataUpdate) -> bool:
-        self.streams.on_update(self.symbol, update, self)
+        self.streams.on_update(self, update)
         return True
 
     def disconnect(self, reason: str) -> None:
@@ -87,10 +115,14 @@ class MarketStreams:
         self.symbols = settings.symbols
         self.limits = settings.limits
         self.broadcaster = broadcaster
+        self._feeds = [_SymbolFeed(self, symbol) for symbol in self.symbols.values()]
+        for feed in self._feeds:
+            broadcaster.subscribe(feed.symbol.name, feed)
         self._subscribers: dict[str, set[_Subscriber]] = {}
-        self._aggregates: dict[tuple[str, int], _DepthAggregate] = {}
-        for name, symbol in self.symbols.items():
-            broadcaster.subscribe(name, _SymbolFeed(self, symbol))
+        self._members: set[_Subscriber] = set()
+        self._window: list[_Message] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush_s = 0.0
         self._ticks = 0
         self._timer: asyncio.Task[None] | None = None
 
@@ -102,113 +134,168 @@ class MarketStreams:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
 
     # Feed -------------------------------------------------------------------------------------------
 
-    def on_update(self, symbol: SymbolSettings, update: MarketDataUpdate, feed: _SymbolFeed) -> None:
-        lower = symbol.name.lower()
+    def on_update(self, feed: _SymbolFeed, update: MarketDataUpdate) -> None:
+        symbol, lower = feed.symbol, feed.lower
         if update.bids or update.asks:
             for interval in (100, 1000):
-                key = (symbol.name, interval)
-                aggregate = self._aggregates.get(key)
+                aggregate = feed.depth.get(interval)
                 if aggregate is None:
-                    aggregate = self._aggregates[key] = _DepthAggregate()
+                    aggregate = feed.depth[interval] = _DepthAggregate()
                 aggregate.add(update)
-        trade_stream = f"{lower}@trade"
-        if update.trades and self._subscribers.get(trade_stream):
+        if update.trades:
             event_ms = update.ts_ns // 1_000_000
+            trade_stream = f"{lower}@trade"
+            publish = bool(self._subscribers.get(trade_stream))
             for trade in update.trades:
-                payload = wire.trade(
-                    symbol,
-                    event_ms,
-                    trade.trade_id,
-                    trade.price_minor,
-                    trade.quantity_minor,
-                    trade.ts_ns // 1_000_000,
-                    trade.aggressor_side is Side.SELL,
-                )
-                self._publish(trade_stream, payload)
+                trade_ms = trade.ts_ns // 1_000_000
+                price, quantity, quote = trade.price_minor, trade.quantity_minor, trade.quote_quantity_minor
+                taker_buys = trade.aggressor_side is Side.BUY
+                feed.rolling.add(trade_ms, price, quantity, quote, trade.trade_id)
+                for name, series in feed.klines.items():
+                    closed = series.add(trade_ms, price, quantity, quote, trade.trade_id, taker_buys)
+                    if closed is not None:
+                        self._publish(
+                            f"{lower}@kline_{name}",
+                            lambda c=closed, n=name: wire.kline(symbol, event_ms, n, c, True),
+                        )
+                if publish:
+                    payload = wire.trade(
+                        symbol, event_ms, trade.trade_id, price, quantity, trade_ms, not taker_buys
+                    )
+                    self._window.append(_Message(trade_stream, wire.encode(payload)))
+            self._schedule_flush()
         best = (update.best_bid, update.best_ask)
         if best != feed.best:
             feed.best = best
-            ticker_stream = f"{lower}@bookTicker"
-            if self._subscribers.get(ticker_stream):
-                self._publish(ticker_stream, wire.book_ticker(symbol, update.last_update_id, *best))
+            self._publish(
+                f"{lower}@bookTicker", lambda: wire.book_ticker(symbol, update.last_update_id, *best)
+            )
 
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
             self._ticks += 1
-            self._flush(100)
-            if self._ticks % 10 == 0:
-                self._flush(1000)
+            now_ms = int(time.time() * 1000)
+            for feed in self._feeds:
+                self._push_depth(feed, 100, now_ms)
+                if self._ticks % 10 == 0:
+                    self._push_depth(feed, 1000, now_ms)
+                    self._push_statistics(feed, now_ms)
 
-    def _flush(self, interval_ms: int) -> None:
-        now_ms = int(time.time() * 1000)
+    def _push_depth(self, feed: _SymbolFeed, interval_ms: int, now_ms: int) -> None:
+        symbol, lower = feed.symbol, feed.lower
         suffix = "@100ms" if interval_ms == 100 else ""
-        for name, symbol in self.symbols.items():
-            lower = name.lower()
-            aggregate = self._aggregates.pop((name, interval_ms), None)
-            stream = f"{lower}@depth{suffix}"
-            if aggregate is not None and self._subscribers.get(stream):
-                payload = wire.diff_depth(
+        aggregate = feed.depth.pop(interval_ms, None)
+        if aggregate is not None:
+            self._publish(
+                f"{lower}@depth{suffix}",
+                lambda: wire.diff_depth(
                     symbol,
                     now_ms,
                     aggregate.first_id,
                     aggregate.last_id,
                     sorted(aggregate.bids.items(), reverse=True),
                     sorted(aggregate.asks.items()),
-                )
-                self._publish(stream, payload)
-            for levels in (5, 10, 20):
-                partial = f"{lower}@depth{levels}{suffix}"
-                if self._subscribers.get(partial):
-                    snapshot = self.broadcaster.snapshot(name, levels)
-                    self._publish(
-                        partial,
-                        wire.partial_depth(
-                            symbol, snapshot.last_update_id, list(snapshot.bids), list(snapshot.asks)
-                        ),
-                    )
+                ),
+            )
+        for levels in (5, 10, 20):
 
-    def _publish(self, stream: str, payload: dict) -> None:
-        encoded: dict[bool, str] = {}
-        for subscriber in list(self._subscribers.get(stream, ())):
-            frame = encoded.get(subscriber.combined)
-            if frame is None:
-                frame = encoded[subscriber.combined] = wire.frame(stream, payload, subscriber.combined)
-            subscriber.push(frame)
+            def partial(levels: int = levels) -> dict:
+                snapshot = self.broadcaster.snapshot(symbol.name, levels)
+                return wire.partial_depth(
+                    symbol, snapshot.last_update_id, list(snapshot.bids), list(snapshot.asks)
+                )
+
+            self._publish(f"{lower}@depth{levels}{suffix}", partial)
+
+    def _push_statistics(self, feed: _SymbolFeed, now_ms: int) -> None:
+        symbol, lower = feed.symbol, feed.lower
+        self._publish(
+            f"{lower}@ticker", lambda: wire.ticker_24h(symbol, now_ms, feed.rolling.stats(now_ms), *feed.best)
+        )
+        for name, series in feed.klines.items():
+            stream = f"{lower}@kline_{name}"
+            closed = series.roll(now_ms)
+            if closed is not None:
+                self._publish(stream, lambda c=closed, n=name: wire.kline(symbol, now_ms, n, c, True))
+            current = series.current
+            if current is not None and (closed is not None or self._ticks % KLINE_PUSH_TICKS == 0):
+                self._publish(stream, lambda c=current, n=name: wire.kline(symbol, now_ms, n, c, False))
+
+    # Fan-out ----------------------------------------------------------------------------------------
+
+    def _publish(self, stream: str, payload: object) -> None:
+        """Queue ``payload()`` (built only if someone listens) for the subscribers of ``stream``."""
+        if self._subscribers.get(stream):
+            self._window.append(_Message(stream, wire.encode(payload())))
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None and self._window:
+            loop = asyncio.get_running_loop()
+            at = max(loop.time(), self._last_flush_s + FANOUT_INTERVAL_S)
+            self._flush_handle = loop.call_at(at, self._flush)
+
+    def _flush(self) -> None:
+        """Write the window: one joined buffer per group of subscribers with the same streams."""
+        self._flush_handle = None
+        self._last_flush_s = asyncio.get_running_loop().time()
+        window, self._window = self._window, []
+        if not window:
+            return
+        buffers: dict[tuple[frozenset[str], bool], bytes] = {}
+        for subscriber in self._members:
+            if subscriber.joined_at:
+                data = self._join(window[subscriber.joined_at :], subscriber.streams, subscriber.combined)
+                subscriber.joined_at = 0
+            else:
+                group = subscriber.group
+                data = buffers.get(group)
+                if data is None:
+                    data = buffers[group] = self._join(window, subscriber.streams, subscriber.combined)
+            if data:
+                subscriber.outbox.put(data)
+                subscriber.outbox.flush()
+
+    @staticmethod
+    def _join(messages: list[_Message], streams: set[str], combined: bool) -> bytes:
+        return b"".join([message.framed(combined) for message in messages if message.stream in streams])
+
+    def _deliver_before_change(self, subscriber: _Subscriber) -> None:
+        """Hand the subscriber its part of the window so far; later frames follow its new streams."""
+        if self._window:
+            data = self._join(self._window[subscriber.joined_at :], subscriber.streams, subscriber.combined)
+            if data:
+                subscriber.outbox.put(data)
+            subscriber.joined_at = len(self._window)
 
     # Connections ------------------------------------------------------------------------------------
 
     async def serve_connection(self, websocket: ServerConnection) -> None:
         url = urlsplit(websocket.request.path)
         combined = url.path.startswith("/stream")
-        subscriber = _Subscriber(websocket, asyncio.Queue(maxsize=self.limits.outbound_queue_max), combined)
+        subscriber = _Subscriber(Outbox(websocket, self.limits.websocket_buffer_bytes_max), combined)
         initial = (
             [name for value in parse_qs(url.query).get("streams", []) for name in value.split("/") if name]
             if combined
             else [name for name in url.path.removeprefix("/ws").split("/") if name]
         )
-        sender = asyncio.create_task(self._send_loop(subscriber))
         try:
             if initial and self._subscribe(subscriber, initial) is not None:
                 await websocket.close(1008, "invalid stream name")
                 return
-            await self._control_loop(subscriber)
+            await self._control_loop(subscriber, websocket)
         except ConnectionClosed:
             pass
         finally:
+            self._members.discard(subscriber)
             for stream in subscriber.streams:
                 self._subscribers.get(stream, set()).discard(subscriber)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-
-    async def _send_loop(self, subscriber: _Subscriber) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while True:
-                await subscriber.websocket.send(await subscriber.outbound.get())
 
     def _subscribe(self, subscriber: _Subscriber, names: list) -> str | None:
         """Add streams; the first invalid name, if any (then nothing is added)."""
@@ -220,26 +307,37 @@ class MarketStreams:
             parsed.append(stream)
         if len(subscriber.streams | {s.name for s in parsed}) > self.limits.subscriptions_per_connection_max:
             return "too many streams"
+        self._deliver_before_change(subscriber)
         for stream in parsed:
             subscriber.streams.add(stream.name)
             self._subscribers.setdefault(stream.name, set()).add(subscriber)
+        self._members.add(subscriber)
         return None
 
-    async def _control_loop(self, subscriber: _Subscriber) -> None:
+    def _unsubscribe(self, subscriber: _Subscriber, names: list) -> None:
+        self._deliver_before_change(subscriber)
+        for name in names:
+            if name in subscriber.streams:
+                subscriber.streams.discard(name)
+                self._subscribers.get(name, set()).discard(subscriber)
+
+    async def _control_loop(self, subscriber: _Subscriber, websocket: ServerConnection) -> None:
         window_start, count = time.monotonic(), 0
-        async for message in subscriber.websocket:
+        async for message in websocket:
             now = time.monotonic()
             if now - window_start >= 1.0:
                 window_start, count = now, 0
             count += 1
             if count > CONTROL_MESSAGES_PER_S_MAX:
-                await subscriber.websocket.close(1008, "too many messages")
+                subscriber.outbox.close("too many messages")
+                await websocket.wait_closed()
                 return
             try:
                 request = wire.parse_control(message)
-                subscriber.push(wire.control_answer(request.request_id, self._control(subscriber, request)))
+                answer = wire.control_answer(request.request_id, self._control(subscriber, request))
             except wire.ControlError as error:
-                subscriber.push(wire.control_error(error))
+                answer = wire.control_error(error)
+            subscriber.outbox.put_json(answer)
 
     def _control(self, subscriber: _Subscriber, request: wire.ControlRequest) -> object:
         if request.method == "SUBSCRIBE":
@@ -250,10 +348,7 @@ class MarketStreams:
                 )
             return None
         if request.method == "UNSUBSCRIBE":
-            for name in request.params:
-                if name in subscriber.streams:
-                    subscriber.streams.discard(name)
-                    self._subscribers.get(name, set()).discard(subscriber)
+            self._unsubscribe(subscriber, request.params)
             return None
         if request.method == "LIST_SUBSCRIPTIONS":
             return sorted(subscriber.streams)
@@ -263,5 +358,6 @@ class MarketStreams:
             return subscriber.combined
         if len(request.params) != 2 or not isinstance(request.params[1], bool):
             raise wire.ControlError(request.request_id, 1, "Invalid value type: expected Boolean")
+        self._deliver_before_change(subscriber)
         subscriber.combined = request.params[1]
         return None

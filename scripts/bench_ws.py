@@ -59,6 +59,7 @@ def config_text(directory: Path, ws_port: int, admin_port: int) -> str:
         "orders_per_10s_per_key_max": 10_000_000,
         "request_weight_per_minute_max": 100_000_000,
         "open_orders_per_account_max": 10_000_000,
+        "connections_per_address_max": 100_000,
     }
     return text + "\n[limits]\n" + "".join(f"{name} = {value}\n" for name, value in limits.items())
 

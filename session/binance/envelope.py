@@ -1,4 +1,7 @@
-"""WebSocket API frames: responses (id, status, result or error, rateLimits) and pushed events, as JSON."""
+"""WebSocket API messages: responses (id, status, result or error, rateLimits) and pushed events.
+
+Each is UTF-8 JSON bytes, ready to be framed once and written.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +12,24 @@ import orjson
 from session.binance.errors import ApiError
 
 
-def success(request_id: Any, result: Any, rate_limits: list[dict[str, Any]] | None) -> str:
+def success(request_id: Any, result: Any, rate_limits: list[dict[str, Any]] | None) -> bytes:
     frame: dict[str, Any] = {"id": request_id, "status": 200, "result": result}
     if rate_limits is not None:
         frame["rateLimits"] = rate_limits
-    return orjson.dumps(frame).decode()
+    return orjson.dumps(frame)
 
 
 def failure(
     request_id: Any, error: ApiError, rate_limits: list[dict[str, Any]] | None, data: Any = None
-) -> str:
+) -> bytes:
     body: dict[str, Any] = {"code": error.code, "msg": error.msg}
     if data is not None:
         body["data"] = data
     frame: dict[str, Any] = {"id": request_id, "status": error.status, "error": body}
     if rate_limits is not None:
         frame["rateLimits"] = rate_limits
-    return orjson.dumps(frame).decode()
+    return orjson.dumps(frame)
 
 
-def event(subscription_id: int, payload: dict[str, Any]) -> str:
-    return orjson.dumps({"subscriptionId": subscription_id, "event": payload}).decode()
+def event(subscription_id: int, payload: dict[str, Any]) -> bytes:
+    return orjson.dumps({"subscriptionId": subscription_id, "event": payload})

@@ -1,7 +1,8 @@
 """Binance market stream names and payloads, and the SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS protocol.
 
 Stream names are lowercase: ``<symbol>@depth``, ``<symbol>@depth@100ms``, ``<symbol>@depth<5|10|20>``
-(optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@bookTicker``.
+(optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@bookTicker``, ``<symbol>@ticker`` (24 h rolling
+window) and ``<symbol>@kline_<1m|5m|1h>``. Payloads are UTF-8 JSON bytes, encoded once per update.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from typing import Any
 
 import orjson
 
+from book.trade_stats import Candle, RollingStats
 from config.money import format_minor
 from config.settings import SymbolSettings
 
 _STREAM = re.compile(
-    r"(?P<symbol>[a-z0-9]+)@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?|trade|bookTicker)"
+    r"(?P<symbol>[a-z0-9]+)@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?|trade|bookTicker|ticker"
+    r"|kline_(?P<interval>1m|5m|1h))"
 )
+KLINE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 
 
@@ -27,7 +31,7 @@ class StreamName:
 
     name: str
     symbol: str
-    kind: str  # "diff", "partial", "trade", "bookTicker"
+    kind: str  # "diff", "partial", "trade", "bookTicker", "ticker", "kline"
     levels: int = 0
     interval_ms: int = 0
 
@@ -38,8 +42,10 @@ def parse_stream_name(name: str, symbols: dict[str, SymbolSettings]) -> StreamNa
         return None
     symbol = match["symbol"].upper()
     kind = match["kind"]
-    if kind == "trade" or kind == "bookTicker":
+    if kind in ("trade", "bookTicker", "ticker"):
         return StreamName(name, symbol, kind)
+    if match["interval"]:
+        return StreamName(name, symbol, "kline", 0, KLINE_INTERVALS_MS[match["interval"]])
     interval = 100 if match["fast"] else 1000
     if match["levels"]:
         return StreamName(name, symbol, "partial", int(match["levels"]), interval)
@@ -90,16 +96,21 @@ def parse_control(message: str | bytes) -> ControlRequest:
     return ControlRequest(request_id, method, params)
 
 
-def control_answer(request_id: Any, result: Any) -> str:
-    return orjson.dumps({"result": result, "id": request_id}).decode()
+def control_answer(request_id: Any, result: Any) -> bytes:
+    return orjson.dumps({"result": result, "id": request_id})
 
 
-def control_error(error: ControlError) -> str:
-    return orjson.dumps({"code": error.code, "msg": error.msg, "id": error.request_id}).decode()
+def control_error(error: ControlError) -> bytes:
+    return orjson.dumps({"code": error.code, "msg": error.msg, "id": error.request_id})
 
 
-def frame(stream: str, payload: dict[str, Any], combined: bool) -> str:
-    return orjson.dumps({"stream": stream, "data": payload} if combined else payload).decode()
+def encode(payload: dict[str, Any]) -> bytes:
+    return orjson.dumps(payload)
+
+
+def combined(stream: str, encoded_payload: bytes) -> bytes:
+    """The ``/stream`` wrapper around an already encoded payload (not encoded again)."""
+    return orjson.dumps({"stream": stream, "data": orjson.Fragment(encoded_payload)})
 
 
 def _levels(symbol: SymbolSettings, levels: list[tuple[int, int]]) -> list[list[str]]:
@@ -165,4 +176,82 @@ def book_ticker(
         "B": format_minor(bid[1], symbol.base_scale),
         "a": format_minor(ask[0], symbol.quote_scale),
         "A": format_minor(ask[1], symbol.base_scale),
+    }
+
+
+def _ratio_text(numerator: int, denominator: int, scale: int) -> str:
+    """``numerator / denominator`` rounded half up to ``scale`` places, from integers only."""
+    if denominator == 0:
+        return format_minor(0, scale)
+    scaled = (abs(numerator) * 10**scale * 2 + abs(denominator)) // (2 * abs(denominator))
+    return format_minor(-scaled if (numerator < 0) != (denominator < 0) else scaled, scale)
+
+
+def ticker_24h(
+    symbol: SymbolSettings,
+    event_ms: int,
+    stats: RollingStats,
+    bid: tuple[int, int] | None,
+    ask: tuple[int, int] | None,
+) -> dict[str, Any]:
+    """Binance's ``24hrTicker`` event for the rolling window in ``stats``."""
+    price, quantity = symbol.quote_scale, symbol.base_scale
+    bid = bid or (0, 0)
+    ask = ask or (0, 0)
+    change = stats.last_minor - stats.open_minor
+    return {
+        "e": "24hrTicker",
+        "E": event_ms,
+        "s": symbol.name,
+        "p": format_minor(change, price),
+        "P": _ratio_text(change * 100, stats.open_minor, 3),
+        "w": _ratio_text(stats.quote_volume_minor * 10**quantity, stats.volume_minor * 10**price, price),
+        "x": format_minor(stats.previous_close_minor, price),
+        "c": format_minor(stats.last_minor, price),
+        "Q": format_minor(stats.last_quantity_minor, quantity),
+        "b": format_minor(bid[0], price),
+        "B": format_minor(bid[1], quantity),
+        "a": format_minor(ask[0], price),
+        "A": format_minor(ask[1], quantity),
+        "o": format_minor(stats.open_minor, price),
+        "h": format_minor(stats.high_minor, price),
+        "l": format_minor(stats.low_minor, price),
+        "v": format_minor(stats.volume_minor, quantity),
+        "q": format_minor(stats.quote_volume_minor, price),
+        "O": stats.open_ms,
+        "C": stats.close_ms,
+        "F": stats.first_trade_id,
+        "L": stats.last_trade_id,
+        "n": stats.count,
+    }
+
+
+def kline(
+    symbol: SymbolSettings, event_ms: int, interval: str, candle: Candle, closed: bool
+) -> dict[str, Any]:
+    """Binance's ``kline`` event for one candle of ``interval`` (``1m``, ``5m``, ``1h``)."""
+    price, quantity = symbol.quote_scale, symbol.base_scale
+    return {
+        "e": "kline",
+        "E": event_ms,
+        "s": symbol.name,
+        "k": {
+            "t": candle.start_ms,
+            "T": candle.start_ms + KLINE_INTERVALS_MS[interval] - 1,
+            "s": symbol.name,
+            "i": interval,
+            "f": candle.first_trade_id,
+            "L": candle.last_trade_id,
+            "o": format_minor(candle.open_minor, price),
+            "c": format_minor(candle.close_minor, price),
+            "h": format_minor(candle.high_minor, price),
+            "l": format_minor(candle.low_minor, price),
+            "v": format_minor(candle.volume_minor, quantity),
+            "n": candle.count,
+            "x": closed,
+            "q": format_minor(candle.quote_volume_minor, price),
+            "V": format_minor(candle.taker_buy_volume_minor, quantity),
+            "Q": format_minor(candle.taker_buy_quote_volume_minor, price),
+            "B": "0",
+        },
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from binance_common.configuration import ConfigurationWebSocketStreams
 from binance_sdk_spot.spot import Spot
+from binance_sdk_spot.websocket_streams.models.enums import KlineIntervalEnum
 from websockets.asyncio.client import connect
 
 from book.types import OrderType, Side, SubmitOrder, TimeInForce
@@ -42,6 +43,7 @@ async def burst(server: GatewayServer, rng: random.Random, orders: int) -> None:
             time_in_force=TimeInForce.GTC,
             price_minor=price,
             quantity_minor=rng.randrange(1, 50) * 100_000,
+            ts_ns=time.time_ns(),
         )
         futures.append(server.exchange.submit("BTCUSDT", command))
         if rng.random() < 0.3:
@@ -70,6 +72,14 @@ async def test_local_book_from_snapshot_and_diffs_matches_the_gateway(tmp_path: 
         events: list = []
         stream = await connection.diff_book_depth(symbol="btcusdt", update_speed="100ms")
         stream.on("message", events.append)
+        trades: list = []
+        tickers: list = []
+        klines: list = []
+        (await connection.trade(symbol="btcusdt")).on("message", trades.append)
+        (await connection.ticker(symbol="btcusdt")).on("message", tickers.append)
+        (await connection.kline(symbol="btcusdt", interval=KlineIntervalEnum.INTERVAL_1m)).on(
+            "message", klines.append
+        )
         await asyncio.sleep(0.3)
         await burst(server, rng, 200)
 
@@ -98,6 +108,21 @@ async def test_local_book_from_snapshot_and_diffs_matches_the_gateway(tmp_path: 
             apply(book, "b", event.b)
             apply(book, "a", event.a)
             previous = event.u
+
+        # The typed models parsed every trade, ticker and kline; the last ticker and kline cover every trade.
+        while not (
+            trades
+            and tickers
+            and klines
+            and tickers[-1].n == len(trades)
+            and trades[-1].t == tickers[-1].L
+            and trades[-1].t == klines[-1].k.L
+        ):
+            assert time.monotonic() < deadline + 10, "ticker and kline did not catch up with the trades"
+            await asyncio.sleep(0.05)
+        assert [t.t for t in trades] == list(range(trades[0].t, trades[0].t + len(trades)))
+        assert Decimal(tickers[-1].v) == sum(Decimal(t.q) for t in trades)
+        assert klines[-1].k.i == "1m" and klines[-1].k.x is False
 
         truth = server.exchange.books["BTCUSDT"].book.depth(5000)
         symbol = server.settings.symbols["BTCUSDT"]

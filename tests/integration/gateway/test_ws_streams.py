@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ async def trade_once(server: GatewayServer) -> None:
             time_in_force=TimeInForce.GTC,
             price_minor=50_000 * COIN,
             quantity_minor=COIN // 10 if side is Side.SELL else COIN // 20,
+            ts_ns=time.time_ns(),
         )
         await server.exchange.execute("BTCUSDT", command)
 
@@ -99,3 +101,71 @@ async def test_invalid_stream_in_the_url_closes_the_connection(gateway: GatewayS
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/nosuch@trade") as websocket:
         with pytest.raises(ConnectionClosed, match="invalid stream"):
             await asyncio.wait_for(websocket.recv(), 5)
+
+
+async def test_24h_ticker_and_klines_follow_the_trades(gateway: GatewayServer) -> None:
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams=btcusdt@ticker/btcusdt@kline_1m"
+    async with connect(url) as websocket:
+        await asyncio.sleep(0.2)
+        await trade_once(gateway)
+        await trade_once(gateway)
+        seen = await frames_until(
+            websocket,
+            lambda f: f["stream"] == "btcusdt@kline_1m" and f["data"]["k"]["n"] == 2,
+            timeout_s=6,
+        )
+        tickers = [f["data"] for f in seen if f["stream"] == "btcusdt@ticker" and f["data"]["n"] == 2]
+        if not tickers:
+            seen = await frames_until(
+                websocket, lambda f: f["stream"] == "btcusdt@ticker" and f["data"]["n"] == 2
+            )
+            tickers = [seen[-1]["data"]]
+        ticker = tickers[-1]
+        assert ticker["e"] == "24hrTicker" and ticker["s"] == "BTCUSDT"
+        assert (ticker["o"], ticker["h"], ticker["l"], ticker["c"]) == ("50000.00000000",) * 4
+        assert (ticker["v"], ticker["q"], ticker["w"]) == ("0.10000000", "5000.00000000", "50000.00000000")
+        assert (ticker["p"], ticker["P"], ticker["Q"]) == ("0.00000000", "0.000", "0.05000000")
+        assert ticker["L"] == ticker["F"] + 1 and ticker["C"] - ticker["O"] == 86_400_000
+        assert ticker["a"] == "50000.00000000" and ticker["B"] == "0.00000000"
+        kline = next(f["data"]["k"] for f in reversed(seen) if f["stream"] == "btcusdt@kline_1m")
+        assert (kline["i"], kline["x"], kline["T"] - kline["t"]) == ("1m", False, 59_999)
+        assert (kline["o"], kline["c"], kline["v"], kline["q"]) == (
+            "50000.00000000",
+            "50000.00000000",
+            "0.10000000",
+            "5000.00000000",
+        )
+        assert (kline["V"], kline["L"] - kline["f"]) == ("0.10000000", 1)
+
+
+async def test_a_subscriber_past_its_buffer_bound_is_cut_off_and_trading_goes_on(tmp_path: Path) -> None:
+    text = demo_config_text(tmp_path) + "\n[limits]\nwebsocket_buffer_bytes_max = 200\n"
+    server = GatewayServer(load_settings_text(text))
+    await server.start()
+    try:
+        async with connect(f"ws://127.0.0.1:{server.ports.websocket}/ws/btcusdt@ticker") as websocket:
+            with pytest.raises(ConnectionClosed, match="slow consumer"):
+                await asyncio.wait_for(websocket.recv(), 5)
+        await trade_once(server)
+        assert server.broadcaster.recent_trades("BTCUSDT", 10)
+    finally:
+        await server.stop()
+
+
+async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
+    text = demo_config_text(tmp_path) + "\n[limits]\nconnections_per_address_max = 2\n"
+    server = GatewayServer(load_settings_text(text))
+    await server.start()
+    url = f"ws://127.0.0.1:{server.ports.websocket}"
+    try:
+        async with connect(f"{url}/ws/btcusdt@trade"), connect(f"{url}/ws-api/v3") as api:
+            async with connect(f"{url}/ws/btcusdt@trade") as third:
+                with pytest.raises(ConnectionClosed, match="too many connections"):
+                    await asyncio.wait_for(third.recv(), 5)
+            await api.send(json.dumps({"id": 1, "method": "ping"}))
+            assert json.loads(await asyncio.wait_for(api.recv(), 5))["status"] == 200
+        async with connect(f"{url}/ws-api/v3") as again:
+            await again.send(json.dumps({"id": 2, "method": "ping"}))
+            assert json.loads(await asyncio.wait_for(again.recv(), 5))["status"] == 200
+    finally:
+        await server.stop()

@@ -1,0 +1,184 @@
+"""Trade statistics for the ``@ticker`` (24 h rolling window) and ``@kline_<interval>`` streams.
+
+Both are fed committed trades in trade-time order and read on a timer. The rolling window keeps one
+bucket per second, not one entry per trade, so its memory is bounded by the window length whatever the
+trade rate; high and low come from monotonic deques of those buckets. All money stays in integer minor
+units.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+MS_PER_S = 1000
+
+
+@dataclass(slots=True)
+class Candle:
+    """Open-high-low-close of the trades in ``[start_ms, start_ms + interval_ms)``."""
+
+    start_ms: int
+    open_minor: int
+    high_minor: int
+    low_minor: int
+    close_minor: int
+    volume_minor: int = 0
+    quote_volume_minor: int = 0
+    taker_buy_volume_minor: int = 0
+    taker_buy_quote_volume_minor: int = 0
+    count: int = 0
+    first_trade_id: int = -1
+    last_trade_id: int = -1
+
+    @classmethod
+    def empty(cls, start_ms: int, price_minor: int) -> Candle:
+        return cls(start_ms, price_minor, price_minor, price_minor, price_minor)
+
+    def add(
+        self, price_minor: int, quantity_minor: int, quote_minor: int, trade_id: int, taker_buys: bool
+    ) -> None:
+        if self.count == 0:
+            self.open_minor = self.high_minor = self.low_minor = price_minor
+            self.first_trade_id = trade_id
+        self.high_minor = max(self.high_minor, price_minor)
+        self.low_minor = min(self.low_minor, price_minor)
+        self.close_minor = price_minor
+        self.volume_minor += quantity_minor
+        self.quote_volume_minor += quote_minor
+        if taker_buys:
+            self.taker_buy_volume_minor += quantity_minor
+            self.taker_buy_quote_volume_minor += quote_minor
+        self.count += 1
+        self.last_trade_id = trade_id
+
+
+class KlineSeries:
+    """The open candle of one interval; ``roll`` closes it when its interval has passed."""
+
+    def __init__(self, interval_ms: int) -> None:
+        self.interval_ms = interval_ms
+        self.current: Candle | None = None
+
+    def add(
+        self,
+        ts_ms: int,
+        price_minor: int,
+        quantity_minor: int,
+        quote_minor: int,
+        trade_id: int,
+        taker_buys: bool,
+    ) -> Candle | None:
+        """Add a trade; returns the candle it closed, if the trade opened a new interval."""
+        closed = self.roll(ts_ms)
+        if self.current is None:
+            self.current = Candle.empty(ts_ms - ts_ms % self.interval_ms, price_minor)
+        self.current.add(price_minor, quantity_minor, quote_minor, trade_id, taker_buys)
+        return closed
+
+    def roll(self, now_ms: int) -> Candle | None:
+        """Close the open candle if ``now_ms`` is past its interval; the next opens at its close price."""
+        current = self.current
+        if current is None or now_ms < current.start_ms + self.interval_ms:
+            return None
+        self.current = Candle.empty(now_ms - now_ms % self.interval_ms, current.close_minor)
+        return current
+
+
+@dataclass(frozen=True, slots=True)
+class RollingStats:
+    """Statistics of the trades in the window ending now (Binance's 24 h ticker fields)."""
+
+    open_ms: int
+    close_ms: int
+    open_minor: int
+    high_minor: int
+    low_minor: int
+    last_minor: int
+    last_quantity_minor: int
+    previous_close_minor: int
+    volume_minor: int
+    quote_volume_minor: int
+    count: int
+    first_trade_id: int
+    last_trade_id: int
+
+
+class RollingWindow:
+    """Trades of the last ``window_s`` seconds, bucketed per second."""
+
+    def __init__(self, window_s: int = 86_400) -> None:
+        self.window_ms = window_s * MS_PER_S
+        self._buckets: deque[Candle] = deque()
+        self._highs: deque[Candle] = deque()
+        self._lows: deque[Candle] = deque()
+        self._volume_minor = 0
+        self._quote_volume_minor = 0
+        self._count = 0
+        self._last_price_minor = 0
+        self._last_quantity_minor = 0
+        self._expired_close_minor = 0
+
+    def add(self, ts_ms: int, price_minor: int, quantity_minor: int, quote_minor: int, trade_id: int) -> None:
+        second_ms = ts_ms - ts_ms % MS_PER_S
+        buckets = self._buckets
+        if not buckets or buckets[-1].start_ms < second_ms:
+            buckets.append(Candle.empty(second_ms, price_minor))
+        bucket = buckets[-1]
+        bucket.add(price_minor, quantity_minor, quote_minor, trade_id, False)
+        highs, lows = self._highs, self._lows
+        if highs and highs[-1] is bucket:
+            highs.pop()
+        while highs and highs[-1].high_minor <= bucket.high_minor:
+            highs.pop()
+        highs.append(bucket)
+        if lows and lows[-1] is bucket:
+            lows.pop()
+        while lows and lows[-1].low_minor >= bucket.low_minor:
+            lows.pop()
+        lows.append(bucket)
+        self._volume_minor += quantity_minor
+        self._quote_volume_minor += quote_minor
+        self._count += 1
+        self._last_price_minor = price_minor
+        self._last_quantity_minor = quantity_minor
+
+    def stats(self, now_ms: int) -> RollingStats:
+        self._expire(now_ms)
+        open_ms = now_ms - self.window_ms
+        buckets = self._buckets
+        if not buckets:
+            last, quantity, previous = (
+                self._last_price_minor,
+                self._last_quantity_minor,
+                self._expired_close_minor,
+            )
+            return RollingStats(open_ms, now_ms, last, last, last, last, quantity, previous, 0, 0, 0, -1, -1)
+        return RollingStats(
+            open_ms=open_ms,
+            close_ms=now_ms,
+            open_minor=buckets[0].open_minor,
+            high_minor=self._highs[0].high_minor,
+            low_minor=self._lows[0].low_minor,
+            last_minor=self._last_price_minor,
+            last_quantity_minor=self._last_quantity_minor,
+            previous_close_minor=self._expired_close_minor,
+            volume_minor=self._volume_minor,
+            quote_volume_minor=self._quote_volume_minor,
+            count=self._count,
+            first_trade_id=buckets[0].first_trade_id,
+            last_trade_id=buckets[-1].last_trade_id,
+        )
+
+    def _expire(self, now_ms: int) -> None:
+        buckets = self._buckets
+        while buckets and buckets[0].start_ms + MS_PER_S <= now_ms - self.window_ms:
+            bucket = buckets.popleft()
+            self._volume_minor -= bucket.volume_minor
+            self._quote_volume_minor -= bucket.quote_volume_minor
+            self._count -= bucket.count
+            self._expired_close_minor = bucket.close_minor
+            if self._highs and self._highs[0] is bucket:
+                self._highs.popleft()
+            if self._lows and self._lows[0] is bucket:
+                self._lows.popleft()
