@@ -6,7 +6,7 @@ can keep a local book with a ``depth`` snapshot plus diffs.
 
 Fan-out is what costs at a thousand subscribers, so it is done once per message, not per receiver:
 each message is encoded and framed once (per shape: raw or ``/stream``-wrapped) into a shared window,
-and every ``FANOUT_INTERVAL_S`` the window goes out with one write per subscriber, subscribers with
+and every ``stream_flush_interval_ms`` the window goes out with one write per subscriber, subscribers with
 the same streams sharing one joined buffer. A subscriber whose unsent bytes pass the bound is
 disconnected; a book never waits for one.
 """
@@ -32,7 +32,6 @@ from session.binance import streams as wire
 
 log = structlog.get_logger("gateway.ws_streams")
 TICK_S = 0.1
-FANOUT_INTERVAL_S = 0.02
 KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (and each closed one at once)
 CONTROL_MESSAGES_PER_S_MAX = 5
 
@@ -43,10 +42,11 @@ class _Subscriber:
     combined: bool
     streams: set[str] = field(default_factory=set)
     joined_at: int = 0  # frames of the current window before this index predate its subscriptions
+    group: tuple[frozenset[str], bool] = (frozenset(), False)
 
-    @property
-    def group(self) -> tuple[frozenset[str], bool]:
-        return frozenset(self.streams), self.combined
+    def regroup(self) -> None:
+        """Subscribers with the same streams and shape share one buffer per flush."""
+        self.group = (frozenset(self.streams), self.combined)
 
 
 class _Message:
@@ -123,6 +123,7 @@ class MarketStreams:
         self._window: list[_Message] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush_s = 0.0
+        self._flush_interval_s = settings.server.stream_flush_interval_ms / 1000
         self._ticks = 0
         self._timer: asyncio.Task[None] | None = None
 
@@ -238,7 +239,7 @@ class MarketStreams:
     def _schedule_flush(self) -> None:
         if self._flush_handle is None and self._window:
             loop = asyncio.get_running_loop()
-            at = max(loop.time(), self._last_flush_s + FANOUT_INTERVAL_S)
+            at = max(loop.time(), self._last_flush_s + self._flush_interval_s)
             self._flush_handle = loop.call_at(at, self._flush)
 
     def _flush(self) -> None:
@@ -311,6 +312,7 @@ class MarketStreams:
         for stream in parsed:
             subscriber.streams.add(stream.name)
             self._subscribers.setdefault(stream.name, set()).add(subscriber)
+        subscriber.regroup()
         self._members.add(subscriber)
         return None
 
@@ -320,6 +322,7 @@ class MarketStreams:
             if name in subscriber.streams:
                 subscriber.streams.discard(name)
                 self._subscribers.get(name, set()).discard(subscriber)
+        subscriber.regroup()
 
     async def _control_loop(self, subscriber: _Subscriber, websocket: ServerConnection) -> None:
         window_start, count = time.monotonic(), 0
@@ -360,4 +363,5 @@ class MarketStreams:
             raise wire.ControlError(request.request_id, 1, "Invalid value type: expected Boolean")
         self._deliver_before_change(subscriber)
         subscriber.combined = request.params[1]
+        subscriber.regroup()
         return None

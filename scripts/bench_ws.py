@@ -3,10 +3,12 @@
 The gateway runs as a subprocess on a generated config (SQLite, FULL). Part 1: N connections, each
 logged on with an Ed25519 key (``session.logon``), keep a window of ``order.place`` requests in flight
 (70% passive, 30% crossing); every answer comes after the durable commit. Prints orders/s and response
-latency. Part 2: the same load while ``--subscribers`` connections follow ``btcusdt@depth@100ms`` and
-``btcusdt@trade``; prints the book throughput with them and the delivery lag (event time to receipt).
+latency. Part 2: the same load while ``--subscribers`` connections (in a second process) follow
+``btcusdt@depth@100ms`` and ``btcusdt@trade``; prints the book throughput with them and the delivery
+lag (event time to receipt).
 
     .venv/bin/python scripts/bench_ws.py [--connections 8] [--window 32] [--seconds 8] [--subscribers 1000]
+        [--stream-flush-ms 30]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import random
 import re
 import socket
@@ -22,11 +25,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import uvloop
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import connect
+from websockets.client import ClientProtocol
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from gateway.admin_endpoint import admin_request
 from gateway.admin_token import read_admin_token
@@ -41,7 +48,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def config_text(directory: Path, ws_port: int, admin_port: int) -> str:
+def config_text(directory: Path, ws_port: int, admin_port: int, flush_ms: int) -> str:
     text = (ROOT / "config" / "demo.toml").read_text()
     text = text.replace(
         'sqlite_path = "var/gateway.sqlite3"', f'sqlite_path = "{directory / "bench.sqlite3"}"'
@@ -50,7 +57,10 @@ def config_text(directory: Path, ws_port: int, admin_port: int) -> str:
     text = text.replace("admin_port = 8091", f"admin_port = {admin_port}")
     for name in ("fix_port", "metrics_port"):
         text = re.sub(rf"{name} = \d+", f"{name} = 0", text)
-    text = text.replace('log_format = "console"', 'log_format = "json"\nlog_level = "warning"')
+    text = text.replace(
+        'log_format = "console"',
+        f'log_format = "json"\nlog_level = "warning"\nstream_flush_interval_ms = {flush_ms}',
+    )
     text = text.replace("[server]\n", f'[server]\nadmin_token_path = "{directory / "admin.token"}"\n', 1)
     text = text.replace(
         'BTC = "10", ETH = "100", USDT = "1000000"', 'BTC = "100000", ETH = "100", USDT = "10000000000"'
@@ -121,24 +131,81 @@ class Trader:
                 self.answered.set()
 
 
-class Watcher:
-    """A stream subscriber measuring delivery lag from each event's time to its arrival."""
+class RawSubscriber(asyncio.Protocol):
+    """A stream subscriber that costs the benchmark almost nothing per message.
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    ``websockets``' sans-I/O client does the opening handshake; after it the bytes are only scanned:
+    each ``"E":`` is one event, and the first event time in each chunk (its oldest) gives the delivery
+    lag, measured from the event time the gateway stamped at publication to the chunk's arrival.
+    """
+
+    EVENT_TIME = re.compile(rb'"E":(\d+)')
+
+    def __init__(self, uri: str, opened: asyncio.Future) -> None:
+        self.client = ClientProtocol(parse_uri(uri))
+        self.opened = opened
+        self.events = 0
         self.lags_ms: list[float] = []
+        self.closed = False
 
-    async def run(self, ready: asyncio.Event, stop: asyncio.Event) -> None:
-        async with connect(self.url, max_queue=None) as websocket:
-            ready.set()
-            while not stop.is_set():
-                try:
-                    frame = json.loads(await asyncio.wait_for(websocket.recv(), 0.5))
-                except TimeoutError:
-                    continue
-                data = frame.get("data", frame)
-                if "E" in data:
-                    self.lags_ms.append(time.time() * 1000 - data["E"])
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.client.send_request(self.client.connect())
+        for data in self.client.data_to_send():
+            transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.opened.done():
+            self.client.receive_data(data)
+            if self.client.handshake_exc is not None:
+                self.opened.set_exception(self.client.handshake_exc)
+            elif self.client.state is State.OPEN:
+                self.opened.set_result(None)
+            return
+        now_ms = time.time() * 1000
+        self.events += data.count(b'"E":')
+        match = self.EVENT_TIME.search(data)
+        if match is not None:
+            self.lags_ms.append(now_ms - int(match[1]))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+
+
+async def subscriber_pool(uri: str, count: int) -> None:
+    """Child process: hold ``count`` subscribers until stdin says stop, then print what they saw."""
+    loop = asyncio.get_running_loop()
+    split = urlsplit(uri)
+    subscribers = []
+    for _ in range(count):
+        opened = loop.create_future()
+        _, subscriber = await loop.create_connection(
+            lambda opened=opened: RawSubscriber(uri, opened), split.hostname, split.port
+        )
+        await opened
+        subscribers.append(subscriber)
+    print("ready", flush=True)
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    await reader.readline()
+    lags = sorted(lag for subscriber in subscribers for lag in subscriber.lags_ms)
+    events = [subscriber.events for subscriber in subscribers]
+    summary = {
+        "lag_p50_ms": percentile(lags, 0.5),
+        "lag_p99_ms": percentile(lags, 0.99),
+        "lag_max_ms": lags[-1] if lags else float("nan"),
+        "events_total": sum(events),
+        "events_min": min(events),
+        "events_max": max(events),
+        "disconnected": sum(subscriber.closed for subscriber in subscribers),
+    }
+    print(json.dumps(summary), flush=True)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, all threads, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -163,7 +230,7 @@ async def run(arguments: argparse.Namespace) -> None:
     directory = Path(tempfile.mkdtemp(prefix="bench-ws-"))
     ws_port, admin_port = free_port(), free_port()
     config = directory / "bench.toml"
-    config.write_text(config_text(directory, ws_port, admin_port))
+    config.write_text(config_text(directory, ws_port, admin_port, arguments.stream_flush_ms))
     server = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -202,28 +269,46 @@ async def run(arguments: argparse.Namespace) -> None:
             keys.append((reply["result"]["api_key"], private))
         url = f"ws://127.0.0.1:{ws_port}/ws-api/v3"
         print(f"command: {' '.join(sys.argv)}")
+        cpu_before = cpu_seconds(server.pid)
         rate, latencies, refused = await load(url, keys, arguments.window, arguments.seconds)
+        cpu_per_order_us = (cpu_seconds(server.pid) - cpu_before) / (rate * arguments.seconds) * 1e6
         print(
             f"orders over WebSocket: {arguments.connections} connections x window {arguments.window}: "
             f"{rate:,.0f} orders/s sustained (durable acks); response latency ms p50 "
             f"{percentile(latencies, 0.5) / 1e6:.2f} p99 {percentile(latencies, 0.99) / 1e6:.2f}; "
-            f"{refused} refused"
+            f"{refused} refused; gateway CPU {cpu_per_order_us:.0f} us/order "
+            f"(capacity {1e6 / cpu_per_order_us:,.0f} orders per CPU-second)"
         )
         if arguments.subscribers:
             stream_url = f"ws://127.0.0.1:{ws_port}/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
-            watchers = [Watcher(stream_url) for _ in range(arguments.subscribers)]
-            stop = asyncio.Event()
-            readies = [asyncio.Event() for _ in watchers]
-            tasks = [asyncio.create_task(w.run(r, stop)) for w, r in zip(watchers, readies, strict=True)]
-            await asyncio.gather(*(ready.wait() for ready in readies))
-            loaded_rate, _, _ = await load(url, keys, arguments.window, arguments.seconds)
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            lags = [lag for watcher in watchers for lag in watcher.lags_ms]
+            pool = await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--subscriber-pool",
+                stream_url,
+                "--subscribers",
+                str(arguments.subscribers),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            assert (await pool.stdout.readline()).strip() == b"ready"
+            cpu_before = cpu_seconds(server.pid)
+            loaded_rate, _, loaded_refused = await load(url, keys, arguments.window, arguments.seconds)
+            loaded_cpu_us = (cpu_seconds(server.pid) - cpu_before) / (loaded_rate * arguments.seconds) * 1e6
+            await asyncio.sleep(0.5)
+            pool.stdin.write(b"stop\n")
+            seen = json.loads(await pool.stdout.readline())
+            await pool.wait()
             print(
-                f"with {arguments.subscribers} stream subscribers: {loaded_rate:,.0f} orders/s "
-                f"({(1 - loaded_rate / rate) * 100:.1f}% less); {len(lags):,} events delivered, "
-                f"delivery lag ms p50 {percentile(lags, 0.5):.1f} p99 {percentile(lags, 0.99):.1f}"
+                f"with {arguments.subscribers} subscribers to btcusdt@depth@100ms + btcusdt@trade "
+                f"(another process): {loaded_rate:,.0f} orders/s "
+                f"({(1 - loaded_rate / rate) * 100:.1f}% less), "
+                f"{loaded_refused} refused; {seen['events_total']:,} events delivered "
+                f"({seen['events_min']:,}..{seen['events_max']:,} per subscriber, "
+                f"{seen['disconnected']} disconnected); delivery lag ms p50 {seen['lag_p50_ms']:.1f} "
+                f"p99 {seen['lag_p99_ms']:.1f} max {seen['lag_max_ms']:.1f}; gateway CPU "
+                f"{loaded_cpu_us:.0f} us/order (capacity {1e6 / loaded_cpu_us:,.0f} orders per CPU-second, "
+                f"{(1 - cpu_per_order_us / loaded_cpu_us) * 100:.1f}% less)"
             )
     finally:
         server.terminate()
@@ -236,7 +321,13 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--subscribers", type=int, default=1000)
-    uvloop.run(run(parser.parse_args()))
+    parser.add_argument("--stream-flush-ms", type=int, default=30)
+    parser.add_argument("--subscriber-pool", metavar="URI", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.subscriber_pool:
+        uvloop.run(subscriber_pool(arguments.subscriber_pool, arguments.subscribers))
+    else:
+        uvloop.run(run(arguments))
 
 
 if __name__ == "__main__":
