@@ -316,13 +316,17 @@ class BookTask:
         *,
         batch_max: int,
         commit_point: Callable[[], asyncio.Future[None]],
+        prepare: Callable[[TurnOutput, asyncio.Future[None]], None],
         release: Callable[[TurnOutput, asyncio.Future[None]], None],
     ) -> None:
-        """Process what is queued, up to ``batch_max`` per turn, and hand the turn's output to ``release``
-        once the commit that holds it completes (commits complete in order, so releases do too)."""
+        """Process what is queued, up to ``batch_max`` per turn; hand the turn's output to ``prepare``
+        with its commit still open (what it records joins that commit), then to ``release`` once the
+        commit completes (commits complete in order, so releases do too)."""
         while True:
             output = TurnOutput()
             self.process(await self.queue.get(), output)
             for _ in range(min(self.queue.qsize(), batch_max - 1)):
                 self.process(self.queue.get_nowait(), output)
-            commit_point().add_done_callback(lambda commit, output=output: release(output, commit))
+            commit = commit_point()
+            prepare(output, commit)
+            commit.add_done_callback(lambda commit, output=output: release(output, commit))

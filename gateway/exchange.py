@@ -25,9 +25,13 @@ log = structlog.get_logger("gateway.exchange")
 
 
 class AccountSubscriber(Protocol):
-    """Receives every committed report of one account's orders; must not block."""
+    """Receives every report of one account's orders as its turn ends, with the commit that holds it.
 
-    def offer_report(self, report: OrderReport) -> bool: ...
+    It may render and record at once (a FIX session stores its outgoing frames in that same commit)
+    but must release nothing to its client before ``commit`` completes. Must not block.
+    """
+
+    def offer_report(self, report: OrderReport, commit: asyncio.Future[None]) -> bool: ...
 
     def disconnect(self, reason: str) -> None: ...
 
@@ -156,6 +160,11 @@ class Exchange:
 
     # Release after commit ---------------------------------------------------------------------------
 
+    def prepare(self, output: TurnOutput, commit: asyncio.Future[None]) -> None:
+        """Hand a turn's reports to their accounts' subscribers before its commit (``AccountSubscriber``)."""
+        for report in output.reports:
+            self._deliver(report, commit)
+
     def release(self, symbol: str, output: TurnOutput, commit: asyncio.Future[None]) -> None:
         """Deliver one turn's output now that its commit finished; a failed commit stops the process."""
         if commit.cancelled() or commit.exception() is not None:
@@ -173,8 +182,6 @@ class Exchange:
         for future, result in output.replies:
             if not future.done():
                 future.set_result(result)
-        for report in output.reports:
-            self._deliver(report)
         if output.market_events:
             fills = sum(1 for event in output.market_events if type(event) is TradeExecuted)
             if fills:
@@ -184,10 +191,10 @@ class Exchange:
             if report.reject_reason is not None:
                 self.metrics.rejects.labels(report.reject_reason.value).inc()
 
-    def _deliver(self, report: OrderReport) -> None:
+    def _deliver(self, report: OrderReport, commit: asyncio.Future[None]) -> None:
         subscribers = self._account_subscribers.get(report.account_id)
         if not subscribers:
             return
-        for subscriber in [s for s in subscribers if not s.offer_report(report)]:
+        for subscriber in [s for s in subscribers if not s.offer_report(report, commit)]:
             subscribers.discard(subscriber)
             subscriber.disconnect("slow consumer: account report queue full")

@@ -87,7 +87,8 @@ class _ReportStream:
     application: FixApplication
     session_id: str
 
-    def offer_report(self, report: OrderReport) -> bool:
+    def offer_report(self, report: OrderReport, commit: asyncio.Future[None]) -> bool:
+        # The frame is stored in ``commit`` by the sender and written only after it completes.
         return self.application.send_report(self.session_id, report)
 
     def disconnect(self, reason: str) -> None:

@@ -109,27 +109,47 @@ class _Connection:
         self.flush_needed = asyncio.Event()
         self.closing = False
         self.logged_on = False
+        self.commit: asyncio.Future[None] | None = None  # the commit holding the latest recorded state
 
     def queue_flush(self) -> None:
         self.flush_needed.set()
 
-    async def flush(self) -> None:
-        """Persist, then write, then act on what the session reported."""
+    def record(self) -> None:
+        """Record the session's changed state and frames in the writer's open batch (persist before send).
+
+        Called as soon as a frame is queued, so an ExecutionReport joins the very commit that makes its
+        order durable: one commit per acknowledgement, not one for the order and one for the report.
+        """
         session = self.session
-        if session is None:
+        if session is None or session.stored_messages_obsolete:
             return
         persist = session.take_persist()
         if persist is not None:
-            if session.stored_messages_obsolete:
-                await self.acceptor.store.reset_fix_session(self.session_id)
-                session.stored_messages_obsolete = False
             self.acceptor.persistence.record_fix_session(self.session_id, *persist)
-            await self.acceptor.persistence.commit_point()
-        data = session.data_to_send()
-        if data and not self.writer.is_closing():
-            self.writer.write(data)
+            self.commit = self.acceptor.persistence.commit_point()
+
+    async def flush(self) -> None:
+        """Record, act on what the session reported, then write what was recorded once it is committed.
+
+        Received application messages go to the application before their sequence number is durable:
+        whatever they cause is committed after it (one writer, commits in order), so a crash loses both
+        or neither.
+        """
+        session = self.session
+        if session is None:
+            return
+        if session.stored_messages_obsolete:
+            await self.acceptor.store.reset_fix_session(self.session_id)
+            session.stored_messages_obsolete = False
+        self.record()
         for event in session.events_received():
             await self._on_event(event)
+        self.record()
+        data, commit = session.data_to_send(), self.commit
+        if commit is not None:
+            await commit
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
 
     async def _on_event(self, event: object) -> None:
         session = self.session
@@ -202,6 +222,7 @@ class FixAcceptor:
             return False
         if not connection.session.send_application(msg_type, fields, self.clock()):
             return False
+        connection.record()
         connection.queue_flush()
         return True
 

@@ -242,6 +242,7 @@ class GatewayServer:
         await task.run(
             batch_max=BOOK_BATCH_MAX,
             commit_point=commit_point,
+            prepare=self.exchange.prepare,
             release=lambda output, commit: self.exchange.release(name, output, commit),
         )
 

@@ -94,16 +94,25 @@ class _UserDataSubscription:
     subscription_id: int
     account_id: int
 
-    def offer_report(self, report: OrderReport) -> bool:
+    def offer_report(self, report: OrderReport, commit: asyncio.Future[None]) -> bool:
+        """Render now (balances as of this turn), push once ``commit`` has made the change durable."""
+        if self.connection.closing:
+            return False
         api = self.connection.api
         symbol = api.symbols[report.symbol]
         now_ns = time.time_ns()
         event = execution_report(report, symbol, event_ns=now_ns, execution_id=next(api.execution_ids))
-        if not self.connection.push(envelope.event(self.subscription_id, event)):
-            return False
-        return self.connection.push(
-            envelope.event(self.subscription_id, api.account_position(self.account_id, symbol))
+        messages = (
+            envelope.event(self.subscription_id, event),
+            envelope.event(self.subscription_id, api.account_position(self.account_id, symbol)),
         )
+        commit.add_done_callback(lambda done: self._push_committed(done, messages))
+        return True
+
+    def _push_committed(self, commit: asyncio.Future[None], messages: tuple[bytes, ...]) -> None:
+        if not commit.cancelled() and commit.exception() is None:
+            for message in messages:
+                self.connection.push(message)
 
     def disconnect(self, reason: str) -> None:
         self.connection.close(reason)

@@ -108,6 +108,7 @@ class Harness:
                     task.run(
                         batch_max=64,
                         commit_point=self._commit_point,
+                        prepare=self.exchange.prepare,
                         release=lambda output, commit, name=name: self.exchange.release(name, output, commit),
                     )
                 )
