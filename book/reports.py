@@ -31,7 +31,7 @@ class ExecutionKind(enum.Enum):
     STATUS = "STATUS"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class OrderReport:
     """An order's state after one change; ``last_*`` describe the fill when ``execution`` is TRADE."""
 

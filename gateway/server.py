@@ -82,7 +82,10 @@ class GatewayServer:
         state = await self.store.load()
         self.accounts = dict(state.accounts)
         self.writer = GroupCommitWriter(
-            self.store, checkpoint=self._checkpoint, observe_commit_s=self.metrics.commit_latency_s.observe
+            self.store,
+            checkpoint=self._checkpoint,
+            observe_commit_s=self.metrics.commit_latency_s.observe,
+            order_record_of=order_record,
         )
         self.ledger: Ledger = restore_ledger(state, settings.fees, self.writer.journal)
         self._tasks.append(asyncio.create_task(self.writer.run(), name="writer"))
@@ -97,7 +100,7 @@ class GatewayServer:
                 symbol=symbol,
                 book=book,
                 funds=self.ledger,
-                record_order=lambda state: self.writer.record_order(order_record(state)),
+                record_order=self.writer.record_order,
                 queue_max=settings.limits.book_queue_max,
                 open_orders_per_account_max=settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: self._stp_defaults.get(account_id, SelfTradePrevention.NONE),

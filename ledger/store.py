@@ -13,7 +13,7 @@ from typing import Protocol
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class OrderRecord:
     """One order's latest state, with plain values (enums as their names)."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -37,6 +38,7 @@ class GroupCommitWriter:
         checkpoint: Callable[[], Checkpoint] | None = None,
         checkpoint_interval_s: float = 60.0,
         observe_commit_s: Callable[[float], None] | None = None,
+        order_record_of: Callable[[Any], OrderRecord] | None = None,
     ) -> None:
         self._store = store
         self._batch = CommitBatch()
@@ -48,6 +50,7 @@ class GroupCommitWriter:
         self._checkpoint_interval_s = checkpoint_interval_s
         self._last_checkpoint_s = time.monotonic()
         self._observe_commit_s = observe_commit_s
+        self._order_record_of = order_record_of
         self._stopped = asyncio.Event()
         self.commits = 0
 
@@ -57,8 +60,13 @@ class GroupCommitWriter:
         self._batch.journal.append(entry)
         self._wakeup.set()
 
-    def record_order(self, record: OrderRecord) -> None:
-        self._batch.orders[record.order_id] = record
+    def record_order(self, order: Any) -> None:
+        """Record an order's latest state: an ``OrderRecord``, or with ``order_record_of`` the live order.
+
+        A live order is converted when its batch is taken, once per commit however often it changed,
+        and as of the same moment as the journal entries taken with it (turns run whole in between).
+        """
+        self._batch.orders[order.order_id] = order
         self._wakeup.set()
 
     def record_numbering(self, numbering: BookNumbering) -> None:
@@ -137,6 +145,9 @@ class GroupCommitWriter:
         batch = self._batch
         done = self._batch_done
         self._batch, self._batch_done = CommitBatch(), None
+        convert = self._order_record_of
+        if convert is not None and batch.orders:
+            batch.orders = {order_id: convert(order) for order_id, order in batch.orders.items()}
         return batch, done
 
     def _checkpoint_after(self, batch: CommitBatch) -> Checkpoint:

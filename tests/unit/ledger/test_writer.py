@@ -82,3 +82,32 @@ async def test_close_commits_the_rest_with_a_checkpoint() -> None:
     (batch, none), (empty, checkpoint) = store.batches
     assert [e.transfer_id for e in batch.journal] == ["a"] and none is None
     assert not empty and checkpoint.sequence == 1 and checkpoint.accounts[(1, "BTC")] == (7, 0, 0, 0)
+
+
+async def test_live_orders_are_converted_once_per_batch_as_of_when_it_is_taken() -> None:
+    class LiveOrder:
+        def __init__(self, order_id: int) -> None:
+            self.order_id, self.filled = order_id, 0
+
+    store = RecordingStore()
+    conversions: list[int] = []
+
+    def snapshot(order: LiveOrder) -> tuple[int, int]:
+        conversions.append(order.order_id)
+        return order.order_id, order.filled
+
+    writer = GroupCommitWriter(store, order_record_of=snapshot)  # type: ignore[arg-type]
+    task = asyncio.create_task(writer.run())
+    order = LiveOrder(7)
+    writer.record_order(order)
+    order.filled = 3
+    writer.record_order(order)
+    first = writer.commit_point()
+    await first
+    order.filled = 5
+    writer.record_order(order)
+    await writer.commit_point()
+    assert [batch.orders for batch, _ in store.batches] == [{7: (7, 3)}, {7: (7, 5)}]
+    assert conversions == [7, 7]
+    await writer.close()
+    await task
