@@ -7,7 +7,9 @@ are rebuilt at start from the last checkpoint plus the journal after it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Protocol
 
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
@@ -261,8 +263,8 @@ def merge_journal(entries: list[TransferEntry | HoldEntry], trades: list[TradeEn
     return merged
 
 
-def order_row(record: OrderRecord) -> tuple:
-    return tuple(getattr(record, column) for column in ORDER_COLUMNS)
+# An order's row in column order, built in C (``attrgetter``): it runs for every order of every commit.
+order_row: Callable[[OrderRecord], tuple] = attrgetter(*ORDER_COLUMNS)
 
 
 def order_from_row(row: tuple) -> OrderRecord:

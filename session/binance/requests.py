@@ -37,6 +37,9 @@ class ApiRequest:
     params: dict[str, Any]
 
 
+_ENVELOPE_KEYS = frozenset({"id", "method", "params"})
+
+
 def parse_request(message: bytes | str) -> ApiRequest:
     """Decode one text frame into a request, or raise ``ApiFailure`` with Binance's error."""
     try:
@@ -58,8 +61,8 @@ def parse_request(message: bytes | str) -> ApiRequest:
         raise ApiFailure(bad_parameter("params"), request_id)
     if len(params) > PARAMETERS_MAX:
         raise ApiFailure(ApiError(400, -1101, "Too many parameters sent for this endpoint."), request_id)
-    unexpected = sorted(set(document) - {"id", "method", "params"})
-    if unexpected:
+    if len(document) > 3 or not document.keys() <= _ENVELOPE_KEYS:
+        unexpected = sorted(set(document) - _ENVELOPE_KEYS)
         raise ApiFailure(unknown_parameter(unexpected[0]), request_id)
     return ApiRequest(request_id, method.removeprefix("v3/"), params)
 
