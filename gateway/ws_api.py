@@ -127,7 +127,7 @@ class _ApiConnection:
     connected_ms: int
     session_key: ApiKey | None = None
     authorized_ms: int = 0
-    last_account_id: int | None = None
+    last_api_key: str | None = None
     subscriptions: dict[int, _UserDataSubscription] = field(default_factory=dict)
     closing: bool = False
 
@@ -182,7 +182,7 @@ class WsApi:
             "REQUEST_WEIGHT", "MINUTE", 1, self.limits.request_weight_per_minute_max
         )
         self.orders_limit = RateLimit("ORDERS", "SECOND", 10, self.limits.orders_per_10s_per_key_max)
-        self._orders_by_account: dict[int, RateCounter] = {}
+        self._orders_by_key: dict[str, RateCounter] = {}
         self._connections_by_address: dict[str, int] = {}
         self.execution_ids = itertools.count(time.time_ns())
         self._subscription_ids = itertools.count(1)
@@ -310,24 +310,32 @@ class WsApi:
     ) -> None:
         error = connection.weight.charge(now_ms, weight=method.weight, orders=0)
         if error is None and method.orders and connection.session_key is not None:
-            error = self._charge_orders(connection.session_key.account_id, now_ms, method.orders)
+            error = self._charge_orders(connection.session_key.api_key, now_ms, method.orders)
         if error is not None:
             counter = connection.weight.weight[0]
             if counter.count > DISCONNECT_AT_LIMIT_MULTIPLE * counter.limit.limit:
                 connection.close("request weight far past the limit")
             raise ApiFailure(error)
 
-    def _charge_orders(self, account_id: int, now_ms: float, orders: int) -> ApiError | None:
-        counter = self._orders_by_account.get(account_id)
+    def _charge_orders(self, api_key: str, now_ms: float, orders: int) -> ApiError | None:
+        """Orders per 10 s are counted per API key, across all of its connections."""
+        counter = self._orders_by_key.get(api_key)
         if counter is None:
-            counter = self._orders_by_account[account_id] = RateCounter(self.orders_limit)
+            counter = self._orders_by_key[api_key] = RateCounter(self.orders_limit)
         return RateLimiter([], [counter]).charge(now_ms, weight=0, orders=orders)
+
+    def _charge_signed_order(self, connection: _ApiConnection, key: ApiKey) -> None:
+        """Count an order sent with its own signature (a logged-on session's are counted in ``_charge``)."""
+        if connection.session_key is None:
+            error = self._charge_orders(key.api_key, time.time() * 1000, 1)
+            if error is not None:
+                raise ApiFailure(error)
 
     def _rate_limits(self, connection: _ApiConnection, now_ms: float, orders: bool) -> list[dict[str, Any]]:
         limits = connection.weight.report(now_ms, include_orders=False)
-        account_id = connection.last_account_id
-        if orders and account_id in self._orders_by_account:
-            limits = [self._orders_by_account[account_id].report(now_ms), *limits]
+        api_key = connection.last_api_key
+        if orders and api_key in self._orders_by_key:
+            limits = [self._orders_by_key[api_key].report(now_ms), *limits]
         return limits
 
     def _authenticate(
@@ -336,7 +344,7 @@ class WsApi:
         key = self.checker.check(
             request.params, time.time() * 1000, permission, session_key=connection.session_key
         )
-        connection.last_account_id = key.account_id
+        connection.last_api_key = key.api_key
         return key
 
     def _symbol(self, params: Params) -> SymbolSettings:
@@ -417,10 +425,7 @@ class WsApi:
 
     async def _order_place(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         key = self._authenticate(connection, request, Permission.TRADE)
-        if connection.session_key is None:
-            error = self._charge_orders(key.account_id, time.time() * 1000, 1)
-            if error is not None:
-                raise ApiFailure(error)
+        self._charge_signed_order(connection, key)
         symbol = self._symbol(params)
         order_id = self.exchange.new_order_id()
         placed = place_order(
@@ -477,6 +482,7 @@ class WsApi:
         """Cancel an order and place a new one: the new one only if the cancel succeeded (STOP_ON_FAILURE),
         or in any case (ALLOW_FAILURE)."""
         key = self._authenticate(connection, request, Permission.TRADE)
+        self._charge_signed_order(connection, key)
         symbol = self._symbol(params)
         mode = params.text("cancelReplaceMode", required=True)
         if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):

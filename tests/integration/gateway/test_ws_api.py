@@ -245,3 +245,41 @@ async def test_cancel_replace(gateway: GatewayServer) -> None:
         assert partial["error"]["data"]["newOrderResult"] == "SUCCESS"
         open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
         assert sorted(o.client_order_id for o in open_orders) == ["fourth", "second"]
+
+
+async def test_orders_per_10s_are_counted_per_api_key_across_connections(gateway: GatewayServer) -> None:
+    gateway.ws_api.orders_limit = RateLimit("ORDERS", "SECOND", 10, 2)
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    other = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    order = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "price": "1000",
+        "quantity": "0.01",
+    }
+    async with connect(url) as first_socket, connect(url) as second_socket:
+        first, second = Client(first_socket), Client(second_socket)
+        placed = await first.call("order.place", hmac_signed(key, **order))
+        assert placed["status"] == 200
+        assert placed["rateLimits"][0] == {
+            "rateLimitType": "ORDERS",
+            "interval": "SECOND",
+            "intervalNum": 10,
+            "limit": 2,
+            "count": 1,
+        }
+        assert (await second.call("order.place", hmac_signed(key, **order)))["status"] == 200
+        refused = await second.call("order.place", hmac_signed(key, **order, newClientOrderId="c"))
+        assert (refused["status"], refused["error"]["code"]) == (429, -1015)
+        replace = {
+            **order,
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrderId": placed["result"]["orderId"],
+        }
+        refused = await first.call("order.cancelReplace", hmac_signed(key, **replace))
+        assert (refused["status"], refused["error"]["code"]) == (429, -1015)
+        assert (await first.call("order.place", hmac_signed(other, **order)))["status"] == 200
+    assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 3
