@@ -29,8 +29,7 @@ def parse_decimal_minor(text: str, scale: int) -> int:
 
 def format_minor(value: int, scale: int) -> str:
     """Return ``value`` minor units as a plain decimal string with exactly ``scale`` places."""
-    sign = "-" if value < 0 else ""
-    whole, fraction = divmod(abs(value), 10**scale)
     if scale == 0:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{fraction:0{scale}d}"
+        return str(value)
+    whole, fraction = divmod(-value if value < 0 else value, 10**scale)
+    return f"{'-' if value < 0 else ''}{whole}.{str(fraction).zfill(scale)}"

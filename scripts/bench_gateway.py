@@ -27,6 +27,7 @@ from pathlib import Path
 
 import asyncpg
 import uvloop
+from process_cpu import cpu_seconds
 
 from session.fix.auth import hash_password
 from session.fix.codec import FixMessage, FixParser, encode
@@ -211,17 +212,23 @@ async def run(arguments: argparse.Namespace) -> None:
         await asyncio.gather(*(trader.connect(fix_port) for trader in traders))
 
         started = time.monotonic()
+        server_cpu_s, client_cpu_s = cpu_seconds(server.pid), time.process_time()
         until = started + arguments.seconds
         await asyncio.gather(*(trader.closed_loop(arguments.window, until) for trader in traders))
         await asyncio.gather(*(trader.settle(30) for trader in traders))
         elapsed = time.monotonic() - started
         answered = sum(len(trader.latencies_ns) for trader in traders)
+        server_cpu_s = cpu_seconds(server.pid) - server_cpu_s
+        client_cpu_s = time.process_time() - client_cpu_s
         closed = [latency for trader in traders for latency in trader.latencies_ns]
         print(f"command: {' '.join(sys.argv)}")
         print(
             f"{arguments.backend}: closed loop, {arguments.sessions} sessions x window {arguments.window}: "
             f"{answered:,} requests in {elapsed:.1f} s = {answered / elapsed:,.0f} orders/s sustained "
-            f"(durable acks); latency ms p50 {percentile(closed, 0.5):.2f} p99 {percentile(closed, 0.99):.2f}"
+            f"(durable acks); latency ms p50 {percentile(closed, 0.5):.2f} "
+            f"p99 {percentile(closed, 0.99):.2f}; "
+            f"CPU per order: gateway {server_cpu_s / answered * 1e6:.0f} us, "
+            f"load generator {client_cpu_s / answered * 1e6:.0f} us"
         )
         for trader in traders:
             trader.latencies_ns.clear()

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import random
 import re
 import socket
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 import uvloop
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from process_cpu import cpu_seconds
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
 from websockets.protocol import State
@@ -200,12 +200,6 @@ async def subscriber_pool(uri: str, count: int) -> None:
         "disconnected": sum(subscriber.closed for subscriber in subscribers),
     }
     print(json.dumps(summary), flush=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process, all threads, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:

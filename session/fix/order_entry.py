@@ -6,6 +6,7 @@ and the symbol's settings, and sends what they return through the session.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -256,6 +257,11 @@ def execution_report_fields(
 
 def utc_timestamp(ts_ns: int, clock: Callable[[], int] = time.time_ns) -> str:
     """UTCTimestamp with milliseconds (``YYYYMMDD-HH:MM:SS.sss``); a zero time means now."""
-    ts_ns = ts_ns or clock()
-    seconds, nanoseconds = divmod(ts_ns, 1_000_000_000)
-    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds)) + f".{nanoseconds // 1_000_000:03d}"
+    seconds, nanoseconds = divmod(ts_ns or clock(), 1_000_000_000)
+    return f"{_utc_second(seconds)}.{nanoseconds // 1_000_000:03d}"
+
+
+@functools.lru_cache(maxsize=16)
+def _utc_second(seconds: int) -> str:
+    """The whole-second part, formatted once per second rather than once per message."""
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds))
