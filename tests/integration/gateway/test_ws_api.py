@@ -271,7 +271,8 @@ async def test_orders_per_10s_are_counted_per_api_key_across_connections(gateway
             "limit": 2,
             "count": 1,
         }
-        assert (await second.call("order.place", hmac_signed(key, **order)))["status"] == 200
+        second_order = hmac_signed(key, **order, newClientOrderId="b")
+        assert (await second.call("order.place", second_order))["status"] == 200
         refused = await second.call("order.place", hmac_signed(key, **order, newClientOrderId="c"))
         assert (refused["status"], refused["error"]["code"]) == (429, -1015)
         replace = {
@@ -281,5 +282,6 @@ async def test_orders_per_10s_are_counted_per_api_key_across_connections(gateway
         }
         refused = await first.call("order.cancelReplace", hmac_signed(key, **replace))
         assert (refused["status"], refused["error"]["code"]) == (429, -1015)
-        assert (await first.call("order.place", hmac_signed(other, **order)))["status"] == 200
+        other_key_order = hmac_signed(other, **order, newClientOrderId="d")
+        assert (await first.call("order.place", other_key_order))["status"] == 200
     assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 3
