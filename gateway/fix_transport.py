@@ -129,11 +129,12 @@ class _Connection:
             self.commit = self.acceptor.persistence.commit_point()
 
     async def flush(self) -> None:
-        """Record, act on what the session reported, then write what was recorded once it is committed.
+        """Record, act on what the session reported, and have what was recorded written once committed.
 
         Received application messages go to the application before their sequence number is durable:
         whatever they cause is committed after it (one writer, commits in order), so a crash loses both
-        or neither.
+        or neither. The write waits on the commit in a callback, not here, so messages that arrive
+        meanwhile are not held behind it; writes stay in order since commits complete in order.
         """
         session = self.session
         if session is None:
@@ -146,10 +147,26 @@ class _Connection:
             await self._on_event(event)
         self.record()
         data, commit = session.data_to_send(), self.commit
-        if commit is not None:
-            await commit
-        if data and not self.writer.is_closing():
+        if not data:
+            return
+        if commit is None:
+            self._write(data)
+        else:
+            commit.add_done_callback(lambda done: self._write_committed(done, data))
+
+    def _write_committed(self, commit: asyncio.Future[None], data: bytes) -> None:
+        if not commit.cancelled() and commit.exception() is None:
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        if not self.writer.is_closing():
             self.writer.write(data)
+
+    async def settle(self) -> None:
+        """Wait until everything recorded is committed, so its pending writes have been made."""
+        if self.commit is not None:
+            with contextlib.suppress(Exception):
+                await self.commit
 
     async def _on_event(self, event: object) -> None:
         session = self.session
@@ -307,6 +324,7 @@ class FixAcceptor:
             connection.flush_needed.clear()
             await connection.flush()
             if connection.closing:
+                await connection.settle()
                 connection.writer.close()
                 return
             await connection.writer.drain()
