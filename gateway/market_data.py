@@ -114,6 +114,15 @@ class MarketDataBroadcaster:
             symbol=symbol, last_update_id=depth.last_update_id, bids=tuple(bids), asks=tuple(asks)
         )
 
+    def restore_trades(self, symbol: str, trades: Iterable[TradeExecuted]) -> None:
+        """Recent trades from the store at start, so trade queries and last prices survive a restart."""
+        depth = self._depth[symbol]
+        depth.recent_trades = [*trades, *depth.recent_trades][-self._recent_trades_max :]
+
+    @property
+    def recent_trades_max(self) -> int:
+        return self._recent_trades_max
+
     def recent_trades(self, symbol: str, limit: int) -> list[TradeExecuted]:
         return self._depth[symbol].recent_trades[-limit:]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from book.order_book import OrderBook, OrderView
-from book.types import OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
+from book.types import OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce, TradeExecuted
 from config.settings import FeeSettings, SymbolSettings
 from gateway.orders import OrderState
-from ledger.journal import JournalEntry
+from ledger.journal import JournalEntry, TradeEntry
 from ledger.ledger import Ledger
 from ledger.store import LoadedState, OrderRecord
 
@@ -114,3 +114,27 @@ def restore_book(
             )
         )
     return book, orders
+
+
+def trade_event(entry: TradeEntry) -> TradeExecuted:
+    """A stored trade as the market-data event it was (leaves quantities are not stored: zero)."""
+    buyer = (entry.buyer_order_id, entry.buyer_account_id)
+    seller = (entry.seller_order_id, entry.seller_account_id)
+    (maker_order, maker_account), (taker_order, taker_account) = (
+        (buyer, seller) if entry.buyer_is_maker else (seller, buyer)
+    )
+    return TradeExecuted(
+        sequence=entry.sequence,
+        trade_id=entry.trade_id,
+        price_minor=entry.price_minor,
+        quantity_minor=entry.quantity_minor,
+        quote_quantity_minor=entry.quote_quantity_minor,
+        aggressor_side=Side.SELL if entry.buyer_is_maker else Side.BUY,
+        maker_order_id=maker_order,
+        maker_account_id=maker_account,
+        maker_leaves_minor=0,
+        taker_order_id=taker_order,
+        taker_account_id=taker_account,
+        taker_leaves_minor=0,
+        ts_ns=entry.ts_ns,
+    )

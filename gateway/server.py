@@ -29,7 +29,7 @@ from gateway.http_endpoint import start_http_endpoint
 from gateway.logging_setup import configure_logging
 from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
-from gateway.recovery import order_record, restore_book, restore_ledger
+from gateway.recovery import order_record, restore_book, restore_ledger, trade_event
 from gateway.ws_api import ApiKeyDirectory, WsApi
 from gateway.ws_streams import MarketStreams
 from ledger.ledger import Ledger
@@ -93,6 +93,9 @@ class GatewayServer:
         self.broadcaster = MarketDataBroadcaster(
             settings.symbols, on_slow_consumer=self.metrics.slow_consumers.inc
         )
+        for name in settings.symbols:
+            stored = await self.store.latest_trades(name, self.broadcaster.recent_trades_max)
+            self.broadcaster.restore_trades(name, [trade_event(entry) for entry in stored])
         books = {}
         for name, symbol in settings.symbols.items():
             book, orders = restore_book(symbol, state, self._stp_defaults)

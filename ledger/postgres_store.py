@@ -225,6 +225,15 @@ class PostgresStore:
         )
         return [trade_from_row(tuple(row)) for row in rows]
 
+    async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
+        rows = await self.pool.fetch(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = $1 "
+            "ORDER BY sequence DESC LIMIT $2",
+            symbol,
+            limit,
+        )
+        return [trade_from_row(tuple(row)) for row in reversed(rows)]
+
     async def orders(self, account_id: int) -> list[OrderRecord]:
         rows = await self.pool.fetch(
             f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account_id = $1 ORDER BY order_id",

@@ -106,6 +106,10 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         2,
         ("ALTER TABLE fix_sessions ADD COLUMN last_reset_ns {BIG} NOT NULL DEFAULT 0",),
     ),
+    (
+        3,
+        ("CREATE INDEX trades_by_symbol ON trades (symbol, sequence)",),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

@@ -273,6 +273,13 @@ class SqliteStore:
             parameters += (symbol,)
         return [trade_from_row(row) for row in await self._fetch(sql + " ORDER BY sequence", parameters)]
 
+    async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
+        rows = await self._fetch(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = ? ORDER BY sequence DESC LIMIT ?",
+            (symbol, limit),
+        )
+        return [trade_from_row(row) for row in reversed(rows)]
+
     async def orders(self, account_id: int) -> list[OrderRecord]:
         rows = await self._fetch(
             f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account_id = ? ORDER BY order_id",

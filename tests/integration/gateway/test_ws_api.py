@@ -207,6 +207,31 @@ async def test_recent_trades_and_ticker_price(gateway: GatewayServer) -> None:
         ]
 
 
+async def test_recent_trades_and_last_price_survive_a_restart(tmp_path: Path) -> None:
+    settings = load_settings_text(demo_config_text(tmp_path))
+    first = GatewayServer(settings)
+    await first.start()
+    try:
+        await trade_once(first)
+        await trade_once(first)
+    finally:
+        await first.stop()
+    second = GatewayServer(settings)
+    await second.start()
+    try:
+        async with connect(f"ws://127.0.0.1:{second.ports.websocket}/ws-api/v3") as websocket:
+            client = Client(websocket)
+            trades = (await client.call("trades.recent", {"symbol": "BTCUSDT"}))["result"]
+            assert [(t["price"], t["qty"], t["isBuyerMaker"]) for t in trades] == [
+                ("50000.00000000", "0.05000000", False)
+            ] * 2
+            assert trades[1]["id"] == trades[0]["id"] + 1
+            price = await client.call("ticker.price", {"symbol": "BTCUSDT"})
+            assert price["result"] == {"symbol": "BTCUSDT", "price": "50000.00000000"}
+    finally:
+        await second.stop()
+
+
 async def test_cancel_replace(gateway: GatewayServer) -> None:
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
