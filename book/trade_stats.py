@@ -52,6 +52,27 @@ class Candle:
         self.count += 1
         self.last_trade_id = trade_id
 
+    def merge(self, later: Candle) -> None:
+        """Fold in a later candle's trades (a restored second into its minute, say)."""
+        if later.count == 0:
+            return
+        if self.count == 0:
+            self.open_minor, self.high_minor, self.low_minor = (
+                later.open_minor,
+                later.high_minor,
+                later.low_minor,
+            )
+            self.first_trade_id = later.first_trade_id
+        self.high_minor = max(self.high_minor, later.high_minor)
+        self.low_minor = min(self.low_minor, later.low_minor)
+        self.close_minor = later.close_minor
+        self.volume_minor += later.volume_minor
+        self.quote_volume_minor += later.quote_volume_minor
+        self.taker_buy_volume_minor += later.taker_buy_volume_minor
+        self.taker_buy_quote_volume_minor += later.taker_buy_quote_volume_minor
+        self.count += later.count
+        self.last_trade_id = later.last_trade_id
+
 
 class KlineSeries:
     """The open candle of one interval; ``roll`` closes it when its interval has passed."""
@@ -75,6 +96,13 @@ class KlineSeries:
             self.current = Candle.empty(ts_ms - ts_ms % self.interval_ms, price_minor)
         self.current.add(price_minor, quantity_minor, quote_minor, trade_id, taker_buys)
         return closed
+
+    def add_second(self, second: Candle) -> None:
+        """Fold in one second of past trades, oldest first (restored at start; closed candles are dropped)."""
+        start_ms = second.start_ms - second.start_ms % self.interval_ms
+        if self.current is None or self.current.start_ms < start_ms:
+            self.current = Candle.empty(start_ms, second.open_minor)
+        self.current.merge(second)
 
     def roll(self, now_ms: int) -> Candle | None:
         """Close the open candle if ``now_ms`` is past its interval; the next opens at its close price."""
@@ -126,6 +154,31 @@ class RollingWindow:
             buckets.append(Candle.empty(second_ms, price_minor))
         bucket = buckets[-1]
         bucket.add(price_minor, quantity_minor, quote_minor, trade_id, False)
+        self._track(bucket, quantity_minor, quote_minor, 1, price_minor, quantity_minor)
+
+    def add_second(self, second: Candle, last_quantity_minor: int) -> None:
+        """One second of past trades (restored at start), later than any held; ``last_quantity_minor`` is
+        the size of its last trade."""
+        self._buckets.append(second)
+        self._track(
+            second,
+            second.volume_minor,
+            second.quote_volume_minor,
+            second.count,
+            second.close_minor,
+            last_quantity_minor,
+        )
+
+    def _track(
+        self,
+        bucket: Candle,
+        volume_minor: int,
+        quote_minor: int,
+        count: int,
+        last_price: int,
+        last_quantity: int,
+    ) -> None:
+        """Account for what was just added to ``bucket``: sums, last trade, and the high/low deques."""
         highs, lows = self._highs, self._lows
         if highs and highs[-1] is bucket:
             highs.pop()
@@ -137,11 +190,11 @@ class RollingWindow:
         while lows and lows[-1].low_minor >= bucket.low_minor:
             lows.pop()
         lows.append(bucket)
-        self._volume_minor += quantity_minor
+        self._volume_minor += volume_minor
         self._quote_volume_minor += quote_minor
-        self._count += 1
-        self._last_price_minor = price_minor
-        self._last_quantity_minor = quantity_minor
+        self._count += count
+        self._last_price_minor = last_price
+        self._last_quantity_minor = last_quantity
 
     def stats(self, now_ms: int) -> RollingStats:
         self._expire(now_ms)

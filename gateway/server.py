@@ -31,7 +31,7 @@ from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
 from gateway.recovery import order_record, restore_book, restore_ledger, trade_event
 from gateway.ws_api import ApiKeyDirectory, WsApi
-from gateway.ws_streams import MarketStreams
+from gateway.ws_streams import TICKER_WINDOW_S, MarketStreams
 from ledger.ledger import Ledger
 from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
@@ -137,6 +137,7 @@ class GatewayServer:
         self.metrics.subscribers.set_function(self.broadcaster.subscriber_count)
         self.api_keys = ApiKeyDirectory(await self.store.api_keys())
         self.streams = MarketStreams(settings=settings, broadcaster=self.broadcaster)
+        self.streams.restore(await self.store.trade_seconds(time.time_ns() - TICKER_WINDOW_S * 10**9))
         self.streams.start()
         self.ws_api = WsApi(
             settings=settings,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,17 +24,19 @@ import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from book.trade_stats import KlineSeries, RollingWindow
+from book.trade_stats import Candle, KlineSeries, RollingWindow
 from book.types import Side
 from config.settings import Settings, SymbolSettings
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.ws_outbox import Outbox, text_frame
+from ledger.store import TradeSecond
 from session.binance import streams as wire
 
 log = structlog.get_logger("gateway.ws_streams")
 TICK_S = 0.1
 KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (and each closed one at once)
 CONTROL_MESSAGES_PER_S_MAX = 5
+TICKER_WINDOW_S = 86_400
 
 
 @dataclass(eq=False, slots=True)
@@ -95,7 +98,7 @@ class _SymbolFeed:
     best: tuple = (None, None)
     lower: str = ""
     depth: dict[int, _DepthAggregate] = field(default_factory=dict)
-    rolling: RollingWindow = field(default_factory=RollingWindow)
+    rolling: RollingWindow = field(default_factory=lambda: RollingWindow(TICKER_WINDOW_S))
     klines: dict[str, KlineSeries] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -126,6 +129,31 @@ class MarketStreams:
         self._flush_interval_s = settings.server.stream_flush_interval_ms / 1000
         self._ticks = 0
         self._timer: asyncio.Task[None] | None = None
+
+    def restore(self, seconds: Iterable[TradeSecond]) -> None:
+        """Rebuild the 24 h windows and open klines from the store's per-second trade aggregates."""
+        feeds = {feed.symbol.name: feed for feed in self._feeds}
+        for row in seconds:
+            feed = feeds.get(row.symbol)
+            if feed is None:
+                continue
+            second = Candle(
+                start_ms=row.second * 1000,
+                open_minor=row.open_minor,
+                high_minor=row.high_minor,
+                low_minor=row.low_minor,
+                close_minor=row.close_minor,
+                volume_minor=row.volume_minor,
+                quote_volume_minor=row.quote_volume_minor,
+                taker_buy_volume_minor=row.taker_buy_volume_minor,
+                taker_buy_quote_volume_minor=row.taker_buy_quote_volume_minor,
+                count=row.count,
+                first_trade_id=row.first_trade_id,
+                last_trade_id=row.last_trade_id,
+            )
+            for series in feed.klines.values():
+                series.add_second(second)
+            feed.rolling.add_second(second, row.last_quantity_minor)
 
     def start(self) -> None:
         self._timer = asyncio.get_running_loop().create_task(self._tick_loop())

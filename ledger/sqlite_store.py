@@ -29,12 +29,14 @@ from ledger.store import (
     OPEN_STATUSES,
     ORDER_COLUMNS,
     TRADE_COLUMNS,
+    TRADE_SECONDS_SQL,
     ApiKeyRecord,
     BookNumbering,
     Checkpoint,
     CommitBatch,
     LoadedState,
     OrderRecord,
+    TradeSecond,
     entry_from_row,
     entry_row,
     merge_journal,
@@ -279,6 +281,10 @@ class SqliteStore:
             (symbol, limit),
         )
         return [trade_from_row(row) for row in reversed(rows)]
+
+    async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
+        rows = await self._fetch(TRADE_SECONDS_SQL.replace(":since", "?"), (since_ns,))
+        return [TradeSecond(*row) for row in rows]
 
     async def orders(self, account_id: int) -> list[OrderRecord]:
         rows = await self._fetch(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 
@@ -129,6 +129,11 @@ class Store(Protocol):
 
     async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
         """The last ``limit`` trades of ``symbol``, oldest first (recent trades after a restart)."""
+        ...
+
+    async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
+        """Trades since ``since_ns`` aggregated per symbol and second, in time order: the 24 h ticker and
+        the klines after a restart, bounded by seconds rather than by trades."""
         ...
 
     async def orders(self, account_id: int) -> list[OrderRecord]: ...
@@ -265,6 +270,44 @@ def merge_journal(entries: list[TransferEntry | HoldEntry], trades: list[TradeEn
     merged: list[JournalEntry] = [*entries, *trades]
     merged.sort(key=lambda entry: entry.sequence)
     return merged
+
+
+class TradeSecond(NamedTuple):
+    """The trades of one symbol in one second (``TRADE_SECONDS_SQL``)."""
+
+    symbol: str
+    second: int
+    first_trade_id: int
+    last_trade_id: int
+    open_minor: int
+    close_minor: int
+    last_quantity_minor: int
+    high_minor: int
+    low_minor: int
+    volume_minor: int
+    quote_volume_minor: int
+    taker_buy_volume_minor: int
+    taker_buy_quote_volume_minor: int
+    count: int
+
+
+# Portable SQL (SQLite and PostgreSQL; ``:since`` is replaced by each store's placeholder).
+TRADE_SECONDS_SQL = """
+SELECT b.symbol, b.bucket_s, b.first_id, b.last_id, f.price_minor, l.price_minor, l.quantity_minor,
+       b.high, b.low, b.volume, b.quote_volume, b.taker_volume, b.taker_quote_volume, b.n
+FROM (SELECT symbol, ts_ns / 1000000000 AS bucket_s, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id,
+             MAX(price_minor) AS high, MIN(price_minor) AS low,
+             CAST(SUM(quantity_minor) AS BIGINT) AS volume,
+             CAST(SUM(quote_quantity_minor) AS BIGINT) AS quote_volume,
+             CAST(SUM(CASE WHEN buyer_is_maker THEN 0 ELSE quantity_minor END) AS BIGINT) AS taker_volume,
+             CAST(SUM(CASE WHEN buyer_is_maker THEN 0 ELSE quote_quantity_minor END) AS BIGINT)
+                 AS taker_quote_volume,
+             COUNT(*) AS n
+      FROM trades WHERE ts_ns >= :since GROUP BY symbol, bucket_s) b
+JOIN trades f ON f.symbol = b.symbol AND f.trade_id = b.first_id
+JOIN trades l ON l.symbol = b.symbol AND l.trade_id = b.last_id
+ORDER BY b.symbol, b.bucket_s
+"""
 
 
 # An order's row in column order, built in C (``attrgetter``): it runs for every order of every commit.

@@ -179,3 +179,36 @@ async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
             await asyncio.sleep(0.05)
     finally:
         await server.stop()
+
+
+async def test_24h_ticker_and_klines_survive_a_restart(tmp_path: Path) -> None:
+    settings = load_settings_text(demo_config_text(tmp_path))
+    if time.time() % 60 > 55:  # trades and the check in one 1m candle
+        await asyncio.sleep(6)
+    first = GatewayServer(settings)
+    await first.start()
+    try:
+        await trade_once(first)
+        await trade_once(first)
+    finally:
+        await first.stop()
+    second = GatewayServer(settings)
+    await second.start()
+    url = f"ws://127.0.0.1:{second.ports.websocket}/stream?streams=btcusdt@ticker/btcusdt@kline_1m"
+    try:
+        async with connect(url) as websocket:
+            seen = await frames_until(websocket, lambda f: f["stream"] == "btcusdt@kline_1m", timeout_s=6)
+            seen += await frames_until(websocket, lambda f: f["stream"] == "btcusdt@ticker")
+        ticker = next(f["data"] for f in seen if f["stream"] == "btcusdt@ticker")
+        assert (ticker["n"], ticker["v"], ticker["q"], ticker["c"], ticker["Q"]) == (
+            2,
+            "0.10000000",
+            "5000.00000000",
+            "50000.00000000",
+            "0.05000000",
+        )
+        assert ticker["L"] == ticker["F"] + 1
+        kline = next(f["data"]["k"] for f in seen if f["stream"] == "btcusdt@kline_1m")
+        assert (kline["n"], kline["v"], kline["f"], kline["L"]) == (2, "0.10000000", ticker["F"], ticker["L"])
+    finally:
+        await second.stop()

@@ -243,3 +243,24 @@ async def test_verify_checks_the_store_against_open_orders(store_factory) -> Non
     assert await verify_store(store, FEES, SETTINGS.symbols) == [
         f"hold 20 is {COIN // 2} but its order can spend 0"
     ]
+
+
+async def test_trades_aggregated_per_second(store_factory) -> None:
+    store = await store_factory()
+    await trading_day(store)
+    (second,) = await store.trade_seconds(0)
+    assert second.symbol == "BTCUSDT" and second.second == 0  # both trades at ts_ns 1,001 and 1,002
+    assert (second.first_trade_id, second.last_trade_id, second.count) == (1, 2, 2)
+    assert (second.open_minor, second.close_minor) == (40_000 * COIN, 41_000 * COIN)
+    assert (second.high_minor, second.low_minor, second.last_quantity_minor) == (
+        41_000 * COIN,
+        40_000 * COIN,
+        COIN // 2,
+    )
+    assert second.volume_minor == COIN + COIN // 2
+    assert second.quote_volume_minor == 40_000 * COIN + 20_500 * COIN
+    assert (second.taker_buy_volume_minor, second.taker_buy_quote_volume_minor) == (
+        second.volume_minor,
+        second.quote_volume_minor,
+    )
+    assert await store.trade_seconds(10**18) == []

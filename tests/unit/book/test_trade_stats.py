@@ -92,3 +92,34 @@ def test_an_interval_without_trades_opens_at_the_previous_close() -> None:
         0,
     )
     assert series.roll(130_000) is None
+
+
+def per_second(trades: list[tuple[int, int, int, int]]) -> list[tuple[Candle, int]]:
+    """Trades aggregated per second as a store restores them, with each second's last trade size."""
+    seconds: list[tuple[Candle, int]] = []
+    for ts_ms, price, quantity, trade_id in trades:
+        start = ts_ms - ts_ms % 1000
+        if not seconds or seconds[-1][0].start_ms != start:
+            seconds.append((Candle.empty(start, price), 0))
+        seconds[-1][0].add(price, quantity, price * quantity, trade_id, taker_buys=trade_id % 2 == 0)
+        seconds[-1] = (seconds[-1][0], quantity)
+    return seconds
+
+
+@settings(max_examples=200, deadline=None)
+@given(trades_strategy, st.integers(0, 20_000))
+def test_restoring_per_second_aggregates_gives_the_same_statistics(
+    steps: list[tuple[int, int, int]], after_ms: int
+) -> None:
+    trades = timeline(steps)
+    live, restored = RollingWindow(window_s=10), RollingWindow(window_s=10)
+    live_kline, restored_kline = KlineSeries(interval_ms=2_000), KlineSeries(interval_ms=2_000)
+    for ts_ms, price, quantity, trade_id in trades:
+        live.add(ts_ms, price, quantity, price * quantity, trade_id)
+        live_kline.add(ts_ms, price, quantity, price * quantity, trade_id, taker_buys=trade_id % 2 == 0)
+    for second, last_quantity in per_second(trades):
+        restored.add_second(second, last_quantity)
+        restored_kline.add_second(second)
+    now_ms = (trades[-1][0] if trades else 1_700_000_000_000) + after_ms
+    assert restored.stats(now_ms) == live.stats(now_ms)
+    assert restored_kline.current == live_kline.current
