@@ -263,15 +263,17 @@ async def run(arguments: argparse.Namespace) -> None:
             keys.append((reply["result"]["api_key"], private))
         url = f"ws://127.0.0.1:{ws_port}/ws-api/v3"
         print(f"command: {' '.join(sys.argv)}")
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
         rate, latencies, refused = await load(url, keys, arguments.window, arguments.seconds)
         cpu_per_order_us = (cpu_seconds(server.pid) - cpu_before) / (rate * arguments.seconds) * 1e6
+        client_us = (time.process_time() - client_before) / (rate * arguments.seconds) * 1e6
         print(
             f"orders over WebSocket: {arguments.connections} connections x window {arguments.window}: "
             f"{rate:,.0f} orders/s sustained (durable acks); response latency ms p50 "
             f"{percentile(latencies, 0.5) / 1e6:.2f} p99 {percentile(latencies, 0.99) / 1e6:.2f}; "
             f"{refused} refused; gateway CPU {cpu_per_order_us:.0f} us/order "
-            f"(capacity {1e6 / cpu_per_order_us:,.0f} orders per CPU-second)"
+            f"(capacity {1e6 / cpu_per_order_us:,.0f} orders per CPU-second); load generator CPU "
+            f"{client_us:.0f} us/order"
         )
         if arguments.subscribers:
             stream_url = f"ws://127.0.0.1:{ws_port}/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
