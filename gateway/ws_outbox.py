@@ -75,6 +75,20 @@ class Outbox:
         data = b"".join(self._frames) if len(self._frames) > 1 else self._frames[0]
         self._frames.clear()
         self._pending_bytes = 0
+        self._write(data)
+
+    def send(self, data: bytes) -> None:
+        """Write framed ``data`` now, behind anything queued, in one write (the market-data fan-out)."""
+        if self.closed_reason is not None:
+            return
+        if self._frames:
+            self._frames.append(data)
+            data = b"".join(self._frames)
+            self._frames.clear()
+            self._pending_bytes = 0
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
         websocket = self.websocket
         if websocket.protocol.state is not State.OPEN:
             return

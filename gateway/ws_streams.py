@@ -288,8 +288,7 @@ class MarketStreams:
                 if data is None:
                     data = buffers[group] = self._join(window, subscriber.streams, subscriber.combined)
             if data:
-                subscriber.outbox.put(data)
-                subscriber.outbox.flush()
+                subscriber.outbox.send(data)
 
     @staticmethod
     def _join(messages: list[_Message], streams: set[str], combined: bool) -> bytes:
