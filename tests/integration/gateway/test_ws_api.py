@@ -19,7 +19,7 @@ from gateway.server import GatewayServer
 from session.binance.rate_limits import RateLimit
 from session.binance.signing import hmac_signature, signature_payload
 from tests.e2e.gateway.config import demo_config_text
-from tests.integration.gateway.test_ws_streams import trade_once
+from tests.integration.gateway.test_ws_streams import restarted_after_two_trades, trade_once
 
 
 class Client:
@@ -208,28 +208,18 @@ async def test_recent_trades_and_ticker_price(gateway: GatewayServer) -> None:
 
 
 async def test_recent_trades_and_last_price_survive_a_restart(tmp_path: Path) -> None:
-    settings = load_settings_text(demo_config_text(tmp_path))
-    first = GatewayServer(settings)
-    await first.start()
-    try:
-        await trade_once(first)
-        await trade_once(first)
-    finally:
-        await first.stop()
-    second = GatewayServer(settings)
-    await second.start()
-    try:
-        async with connect(f"ws://127.0.0.1:{second.ports.websocket}/ws-api/v3") as websocket:
-            client = Client(websocket)
-            trades = (await client.call("trades.recent", {"symbol": "BTCUSDT"}))["result"]
-            assert [(t["price"], t["qty"], t["isBuyerMaker"]) for t in trades] == [
-                ("50000.00000000", "0.05000000", False)
-            ] * 2
-            assert trades[1]["id"] == trades[0]["id"] + 1
-            price = await client.call("ticker.price", {"symbol": "BTCUSDT"})
-            assert price["result"] == {"symbol": "BTCUSDT", "price": "50000.00000000"}
-    finally:
-        await second.stop()
+    async with (
+        restarted_after_two_trades(tmp_path) as second,
+        connect(f"ws://127.0.0.1:{second.ports.websocket}/ws-api/v3") as websocket,
+    ):
+        client = Client(websocket)
+        trades = (await client.call("trades.recent", {"symbol": "BTCUSDT"}))["result"]
+        assert [(t["price"], t["qty"], t["isBuyerMaker"]) for t in trades] == [
+            ("50000.00000000", "0.05000000", False)
+        ] * 2
+        assert trades[1]["id"] == trades[0]["id"] + 1
+        price = await client.call("ticker.price", {"symbol": "BTCUSDT"})
+        assert price["result"] == {"symbol": "BTCUSDT", "price": "50000.00000000"}
 
 
 async def test_cancel_replace(gateway: GatewayServer) -> None:

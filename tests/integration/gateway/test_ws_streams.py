@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,25 @@ async def trade_once(server: GatewayServer) -> None:
             ts_ns=time.time_ns(),
         )
         await server.exchange.execute("BTCUSDT", command)
+
+
+@contextlib.asynccontextmanager
+async def restarted_after_two_trades(tmp_path: Path) -> AsyncIterator[GatewayServer]:
+    """A gateway that traded twice, was stopped, and started again on the same store."""
+    settings = load_settings_text(demo_config_text(tmp_path))
+    first = GatewayServer(settings)
+    await first.start()
+    try:
+        await trade_once(first)
+        await trade_once(first)
+    finally:
+        await first.stop()
+    second = GatewayServer(settings)
+    await second.start()
+    try:
+        yield second
+    finally:
+        await second.stop()
 
 
 async def frames_until(websocket, predicate, timeout_s: float = 5.0) -> list[dict]:
@@ -182,20 +203,10 @@ async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
 
 
 async def test_24h_ticker_and_klines_survive_a_restart(tmp_path: Path) -> None:
-    settings = load_settings_text(demo_config_text(tmp_path))
     if time.time() % 60 > 48:  # trades, restart and the check in one 1m candle
         await asyncio.sleep(13)
-    first = GatewayServer(settings)
-    await first.start()
-    try:
-        await trade_once(first)
-        await trade_once(first)
-    finally:
-        await first.stop()
-    second = GatewayServer(settings)
-    await second.start()
-    url = f"ws://127.0.0.1:{second.ports.websocket}/stream?streams=btcusdt@ticker/btcusdt@kline_1m"
-    try:
+    async with restarted_after_two_trades(tmp_path) as second:
+        url = f"ws://127.0.0.1:{second.ports.websocket}/stream?streams=btcusdt@ticker/btcusdt@kline_1m"
         async with connect(url) as websocket:
             seen = await frames_until(websocket, lambda f: f["stream"] == "btcusdt@kline_1m", timeout_s=6)
             seen += await frames_until(websocket, lambda f: f["stream"] == "btcusdt@ticker")
@@ -210,5 +221,3 @@ async def test_24h_ticker_and_klines_survive_a_restart(tmp_path: Path) -> None:
         assert ticker["L"] == ticker["F"] + 1
         kline = next(f["data"]["k"] for f in seen if f["stream"] == "btcusdt@kline_1m")
         assert (kline["n"], kline["v"], kline["f"], kline["L"]) == (2, "0.10000000", ticker["F"], ticker["L"])
-    finally:
-        await second.stop()
