@@ -329,6 +329,10 @@ def connection_help(settings: Settings, ports: Ports) -> str:
     lines.append(
         f"  WebSocket API ws://{host}:{ports.websocket}/ws-api/v3  (keys: gateway-admin api-keys create)"
     )
+    lines.append(
+        f"  streams      ws://{host}:{ports.websocket}/ws/btcusdt@trade  "
+        "(and /stream?streams=btcusdt@depth@100ms/btcusdt@ticker)"
+    )
     lines.append(f"  metrics      http://{host}:{ports.metrics}/metrics  (health: /healthz)")
     lines.append(
         f"  admin        .venv/bin/gateway-admin --config <config> accounts list  (port {ports.admin})"
