@@ -69,6 +69,7 @@ class RejectReason(enum.Enum):
     INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
     TOO_MANY_OPEN_ORDERS = "TOO_MANY_OPEN_ORDERS"
     QUEUE_FULL = "QUEUE_FULL"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 class ExpireReason(enum.Enum):

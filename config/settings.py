@@ -60,7 +60,6 @@ class LimitSettings:
     max_message_bytes: int = 65536
     receive_buffer_bytes_max: int = 1048576
     book_queue_max: int = 10000
-    outbound_queue_max: int = 10000
     websocket_buffer_bytes_max: int = 8388608
     open_orders_per_account_max: int = 200
     connections_per_address_max: int = 50

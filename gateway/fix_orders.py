@@ -127,6 +127,8 @@ class _SessionState:
     account_id: int
     reports: _ReportStream
     market_data: dict[str, list[_MarketDataStream]] = field(default_factory=dict)
+    order_window_s: int = 0  # the whole second the order count below belongs to
+    orders_in_window: int = 0
 
 
 class FixApplication:
@@ -141,6 +143,7 @@ class FixApplication:
         sender: FixSender,
         accounts: Mapping[str, int],
         depth_levels_max: int,
+        orders_per_second_max: int = 5000,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         """``accounts`` maps account names (what FIX sessions are configured with) to account ids."""
@@ -150,6 +153,7 @@ class FixApplication:
         self.symbols = symbols
         self.sender = sender
         self._depth_levels_max = depth_levels_max
+        self._orders_per_second_max = orders_per_second_max
         self._clock_ns = clock_ns
         self._sessions: dict[str, _SessionState] = {}
         self._pending: set[asyncio.Future] = set()
@@ -243,7 +247,18 @@ class FixApplication:
 
     # Order entry ------------------------------------------------------------------------------------
 
+    def _rate_limited(self, state: _SessionState) -> bool:
+        """Count a new order or replace against the session's per-second bound; True past it."""
+        second = self._clock_ns() // 1_000_000_000
+        if second != state.order_window_s:
+            state.order_window_s, state.orders_in_window = second, 0
+        state.orders_in_window += 1
+        return state.orders_in_window > self._orders_per_second_max
+
     def _new_order(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        if self._rate_limited(state):
+            self._reject_new_order(session_id, state, fields, RejectReason.RATE_LIMITED, "")
+            return
         client_order_id = fields.get(11) or ""
         symbol = self.symbols.get(fields.get(55) or "")
         if symbol is None:
@@ -308,6 +323,9 @@ class FixApplication:
 
     def _replace(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
         order = self._find(state, fields)
+        if self._rate_limited(state):
+            self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.RATE_LIMITED)
+            return
         if order is None or not order.is_open:
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.UNKNOWN_ORDER)
             return

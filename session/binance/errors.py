@@ -112,6 +112,8 @@ _NEW_ORDER_ERRORS: dict[RejectReason, tuple[int, str]] = {
 def new_order_error(reason: RejectReason) -> ApiError:
     if reason is RejectReason.QUEUE_FULL:
         return SERVER_BUSY
+    if reason is RejectReason.RATE_LIMITED:
+        return ApiError(429, -1015, "Too many new orders.")
     code, msg = _NEW_ORDER_ERRORS[reason]
     return ApiError(400, code, msg)
 

@@ -85,6 +85,7 @@ REJECT_CODES: dict[RejectReason, tuple[str, str]] = {
     RejectReason.INSUFFICIENT_BALANCE: ("3", "Insufficient balance"),
     RejectReason.TOO_MANY_OPEN_ORDERS: ("3", "Too many open orders"),
     RejectReason.QUEUE_FULL: ("99", "Exchange busy, try again"),
+    RejectReason.RATE_LIMITED: ("99", "Too many new orders for this session; try again in a second"),
 }
 
 

@@ -208,3 +208,39 @@ async def test_security_list_and_unsupported_message(venue) -> None:
     application.on_message("A", "E", [(66, "list")])
     (reject,) = sender.of("A", "j")
     assert (reject[372], reject[380]) == ("E", "3")
+
+
+async def test_orders_past_the_per_second_bound_are_rejected_and_change_nothing() -> None:
+    now_ns = [1_700_000_000_000_000_000]
+    async with Harness() as harness:
+        sender = RecordingSender()
+        application = FixApplication(
+            exchange=harness.exchange,
+            broadcaster=harness.broadcaster,
+            symbols=harness.settings.symbols,
+            sender=sender,
+            accounts={"alice": ALICE, "bob": BOB},
+            depth_levels_max=100,
+            orders_per_second_max=2,
+            clock_ns=lambda: now_ns[0],
+        )
+        harness.deposit(BOB, "BTC", "10")
+        application.on_logon("B", "bob")
+        for index in range(3):
+            application.on_message("B", "D", order(f"s{index}", "2", "0.1", "50000"))
+        await settle(application)
+        reports = {report[11]: report for report in sender.of("B", "8")}
+        assert (reports["s0"][39], reports["s1"][39]) == ("0", "0")
+        assert (reports["s2"][39], reports["s2"][103]) == ("8", "99")
+        assert "Too many new orders" in reports["s2"][58]
+        replace = [(41, "s0"), (11, "s0b"), (55, "BTCUSDT"), (54, "2"), (38, "0.2"), (40, "2"), (44, "50000")]
+        application.on_message("B", "G", replace)
+        await settle(application)
+        (refused,) = sender.of("B", "9")
+        assert (refused[434], refused[102], refused[39]) == ("2", "99", "0")
+        assert len(harness.exchange.open_orders(BOB)) == 2
+        now_ns[0] += 1_000_000_000  # the next second: the bound starts over
+        application.on_message("B", "D", order("s3", "2", "0.1", "50000"))
+        await settle(application)
+        assert sender.of("B", "8")[-1][11] == "s3" and sender.of("B", "8")[-1][39] == "0"
+        assert len(harness.exchange.open_orders(BOB)) == 3
