@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -79,7 +81,9 @@ async def test_sequence_numbers_start_over_after_the_daily_reset(tmp_path: Path)
         await store.close()
 
 
-async def test_a_second_connection_for_a_connected_session_is_dropped(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def acceptor_for_alice(tmp_path: Path, **limits: int) -> AsyncIterator[int]:
+    """An acceptor for one session (ALICE) on SQLite; yields its port."""
     store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
     await store.open()
     writer = GroupCommitWriter(store)
@@ -92,8 +96,18 @@ async def test_a_second_connection_for_a_connected_session_is_dropped(tmp_path: 
         application=NullApplication(),
         message_bytes_max=65536,
         receive_buffer_bytes_max=1 << 20,
+        **limits,
     )
-    port = await acceptor.listen("127.0.0.1", 0)
+    try:
+        yield await acceptor.listen("127.0.0.1", 0)
+    finally:
+        await acceptor.close()
+        await writer.close()
+        await task
+        await store.close()
+
+
+async def second_connection_is_closed_and_first_goes_on(port: int) -> None:
     first, second = FixTestClient("ALICE", "unused"), FixTestClient("ALICE", "unused")
     try:
         await first.connect(port)
@@ -106,10 +120,29 @@ async def test_a_second_connection_for_a_connected_session_is_dropped(tmp_path: 
     finally:
         await first.close()
         await second.close()
-        await acceptor.close()
-        await writer.close()
-        await task
-        await store.close()
+
+
+async def test_a_second_connection_for_a_connected_session_is_dropped(tmp_path: Path) -> None:
+    async with acceptor_for_alice(tmp_path) as port:
+        await second_connection_is_closed_and_first_goes_on(port)
+
+
+async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
+    async with acceptor_for_alice(tmp_path, connections_per_address_max=1) as port:
+        first = FixTestClient("ALICE", "unused")
+        try:
+            await first.connect(port)
+            await asyncio.wait_for(_until(lambda: first.of_type("A")), 5)
+            # A second connection from the same address is closed before it can say anything.
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+            writer.close()
+            first.send("1", [(112, "STILL-HERE")])
+            await asyncio.wait_for(
+                _until(lambda: any(m.get(112) == "STILL-HERE" for m in first.of_type("0"))), 5
+            )
+        finally:
+            await first.close()
 
 
 async def _until(condition) -> None:

@@ -1,0 +1,56 @@
+"""The router's and book tasks' bounds: a full queue and too many open orders refuse and change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from book.types import CancelOrder, OrderType, RejectReason, Side, SubmitOrder, TimeInForce
+from tests.unit.gateway.harness import Harness
+
+COIN = 10**8
+ALICE = 1
+
+
+def resting_buy(harness: Harness, price_units: int) -> SubmitOrder:
+    return SubmitOrder(
+        order_id=harness.exchange.new_order_id(),
+        account_id=ALICE,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price_minor=price_units * COIN,
+        quantity_minor=COIN // 100,
+    )
+
+
+async def test_a_full_book_queue_refuses_at_once_and_queues_nothing() -> None:
+    async with Harness() as harness:
+        harness.deposit(ALICE, "USDT", "1000000")
+        # The harness's book queue holds 100; submit never yields, so the book task cannot drain it.
+        futures = [harness.exchange.submit("BTCUSDT", resting_buy(harness, 1000 + i)) for i in range(101)]
+        refused = futures[-1]
+        assert refused.done() and refused.result().error is RejectReason.QUEUE_FULL
+        accepted = await asyncio.gather(*futures[:-1])
+        assert all(result.error is None for result in accepted)
+        assert len(harness.exchange.open_orders(ALICE)) == 100
+
+
+async def test_open_orders_per_account_are_bounded() -> None:
+    async with Harness() as harness:
+        bound = harness.settings.limits.open_orders_per_account_max
+        harness.deposit(ALICE, "USDT", "1000000")
+        resting = []
+        for index in range(bound):
+            command = resting_buy(harness, 1000 + index)
+            assert (await harness.exchange.execute("BTCUSDT", command)).error is None
+            resting.append(command.order_id)
+        available_before = dict(harness.funds.available)
+        refused = await harness.exchange.execute("BTCUSDT", resting_buy(harness, 999))
+        assert refused.error is RejectReason.TOO_MANY_OPEN_ORDERS
+        assert dict(harness.funds.available) == available_before
+        assert len(harness.exchange.open_orders(ALICE)) == bound
+        canceled = await harness.exchange.execute(
+            "BTCUSDT", CancelOrder(order_id=resting[0], account_id=ALICE)
+        )
+        assert canceled.error is None
+        assert (await harness.exchange.execute("BTCUSDT", resting_buy(harness, 999))).error is None
