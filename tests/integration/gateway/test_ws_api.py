@@ -300,3 +300,13 @@ async def test_orders_per_10s_are_counted_per_api_key_across_connections(gateway
         other_key_order = hmac_signed(other, **order, newClientOrderId="d")
         assert (await first.call("order.place", other_key_order))["status"] == 200
     assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 3
+
+
+async def test_a_message_over_the_size_bound_closes_the_connection(gateway: GatewayServer) -> None:
+    bound = gateway.settings.limits.max_message_bytes
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3", max_size=None) as websocket:
+        await websocket.send(json.dumps({"id": 1, "method": "ping", "params": {"pad": "x" * bound}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(websocket.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
