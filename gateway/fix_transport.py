@@ -19,6 +19,7 @@ from typing import Protocol
 
 import structlog
 
+from gateway.connection_limits import ConnectionsPerAddress
 from session.fix.codec import FixMessage, FixParser, FrameTooLarge, Garbled
 from session.fix.dictionary import HEADER_TAGS, TRAILER_TAGS
 from session.fix.session import (
@@ -218,8 +219,7 @@ class FixAcceptor:
         self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task[None]] = set()
         self._open: set[_Connection] = set()
-        self._connections_per_address_max = connections_per_address_max
-        self._connections_by_address: dict[str, int] = {}
+        self._connections_per_address = ConnectionsPerAddress(connections_per_address_max)
 
     async def listen(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
         """Start a listener; return its port (useful when ``port`` is 0)."""
@@ -276,18 +276,14 @@ class FixAcceptor:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         address = str(peer[0]) if peer else ""
-        count = self._connections_by_address.get(address, 0)
-        if count >= self._connections_per_address_max:
+        if not self._connections_per_address.admit(address):
             log.info("fix connection refused: too many from this address", peer=str(peer))
             writer.close()
             return
-        self._connections_by_address[address] = count + 1
         try:
             await self._serve_connection(reader, writer, peer)
         finally:
-            remaining = self._connections_by_address.pop(address) - 1
-            if remaining:
-                self._connections_by_address[address] = remaining
+            self._connections_per_address.release(address)
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: object

@@ -23,6 +23,7 @@ from book.reports import ExecutionKind, OrderReport
 from book.types import CancelAllOrders, CancelOrder, OrderStatus
 from config.money import format_minor
 from config.settings import LimitSettings, Settings, SymbolSettings
+from gateway.connection_limits import ConnectionsPerAddress
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
@@ -183,7 +184,7 @@ class WsApi:
         )
         self.orders_limit = RateLimit("ORDERS", "SECOND", 10, self.limits.orders_per_10s_per_key_max)
         self._orders_by_key: dict[str, RateCounter] = {}
-        self._connections_by_address: dict[str, int] = {}
+        self._connections = ConnectionsPerAddress(self.limits.connections_per_address_max)
         self.execution_ids = itertools.count(time.time_ns())
         self._subscription_ids = itertools.count(1)
         self._methods: dict[str, _Method] = {
@@ -236,21 +237,17 @@ class WsApi:
 
     async def _connection(self, websocket: ServerConnection) -> None:
         address = str(websocket.remote_address[0]) if websocket.remote_address else ""
-        count = self._connections_by_address.get(address, 0)
-        if count >= self.limits.connections_per_address_max:
+        if not self._connections.admit(address):
             log.info("websocket refused: too many connections", address=address)
             await websocket.close(1008, "too many connections from this address")
             return
-        self._connections_by_address[address] = count + 1
         try:
             if websocket.request.path.startswith(API_PATH):
                 await self._api_connection(websocket)
             else:
                 await self.streams.serve_connection(websocket)
         finally:
-            remaining = self._connections_by_address.pop(address) - 1
-            if remaining:
-                self._connections_by_address[address] = remaining
+            self._connections.release(address)
 
     async def _api_connection(self, websocket: ServerConnection) -> None:
         connection = _ApiConnection(
