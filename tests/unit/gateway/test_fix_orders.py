@@ -35,18 +35,23 @@ async def settle(application: FixApplication) -> None:
         await asyncio.sleep(0)
 
 
+def application_on(harness: Harness, sender: RecordingSender, **options) -> FixApplication:
+    return FixApplication(
+        exchange=harness.exchange,
+        broadcaster=harness.broadcaster,
+        symbols=harness.settings.symbols,
+        sender=sender,
+        accounts={"alice": ALICE, "bob": BOB},
+        depth_levels_max=100,
+        **options,
+    )
+
+
 @pytest.fixture
 async def venue():
     async with Harness() as harness:
         sender = RecordingSender()
-        application = FixApplication(
-            exchange=harness.exchange,
-            broadcaster=harness.broadcaster,
-            symbols=harness.settings.symbols,
-            sender=sender,
-            accounts={"alice": ALICE, "bob": BOB},
-            depth_levels_max=100,
-        )
+        application = application_on(harness, sender)
         harness.deposit(ALICE, "USDT", "100000")
         harness.deposit(BOB, "BTC", "10")
         application.on_logon("A", "alice")
@@ -214,16 +219,7 @@ async def test_orders_past_the_per_second_bound_are_rejected_and_change_nothing(
     now_ns = [1_700_000_000_000_000_000]
     async with Harness() as harness:
         sender = RecordingSender()
-        application = FixApplication(
-            exchange=harness.exchange,
-            broadcaster=harness.broadcaster,
-            symbols=harness.settings.symbols,
-            sender=sender,
-            accounts={"alice": ALICE, "bob": BOB},
-            depth_levels_max=100,
-            orders_per_second_max=2,
-            clock_ns=lambda: now_ns[0],
-        )
+        application = application_on(harness, sender, orders_per_second_max=2, clock_ns=lambda: now_ns[0])
         harness.deposit(BOB, "BTC", "10")
         application.on_logon("B", "bob")
         for index in range(3):
