@@ -21,6 +21,15 @@ from session.binance.signing import hmac_signature, signature_payload
 from tests.e2e.gateway.config import demo_config_text
 from tests.integration.gateway.test_ws_streams import restarted_after_two_trades, trade_once
 
+RESTING_BUY = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "timeInForce": "GTC",
+    "price": "1000",
+    "quantity": "0.01",
+}
+
 
 class Client:
     def __init__(self, websocket) -> None:
@@ -73,14 +82,7 @@ async def test_bad_input_gets_binance_errors_and_changes_nothing(gateway: Gatewa
         client = Client(websocket)
         assert (await client.call("", raw="{not json"))["error"]["code"] == -1135
         assert (await client.call("nope.method"))["error"]["code"] == -1020
-        order = {
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "price": "1000",
-            "quantity": "0.01",
-        }
+        order = dict(RESTING_BUY)
         assert (await client.call("order.place", {**order}))["error"]["code"] == -1102  # no timestamp
         forged = hmac_signed(key, **order)
         forged["price"] = "1001"
@@ -227,15 +229,7 @@ async def test_cancel_replace(gateway: GatewayServer) -> None:
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
     async with connect(url) as websocket:
         client = Client(websocket)
-        order = {
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "price": "1000",
-            "quantity": "0.01",
-            "newClientOrderId": "first",
-        }
+        order = {**RESTING_BUY, "newClientOrderId": "first"}
         first = await client.call("order.place", hmac_signed(key, **order))
         replace = {
             **order,
@@ -267,14 +261,7 @@ async def test_orders_per_10s_are_counted_per_api_key_across_connections(gateway
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     other = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
-    order = {
-        "symbol": "BTCUSDT",
-        "side": "BUY",
-        "type": "LIMIT",
-        "timeInForce": "GTC",
-        "price": "1000",
-        "quantity": "0.01",
-    }
+    order = dict(RESTING_BUY)
     async with connect(url) as first_socket, connect(url) as second_socket:
         first, second = Client(first_socket), Client(second_socket)
         placed = await first.call("order.place", hmac_signed(key, **order))
