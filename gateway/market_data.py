@@ -9,8 +9,8 @@ disconnected with a reason; the broadcaster never waits for one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from sortedcontainers import SortedDict
 
@@ -23,8 +23,6 @@ class MarketDataUpdate:
 
     ``bids`` and ``asks`` hold ``(price_minor, quantity_minor, is_new)``: a quantity of zero deletes the
     level, ``is_new`` says the level did not exist before this update.
-
-    ``encodings`` caches each wire encoding so an update is encoded once, not once per subscriber.
     """
 
     symbol: str
@@ -36,14 +34,6 @@ class MarketDataUpdate:
     best_bid: tuple[int, int] | None
     best_ask: tuple[int, int] | None
     ts_ns: int
-    encodings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def encoded(self, key: str, encode: Callable[[MarketDataUpdate], Any]) -> Any:
-        """Return ``encode(self)``, computed once per ``key`` for all subscribers."""
-        value = self.encodings.get(key)
-        if value is None:
-            value = self.encodings[key] = encode(self)
-        return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -92,21 +92,6 @@ def test_slow_consumer_is_disconnected_and_others_still_receive() -> None:
     assert broadcaster.subscriber_count() == 1
 
 
-def test_encoding_is_computed_once_per_update() -> None:
-    broadcaster = MarketDataBroadcaster(["BTCUSDT"])
-    update = broadcaster.publish("BTCUSDT", [_level(1, Side.BUY, 99, 5)], ts_ns=1)
-    assert update is not None
-    calls = []
-
-    def encode(value: MarketDataUpdate) -> bytes:
-        calls.append(value)
-        return b"x"
-
-    assert update.encoded("json", encode) == b"x"
-    assert update.encoded("json", encode) == b"x"
-    assert len(calls) == 1
-
-
 def test_depth_limited_snapshot() -> None:
     broadcaster = MarketDataBroadcaster(["BTCUSDT"])
     broadcaster.publish("BTCUSDT", [_level(i, Side.BUY, 90 + i, 1) for i in range(1, 6)], ts_ns=1)
