@@ -35,7 +35,7 @@ from gateway.ws_streams import TICKER_WINDOW_S, MarketStreams
 from ledger.ledger import Ledger
 from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
-from ledger.store import BookNumbering, Checkpoint, Store
+from ledger.store import BookNumbering, CheckpointChanges, Store
 from ledger.writer import GroupCommitWriter
 from session.fix.auth import make_authenticator
 from session.fix.session import SessionConfig
@@ -254,9 +254,8 @@ class GatewayServer:
             release=lambda output, commit: self.exchange.release(name, output, commit),
         )
 
-    def _checkpoint(self) -> Checkpoint:
-        sequence, accounts, holds = self.ledger.checkpoint_values()
-        return Checkpoint(sequence, accounts, holds)
+    def _checkpoint(self) -> CheckpointChanges:
+        return CheckpointChanges(*self.ledger.checkpoint_changes())
 
     def _on_fatal(self, error: BaseException) -> None:
         self.fatal_error = error

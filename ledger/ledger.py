@@ -116,13 +116,20 @@ class Ledger:
         self._accounts: dict[tuple[int, str], Balance] = {}
         self._holds: dict[int, Hold] = {}
         self._transfers: dict[str, TransferEntry] = {}
+        # Since the last checkpoint: accounts and holds that changed, and holds created (not stored yet).
+        self._changed_accounts: set[tuple[int, str]] = set()
+        self._changed_holds: set[int] = set()
+        self._new_holds: set[int] = set()
 
     # Accounts ------------------------------------------------------------------------------------
 
     def _account(self, owner: int, asset: str) -> Balance:
-        balance = self._accounts.get((owner, asset))
+        """The balance to change (every change goes through here, so it is marked for the checkpoint)."""
+        key = (owner, asset)
+        self._changed_accounts.add(key)
+        balance = self._accounts.get(key)
         if balance is None:
-            balance = self._accounts[(owner, asset)] = Balance()
+            balance = self._accounts[key] = Balance()
         return balance
 
     def balance(self, account_id: int, asset: str) -> AccountBalance:
@@ -290,6 +297,9 @@ class Ledger:
         if entry.kind is EntryKind.HOLD:
             if hold is None:
                 hold = self._holds[entry.hold_id] = Hold(entry.account_id, entry.asset, 0)
+                if entry.hold_id not in self._changed_holds:
+                    self._new_holds.add(entry.hold_id)
+            self._changed_holds.add(entry.hold_id)
             hold.remaining_minor += entry.amount_minor
             user.debits_pending += entry.amount_minor
             escrow.credits_pending += entry.amount_minor
@@ -302,8 +312,15 @@ class Ledger:
         hold.remaining_minor -= amount_minor
         user.debits_pending -= amount_minor
         escrow.credits_pending -= amount_minor
-        if hold.remaining_minor == 0:
-            del self._holds[hold_id]
+        if hold.remaining_minor:
+            self._changed_holds.add(hold_id)
+            return
+        del self._holds[hold_id]
+        if hold_id in self._new_holds:
+            self._new_holds.discard(hold_id)
+            self._changed_holds.discard(hold_id)
+        else:
+            self._changed_holds.add(hold_id)
 
     # Fills ---------------------------------------------------------------------------------------
 
@@ -393,6 +410,7 @@ class Ledger:
             )
         for hold_id, (account_id, asset, remaining) in holds.items():
             ledger._holds[hold_id] = Hold(account_id, asset, remaining)
+        ledger._changed_accounts.clear()
         for entry in transfers:
             if entry.sequence <= checkpoint_sequence:
                 ledger._transfers[entry.transfer_id] = entry
@@ -400,10 +418,23 @@ class Ledger:
         ledger._journal = sink
         return ledger
 
-    def checkpoint_values(self) -> tuple[int, dict, dict]:
-        """(sequence, accounts, holds) in the shape ``restore`` takes."""
-        holds = {hold_id: (h.account_id, h.asset, h.remaining_minor) for hold_id, h in self._holds.items()}
-        return self.sequence, self.accounts(), holds
+    def checkpoint_changes(
+        self,
+    ) -> tuple[int, dict[tuple[int, str], tuple[int, int, int, int]], dict[int, tuple[int, str, int] | None]]:
+        """(sequence, accounts, holds) changed since the last call (or the restore), then forget them.
+
+        Applied to the previous checkpoint they give the one at ``sequence``; a hold that is gone maps to
+        ``None``, and one created and gone in between is not mentioned.
+        """
+        accounts = {key: self._accounts[key].as_tuple() for key in self._changed_accounts}
+        holds: dict[int, tuple[int, str, int] | None] = {}
+        for hold_id in self._changed_holds:
+            hold = self._holds.get(hold_id)
+            holds[hold_id] = None if hold is None else (hold.account_id, hold.asset, hold.remaining_minor)
+        self._changed_accounts.clear()
+        self._changed_holds.clear()
+        self._new_holds.clear()
+        return self.sequence, accounts, holds
 
     def replay(self, entries: Iterable[JournalEntry]) -> None:
         """Apply journal entries (in sequence order) without journaling them again: recovery."""

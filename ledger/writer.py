@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 
 from ledger.journal import JournalEntry
-from ledger.store import BookNumbering, Checkpoint, CommitBatch, OrderRecord, Store
+from ledger.store import BookNumbering, CheckpointChanges, CommitBatch, OrderRecord, Store
 
 log = structlog.get_logger("ledger.writer")
 
@@ -35,7 +35,7 @@ class GroupCommitWriter:
         self,
         store: Store,
         *,
-        checkpoint: Callable[[], Checkpoint] | None = None,
+        checkpoint: Callable[[], CheckpointChanges] | None = None,
         checkpoint_interval_s: float = 60.0,
         observe_commit_s: Callable[[float], None] | None = None,
         order_record_of: Callable[[Any], OrderRecord] | None = None,
@@ -150,7 +150,7 @@ class GroupCommitWriter:
             batch.orders = {order_id: convert(order) for order_id, order in batch.orders.items()}
         return batch, done
 
-    def _checkpoint_after(self, batch: CommitBatch) -> Checkpoint:
+    def _checkpoint_after(self, batch: CommitBatch) -> CheckpointChanges:
         """The ledger's state right after ``batch``: nothing newer was recorded since it was taken."""
         assert self._checkpoint is not None and not self._batch
         return self._checkpoint()

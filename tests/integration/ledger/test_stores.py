@@ -11,7 +11,7 @@ from book.types import Side, TradeExecuted
 from config import load_settings
 from config.settings import FeeSettings
 from ledger.ledger import Ledger
-from ledger.store import ApiKeyRecord, BookNumbering, Checkpoint, CommitBatch, OrderRecord
+from ledger.store import ApiKeyRecord, BookNumbering, CheckpointChanges, CommitBatch, OrderRecord
 from ledger.verify import verify_store
 from ledger.writer import GroupCommitWriter
 
@@ -67,14 +67,6 @@ def trade(trade_id: int, quantity: int, price: int) -> TradeExecuted:
     )
 
 
-def checkpoint_of(ledger: Ledger) -> Checkpoint:
-    return Checkpoint(
-        ledger.sequence,
-        ledger.accounts(),
-        {hold_id: (h.account_id, h.asset, h.remaining_minor) for hold_id, h in ledger.holds().items()},
-    )
-
-
 async def trading_day(store) -> Ledger:
     """Deposits, holds, two fills and a release, committed through the writer."""
     writer = GroupCommitWriter(store)
@@ -121,7 +113,7 @@ async def test_what_was_committed_is_loaded_and_rebuilds_the_ledger(store_factor
 async def test_recovery_from_a_checkpoint_plus_the_journal_after_it(store_factory) -> None:
     store = await store_factory()
     ledger = await trading_day(store)
-    await store.save_checkpoint(checkpoint_of(ledger))
+    await store.commit(CommitBatch(), CheckpointChanges(*ledger.checkpoint_changes()))
     writer = GroupCommitWriter(store)
     ledger_after = Ledger(fees=FEES, journal=writer.journal, sequence=ledger.sequence)
     state = await store.load()
@@ -134,6 +126,24 @@ async def test_recovery_from_a_checkpoint_plus_the_journal_after_it(store_factor
     state = await (await store_factory()).load()
     assert state.checkpoint.sequence == ledger.sequence
     assert [e.sequence for e in state.journal_after_checkpoint] == [ledger.sequence + 1]
+
+
+async def test_checkpoint_changes_bring_the_stored_checkpoint_up_to_date(store_factory) -> None:
+    store = await store_factory()
+    ledger = await trading_day(store)
+    await store.commit(CommitBatch(), CheckpointChanges(*ledger.checkpoint_changes()))
+    ledger.release(10, ledger.hold_remaining(10))
+    ledger.hold(30, 2, "BTC", COIN // 4)
+    ledger.hold(31, 2, "BTC", 1)
+    ledger.release(31, 1)
+    changes = CheckpointChanges(*ledger.checkpoint_changes())
+    assert changes.holds == {10: None, 30: (2, "BTC", COIN // 4)}
+    assert set(changes.accounts) == {(1, "USDT"), (2, "BTC"), (-1, "USDT"), (-1, "BTC")}
+    await store.commit(CommitBatch(), changes)
+    checkpoint = (await (await store_factory()).load()).checkpoint
+    assert checkpoint.sequence == ledger.sequence
+    assert checkpoint.accounts == ledger.accounts()
+    assert checkpoint.holds == {20: (2, "BTC", COIN // 2), 30: (2, "BTC", COIN // 4)}
 
 
 async def test_orders_upsert_and_closed_orders_are_not_recovered(store_factory) -> None:

@@ -1,4 +1,8 @@
-"""Random sequences of deposits, holds, fills, releases and withdrawals keep every ledger invariant."""
+"""Random sequences of deposits, holds, fills, releases and withdrawals keep every ledger invariant.
+
+Checkpoints taken at random points (changes since the previous one, applied to a stored copy) always
+equal the whole state, and restoring from the last one plus the journal after it rebuilds the ledger.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ operations = st.lists(
         fills,
         st.tuples(st.just("withdraw"), ACCOUNTS, st.sampled_from(["ETH", "BTC"]), AMOUNTS),
         st.tuples(st.just("release"), st.integers(0, 30), st.integers(1, 10**8)),
+        st.tuples(st.just("rehold"), st.integers(0, 30), st.integers(1, 10**8)),
+        st.tuples(st.just("checkpoint")),
     ),
     min_size=30,
     max_size=150,
@@ -43,6 +49,8 @@ def test_invariants_hold_after_every_operation(steps: list[tuple], maker_bps: in
     buys: list[tuple[int, int]] = []  # (order id, price per whole ETH)
     sells: list[int] = []
     orders: dict[int, int] = {}
+    owners: dict[int, tuple[int, str]] = {}
+    stored_sequence, stored_accounts, stored_holds = 0, {}, {}
     for index, step in enumerate(steps):
         kind = step[0]
         if kind == "deposit":
@@ -60,10 +68,12 @@ def test_invariants_hold_after_every_operation(steps: list[tuple], maker_bps: in
             if ledger.hold(index, step[1], "BTC", amount):
                 buys.append((index, price))
                 orders[index] = amount
+                owners[index] = (step[1], "BTC")
         elif kind == "sell":
             if ledger.hold(index, step[1], "ETH", step[2] * step_minor):
                 sells.append(index)
                 orders[index] = step[2] * step_minor
+                owners[index] = (step[1], "ETH")
         elif kind == "fill" and buys and sells:
             buy_id, price = buys[step[1] % len(buys)]
             sell_id = sells[step[2] % len(sells)]
@@ -97,7 +107,33 @@ def test_invariants_hold_after_every_operation(steps: list[tuple], maker_bps: in
             if amount:
                 ledger.release(order_id, amount)
                 orders[order_id] -= amount
+        elif kind == "rehold" and orders:
+            order_id = sorted(orders)[step[1] % len(orders)]
+            if ledger.hold(order_id, *owners[order_id], step[2]):
+                orders[order_id] += step[2]
+        elif kind == "checkpoint":
+            stored_sequence, accounts, holds = ledger.checkpoint_changes()
+            stored_accounts.update(accounts)
+            for hold_id, hold in holds.items():
+                if hold is None:
+                    assert hold_id in stored_holds, f"hold {hold_id} removed but never stored"
+                    del stored_holds[hold_id]
+                else:
+                    stored_holds[hold_id] = hold
+            assert stored_accounts == ledger.accounts()
+            assert stored_holds == {
+                hold_id: (h.account_id, h.asset, h.remaining_minor) for hold_id, h in ledger.holds().items()
+            }
         assert ledger.verify({order_id: spend for order_id, spend in orders.items() if spend}) == []
     rebuilt = Ledger(fees=ledger.fees)
     rebuilt.replay(journal)
     assert ledger.differences(rebuilt) == []
+    restored = Ledger.restore(
+        fees=ledger.fees,
+        checkpoint_sequence=stored_sequence,
+        accounts=stored_accounts,
+        holds=stored_holds,
+        transfers=[],
+        journal_after_checkpoint=[entry for entry in journal if entry.sequence > stored_sequence],
+    )
+    assert ledger.differences(restored) == []

@@ -8,7 +8,7 @@ import pytest
 
 from config.settings import FeeSettings
 from ledger.ledger import Ledger
-from ledger.store import Checkpoint, CommitBatch
+from ledger.store import CheckpointChanges, CommitBatch
 from ledger.writer import GroupCommitWriter
 
 
@@ -16,12 +16,12 @@ class RecordingStore:
     """Store stand-in: keeps each committed batch; ``fail_at`` makes that commit raise."""
 
     def __init__(self, fail_at: int | None = None) -> None:
-        self.batches: list[tuple[CommitBatch, Checkpoint | None]] = []
+        self.batches: list[tuple[CommitBatch, CheckpointChanges | None]] = []
         self.fail_at = fail_at
         self.release = asyncio.Event()
         self.release.set()
 
-    async def commit(self, batch: CommitBatch, checkpoint: Checkpoint | None = None) -> None:
+    async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None:
         await self.release.wait()
         if self.fail_at == len(self.batches):
             raise OSError("disk full")
@@ -71,7 +71,7 @@ async def test_close_commits_the_rest_with_a_checkpoint() -> None:
     store = RecordingStore()
     ledger_box: list[Ledger] = []
     writer = GroupCommitWriter(
-        store, checkpoint=lambda: Checkpoint(ledger_box[0].sequence, ledger_box[0].accounts(), {})
+        store, checkpoint=lambda: CheckpointChanges(*ledger_box[0].checkpoint_changes())
     )
     ledger = Ledger(fees=FeeSettings(), journal=writer.journal)
     ledger_box.append(ledger)
