@@ -1,7 +1,8 @@
 """The production store: PostgreSQL through an asyncpg pool.
 
-Journal rows go in with ``COPY`` (``copy_records_to_table``), the cheapest durable append PostgreSQL
-offers; order states are upserted. Every statement is parameterised. ``schema`` selects a PostgreSQL
+A commit is one parameterised statement (arrays per column, ``unnest``): one round trip, where a
+statement per table cost one loop round trip each while the loop was busy trading. Every statement is
+parameterised. ``schema`` selects a PostgreSQL
 schema (tests give each run its own).
 """
 
@@ -38,33 +39,70 @@ from ledger.store import (
 )
 
 _TYPES = {"BIG": "BIGINT", "BYTES": "BYTEA"}
-_UPSERT_ORDER = (
-    f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${index}' for index in range(1, len(ORDER_COLUMNS) + 1))}) "
-    "ON CONFLICT (order_id) DO UPDATE SET "
-    + ", ".join(f"{column} = excluded.{column}" for column in ORDER_COLUMNS[1:])
-)
-_UPSERT_CHECKPOINT_ACCOUNT = (
-    "INSERT INTO checkpoint_accounts VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, asset) "
-    "DO UPDATE SET credits_posted = $3, debits_posted = $4, credits_pending = $5, debits_pending = $6"
-)
-_UPSERT_CHECKPOINT_HOLD = (
-    "INSERT INTO checkpoint_holds VALUES ($1, $2, $3, $4) ON CONFLICT (hold_id) "
-    "DO UPDATE SET account_id = $2, asset = $3, remaining_minor = $4"
-)
-_SET_COUNTER = (
-    "INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = $2"
+_TEXT_COLUMNS = {
+    "kind",
+    "transfer_id",
+    "asset",
+    "symbol",
+    "base",
+    "quote",
+    "client_order_id",
+    "original_client_order_id",
+    "side",
+    "order_type",
+    "time_in_force",
+    "self_trade_prevention",
+    "status",
+    "commission_asset",
+    "origin",
+    "name",
+    "session_id",
+}
+_COLUMN_TYPES = {"buyer_is_maker": "boolean", "message": "bytea"} | {name: "text" for name in _TEXT_COLUMNS}
+# (table, columns, conflict key or None for plain inserts), in the order of the commit's parameters.
+_COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] = (
+    ("ledger_entries", ENTRY_COLUMNS, None),
+    ("trades", TRADE_COLUMNS, None),
+    ("orders", ORDER_COLUMNS, ("order_id",)),
+    ("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",)),
+    ("counters", ("name", "value"), ("name",)),
+    ("fix_sessions", ("session_id", "next_incoming_seq", "next_outgoing_seq"), ("session_id",)),
+    ("fix_messages", ("session_id", "seq", "message"), ("session_id", "seq")),
+    (
+        "checkpoint_accounts",
+        ("account_id", "asset", "credits_posted", "debits_posted", "credits_pending", "debits_pending"),
+        ("account_id", "asset"),
+    ),
+    ("checkpoint_holds", ("hold_id", "account_id", "asset", "remaining_minor"), ("hold_id",)),
 )
 
 
-_UPSERT_FIX_SESSION = (
-    "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) VALUES ($1, $2, $3) "
-    "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = $2, next_outgoing_seq = $3"
-)
-_UPSERT_FIX_MESSAGE = (
-    "INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
-    "ON CONFLICT (session_id, seq) DO UPDATE SET message = $3"
-)
+def _commit_statement() -> str:
+    """One statement for a whole commit: an ``INSERT ... SELECT FROM unnest(arrays)`` per table as a
+    data-modifying CTE, then the checkpoint's removed holds. One round trip, and in autocommit one
+    transaction; a table with nothing to write gets empty arrays."""
+    parts = []
+    parameter = 0
+    for index, (table, columns, key) in enumerate(_COMMIT_TABLES):
+        arrays = []
+        for column in columns:
+            parameter += 1
+            arrays.append(f"${parameter}::{_COLUMN_TYPES.get(column, 'bigint')}[]")
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({', '.join(arrays)})"
+        if key is not None:
+            updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
+            sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        parts.append(f"part{index} AS ({sql})")
+    parts.append(f"gone AS (DELETE FROM checkpoint_holds WHERE hold_id = ANY(${parameter + 1}::bigint[]))")
+    return f"WITH {', '.join(parts)} SELECT 1"
+
+
+_COMMIT = _commit_statement()
+
+
+def _columns(rows: list[tuple], width: int) -> list[list]:
+    """Rows as one list per column (what ``unnest`` takes)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
 class PostgresStore:
@@ -122,48 +160,37 @@ class PostgresStore:
     # Commit -------------------------------------------------------------------------------------
 
     async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None:
-        entries = [entry_row(e) for e in batch.journal if type(e) is not TradeEntry]
-        trades = [trade_row(e) for e in batch.journal if type(e) is TradeEntry]
-        async with self.pool.acquire() as connection, connection.transaction():
-            if entries:
-                await connection.copy_records_to_table(
-                    "ledger_entries", records=entries, columns=ENTRY_COLUMNS, schema_name=self._schema
-                )
-            if trades:
-                await connection.copy_records_to_table(
-                    "trades", records=trades, columns=TRADE_COLUMNS, schema_name=self._schema
-                )
-            if batch.orders:
-                await connection.executemany(_UPSERT_ORDER, [order_row(r) for r in batch.orders.values()])
-            if batch.numbering:
-                await connection.executemany(
-                    "INSERT INTO book_numbering (symbol, sequence, next_trade_id) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (symbol) DO UPDATE SET sequence = $2, next_trade_id = $3",
-                    [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
-                )
-            if batch.next_order_id is not None:
-                await connection.execute(_SET_COUNTER, NEXT_ORDER_ID, batch.next_order_id)
-            if batch.fix_sessions:
-                await connection.executemany(
-                    _UPSERT_FIX_SESSION, [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()]
-                )
-            if batch.fix_messages:
-                await connection.executemany(_UPSERT_FIX_MESSAGE, batch.fix_messages)
-            if checkpoint is not None:
-                await connection.executemany(
-                    _UPSERT_CHECKPOINT_ACCOUNT,
-                    [(owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()],
-                )
-                await connection.executemany(
-                    _UPSERT_CHECKPOINT_HOLD,
-                    [(hold_id, *hold) for hold_id, hold in checkpoint.holds.items() if hold is not None],
-                )
-                gone = [hold_id for hold_id, hold in checkpoint.holds.items() if hold is None]
-                if gone:
-                    await connection.execute(
-                        "DELETE FROM checkpoint_holds WHERE hold_id = ANY($1::bigint[])", gone
-                    )
-                await connection.execute(_SET_COUNTER, CHECKPOINT_SEQUENCE, checkpoint.sequence)
+        """Write ``batch`` (and the checkpoint changes taken right after it) in one statement."""
+        counters = [] if batch.next_order_id is None else [(NEXT_ORDER_ID, batch.next_order_id)]
+        accounts: list[tuple] = []
+        holds: list[tuple] = []
+        gone: list[int] = []
+        if checkpoint is not None:
+            counters.append((CHECKPOINT_SEQUENCE, checkpoint.sequence))
+            accounts = [(owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()]
+            for hold_id, hold in checkpoint.holds.items():
+                if hold is None:
+                    gone.append(hold_id)
+                else:
+                    holds.append((hold_id, *hold))
+        # A frame resent under the same number replaces the earlier one (one row per key per statement).
+        messages = {(sid, seq): frame for sid, seq, frame in batch.fix_messages}
+        tables = (
+            [entry_row(e) for e in batch.journal if type(e) is not TradeEntry],
+            [trade_row(e) for e in batch.journal if type(e) is TradeEntry],
+            [order_row(r) for r in batch.orders.values()],
+            [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
+            counters,
+            [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()],
+            [(sid, seq, frame) for (sid, seq), frame in messages.items()],
+            accounts,
+            holds,
+        )
+        arguments = []
+        for rows, (_, columns, _) in zip(tables, _COMMIT_TABLES, strict=True):
+            arguments += _columns(rows, len(columns))
+        async with self.pool.acquire() as connection:
+            await connection.execute(_COMMIT, *arguments, gone)
 
     # Load ---------------------------------------------------------------------------------------
 

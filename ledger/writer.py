@@ -151,7 +151,7 @@ class GroupCommitWriter:
         return batch, done
 
     def _checkpoint_after(self, batch: CommitBatch) -> CheckpointChanges:
-        """The ledger's state right after ``batch``: nothing newer was recorded since it was taken."""
+        """What changed up to right after ``batch``: nothing newer was recorded since it was taken."""
         assert self._checkpoint is not None and not self._batch
         return self._checkpoint()
 
