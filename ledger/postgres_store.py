@@ -1,9 +1,8 @@
 """The production store: PostgreSQL through an asyncpg pool.
 
-A commit is one parameterised statement (arrays per column, ``unnest``): one round trip, where a
-statement per table cost one loop round trip each while the loop was busy trading. Every statement is
-parameterised. ``schema`` selects a PostgreSQL
-schema (tests give each run its own).
+A commit is one statement (arrays per column, ``unnest``): one round trip, where a statement per
+table cost one loop round trip each while the loop was busy trading. Every statement is
+parameterised. ``schema`` selects a PostgreSQL schema (tests give each run its own).
 """
 
 from __future__ import annotations
