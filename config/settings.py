@@ -99,6 +99,8 @@ class ServerSettings:
     log_level: str = "info"
     # How long market-stream messages gather before one write per subscriber: the lag/CPU trade-off.
     stream_flush_interval_ms: int = 30
+    # The full garbage collection (a pause that grows with the books) runs on this schedule only.
+    gc_full_collection_interval_s: int = 3600
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

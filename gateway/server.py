@@ -7,7 +7,6 @@ out, lets the books drain, commits what is left with a checkpoint and closes the
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 import ssl
 import time
@@ -18,6 +17,7 @@ import structlog
 from book.types import PriceLevelChanged, SelfTradePrevention, Side
 from config.errors import GatewayError
 from config.settings import Settings
+from gateway import collector
 from gateway.admin_commands import AdminCommands
 from gateway.admin_endpoint import AdminEndpoint
 from gateway.admin_token import ensure_admin_token
@@ -43,7 +43,6 @@ from session.fix.session import SessionConfig
 log = structlog.get_logger("gateway.server")
 BOOK_BATCH_MAX = 256
 DRAIN_TIMEOUT_S = 10.0
-GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def open_store(settings: Settings) -> Store:
@@ -163,11 +162,13 @@ class GatewayServer:
             settings.server.host, settings.server.metrics_port, self.metrics, self._health
         )
         self.ports.metrics = next(iter(self.http.sockets)).getsockname()[1]
-        # Recovered state is long-lived: keep it out of every collection, and collect young objects less
-        # often (a full collection over a large book paused the loop for >200 ms here; see DESIGN).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        collector.settle_after_start()
+        self._tasks.append(
+            asyncio.create_task(
+                collector.collect_fully_every(settings.server.gc_full_collection_interval_s),
+                name="garbage-collector",
+            )
+        )
         log.info(
             "gateway started",
             fix_port=self.ports.fix,

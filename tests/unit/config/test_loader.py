@@ -128,3 +128,8 @@ def test_duplicate_fix_session_comp_ids() -> None:
     session = '\n[[fix_sessions]]\nsender_comp_id = "A"\ntarget_comp_id = "GW"\naccount = "a"\n'
     error = _error(BASE + session + session)
     assert error.key == "fix_sessions[1]"
+
+
+def test_full_garbage_collection_needs_an_interval() -> None:
+    error = _error(BASE + "\n[server]\ngc_full_collection_interval_s = 0\n")
+    assert error.key == "server.gc_full_collection_interval_s"
