@@ -11,7 +11,10 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from functools import cache
+from itertools import chain
 from pathlib import Path
 
 import aiosqlite
@@ -49,45 +52,71 @@ from ledger.store import (
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _TYPES = {"BIG": "INTEGER", "BYTES": "BLOB"}
-_INSERT_ENTRY = (
-    f"INSERT INTO ledger_entries ({', '.join(ENTRY_COLUMNS)}) VALUES ({', '.join('?' * len(ENTRY_COLUMNS))})"
-)
-_INSERT_TRADE = (
-    f"INSERT INTO trades ({', '.join(TRADE_COLUMNS)}) VALUES ({', '.join('?' * len(TRADE_COLUMNS))})"
-)
-_UPSERT_ORDER = (
-    f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) VALUES ({', '.join('?' * len(ORDER_COLUMNS))}) "
-    "ON CONFLICT (order_id) DO UPDATE SET "
-    + ", ".join(f"{column} = excluded.{column}" for column in ORDER_COLUMNS[1:])
-)
+# SQLite's smallest limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
+_PARAMETERS_MAX = 999
 
 
-_UPSERT_FIX_SESSION = (
-    "INSERT INTO fix_sessions (session_id, next_incoming_seq, next_outgoing_seq) VALUES (?, ?, ?) "
-    "ON CONFLICT (session_id) DO UPDATE SET next_incoming_seq = excluded.next_incoming_seq, "
-    "next_outgoing_seq = excluded.next_outgoing_seq"
-)
-_UPSERT_FIX_MESSAGE = (
-    "INSERT INTO fix_messages (session_id, seq, message) VALUES (?, ?, ?) "
-    "ON CONFLICT (session_id, seq) DO UPDATE SET message = excluded.message"
-)
+@dataclass(frozen=True, slots=True)
+class _ManyRows:
+    """A statement over many rows at once: ``head``, then ``group`` once per row, then ``tail``.
+
+    Python's sqlite3 gives up the GIL around every step and must win it back from the loop thread,
+    which is busy trading: ``executemany`` steps once per row, this once per chunk of rows. Chunks
+    are powers of two, so few statement texts are ever prepared.
+    """
+
+    head: str
+    group: str
+    tail: str = ""
+
+    def chunks(self, rows: list[tuple]) -> Iterator[tuple[str, list]]:
+        """(sql, flat parameters) for each chunk of ``rows``."""
+        width = self.group.count("?")
+        chunk_max = 1 << ((_PARAMETERS_MAX // width).bit_length() - 1)
+        start = 0
+        while start < len(rows):
+            count = min(chunk_max, 1 << (len(rows) - start).bit_length() - 1)
+            yield _sql(self, count), list(chain.from_iterable(rows[start : start + count]))
+            start += count
 
 
-_UPSERT_CHECKPOINT_ACCOUNT = (
-    "INSERT INTO checkpoint_accounts VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, asset) DO UPDATE SET "
-    "credits_posted = excluded.credits_posted, debits_posted = excluded.debits_posted, "
-    "credits_pending = excluded.credits_pending, debits_pending = excluded.debits_pending"
-)
-_UPSERT_CHECKPOINT_HOLD = (
-    "INSERT INTO checkpoint_holds VALUES (?, ?, ?, ?) ON CONFLICT (hold_id) DO UPDATE SET "
-    "account_id = excluded.account_id, asset = excluded.asset, remaining_minor = excluded.remaining_minor"
-)
-_SET_COUNTER = (
-    "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-)
+@cache
+def _sql(statement: _ManyRows, count: int) -> str:
+    return f"{statement.head}{', '.join([statement.group] * count)}{statement.tail}"
 
 
-def _run_transaction(connection: sqlite3.Connection, statements: list[tuple[str, list]]) -> None:
+def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...] = ()) -> _ManyRows:
+    """Insert rows of ``columns``; with ``key``, a row whose key exists replaces the other columns."""
+    tail = ""
+    if key:
+        updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
+        tail = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    return _ManyRows(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", f"({', '.join('?' * len(columns))})", tail
+    )
+
+
+_INSERT_ENTRY = _insert("ledger_entries", ENTRY_COLUMNS)
+_INSERT_TRADE = _insert("trades", TRADE_COLUMNS)
+_UPSERT_ORDER = _insert("orders", ORDER_COLUMNS, ("order_id",))
+_UPSERT_NUMBERING = _insert("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",))
+_SET_COUNTER = _insert("counters", ("name", "value"), ("name",))
+_UPSERT_FIX_SESSION = _insert(
+    "fix_sessions", ("session_id", "next_incoming_seq", "next_outgoing_seq"), ("session_id",)
+)
+_UPSERT_FIX_MESSAGE = _insert("fix_messages", ("session_id", "seq", "message"), ("session_id", "seq"))
+_UPSERT_CHECKPOINT_ACCOUNT = _insert(
+    "checkpoint_accounts",
+    ("account_id", "asset", "credits_posted", "debits_posted", "credits_pending", "debits_pending"),
+    ("account_id", "asset"),
+)
+_UPSERT_CHECKPOINT_HOLD = _insert(
+    "checkpoint_holds", ("hold_id", "account_id", "asset", "remaining_minor"), ("hold_id",)
+)
+_DELETE_CHECKPOINT_HOLDS = _ManyRows("DELETE FROM checkpoint_holds WHERE hold_id IN (", "?", ")")
+
+
+def _run_transaction(connection: sqlite3.Connection, statements: list[tuple[_ManyRows, list]]) -> None:
     """Run on aiosqlite's thread: the whole transaction in one hand-off instead of one per statement.
 
     Each aiosqlite call is a round trip through the event loop; with the loop busy trading, a commit of
@@ -95,8 +124,9 @@ def _run_transaction(connection: sqlite3.Connection, statements: list[tuple[str,
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
-        for sql, rows in statements:
-            connection.executemany(sql, rows)
+        for statement, rows in statements:
+            for sql, parameters in statement.chunks(rows):
+                connection.execute(sql, parameters)
     except BaseException:
         connection.execute("ROLLBACK")
         raise
@@ -175,7 +205,7 @@ class SqliteStore:
 
     async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None:
         """Write ``batch`` (and a checkpoint taken right after it) in one transaction."""
-        statements: list[tuple[str, list]] = []
+        statements: list[tuple[_ManyRows, list]] = []
         entries = [entry_row(e) for e in batch.journal if type(e) is not TradeEntry]
         trades = [trade_row(e) for e in batch.journal if type(e) is TradeEntry]
         if entries:
@@ -187,9 +217,7 @@ class SqliteStore:
         if batch.numbering:
             statements.append(
                 (
-                    "INSERT INTO book_numbering (symbol, sequence, next_trade_id) VALUES (?, ?, ?) "
-                    "ON CONFLICT (symbol) DO UPDATE SET sequence = excluded.sequence, "
-                    "next_trade_id = excluded.next_trade_id",
+                    _UPSERT_NUMBERING,
                     [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
                 )
             )
@@ -212,7 +240,7 @@ class SqliteStore:
                     [(hold_id, *hold) for hold_id, hold in checkpoint.holds.items() if hold is not None],
                 ),
                 (
-                    "DELETE FROM checkpoint_holds WHERE hold_id = ?",
+                    _DELETE_CHECKPOINT_HOLDS,
                     [(hold_id,) for hold_id, hold in checkpoint.holds.items() if hold is None],
                 ),
                 (_SET_COUNTER, [(CHECKPOINT_SEQUENCE, checkpoint.sequence)]),

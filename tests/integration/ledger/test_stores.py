@@ -146,6 +146,28 @@ async def test_checkpoint_changes_bring_the_stored_checkpoint_up_to_date(store_f
     assert checkpoint.holds == {20: (2, "BTC", COIN // 2), 30: (2, "BTC", COIN // 4)}
 
 
+async def test_a_large_batch_is_written_whole(store_factory) -> None:
+    """More rows than one statement takes (SQLite writes them in chunks of many rows)."""
+    store = await store_factory()
+    rows = 1_000
+    frames = [("S", seq, b"8=FIX.4.4\x01" + bytes([seq % 256])) for seq in range(1, rows + 1)]
+    await store.commit(
+        CommitBatch(
+            orders={order_id: order(order_id, priority=order_id) for order_id in range(1, rows + 1)},
+            fix_messages=frames,
+        )
+    )
+    state = await store.load()
+    assert [o.order_id for o in state.open_orders] == list(range(1, rows + 1))
+    assert await store.fetch_sent_messages("S", 1, rows) == [(seq, frame) for _, seq, frame in frames]
+    holds = {hold_id: (1, "BTC", hold_id) for hold_id in range(1, rows + 1)}
+    await store.commit(CommitBatch(), CheckpointChanges(1, {}, holds))
+    await store.commit(CommitBatch(), CheckpointChanges(2, {}, dict.fromkeys(range(1, rows, 2))))
+    assert (await store.load()).checkpoint.holds == {
+        h: v for h, v in holds.items() if h % 2 == 0 or h == rows
+    }
+
+
 async def test_orders_upsert_and_closed_orders_are_not_recovered(store_factory) -> None:
     store = await store_factory()
     await store.commit(CommitBatch(orders={1: order(1, priority=9), 2: order(2, priority=3)}))
