@@ -131,6 +131,7 @@ class GatewayServer:
         )
         for name, task in books.items():
             self._tasks.append(asyncio.create_task(self._run_book(name, task), name=f"book-{name}"))
+            self.metrics.queue_depth.read(name, task.queue.qsize)
         await self._start_fix(settings)
         self.metrics.sessions.labels("fix").set_function(lambda: len(self.fix.connected))
         self.metrics.subscribers.set_function(self.broadcaster.subscriber_count)
@@ -148,6 +149,7 @@ class GatewayServer:
         )
         self.ws_server = await self.ws_api.serve(settings.server.host, settings.server.websocket_port)
         self.ports.websocket = next(iter(self.ws_server.sockets)).getsockname()[1]
+        self.metrics.sessions.labels("websocket").set_function(lambda: self.ws_api.api_connections_open)
         token = ensure_admin_token(settings.server.admin_token_path)
         self.admin_commands = AdminCommands(self)
         self.admin = AdminEndpoint(

@@ -185,6 +185,7 @@ class WsApi:
         self.orders_limit = RateLimit("ORDERS", "SECOND", 10, self.limits.orders_per_10s_per_key_max)
         self._orders_by_key: dict[str, RateCounter] = {}
         self._connections = ConnectionsPerAddress(self.limits.connections_per_address_max)
+        self.api_connections_open = 0
         self.execution_ids = itertools.count(time.time_ns())
         self._subscription_ids = itertools.count(1)
         self._methods: dict[str, _Method] = {
@@ -258,6 +259,7 @@ class WsApi:
             connected_ms=int(time.time() * 1000),
         )
         pending: set[asyncio.Task[None]] = set()
+        self.api_connections_open += 1
         try:
             async for message in websocket:
                 if connection.closing:
@@ -268,6 +270,7 @@ class WsApi:
         except ConnectionClosed:
             pass
         finally:
+            self.api_connections_open -= 1
             connection.closing = True
             for subscription in connection.subscriptions.values():
                 self.exchange.unsubscribe_account(subscription.account_id, subscription)
