@@ -56,7 +56,6 @@ class Exchange:
         self._order_symbol: dict[int, str] = {}
         self._client_order_ids: dict[tuple[int, str], int] = {}
         self._account_subscribers: dict[int, set[AccountSubscriber]] = {}
-        self._order_counters: dict[str, object] = {}
         for symbol, task in books.items():
             for state in task.orders.values():
                 self._index(state, symbol)
@@ -129,7 +128,7 @@ class Exchange:
             reply.set_result(Result(error=RejectReason.QUEUE_FULL))
             return reply
         if is_new_order:
-            self._orders_counter(symbol).inc()
+            self.metrics.orders.labels(symbol).inc()
             self._order_symbol[command.order_id] = symbol
             if client_order_id:
                 self._client_order_ids[key] = command.order_id
@@ -141,12 +140,6 @@ class Exchange:
     def _name_order(self, done: asyncio.Future[Result], key: tuple[int, str], order_id: int) -> None:
         if not done.cancelled() and done.result().error is None:
             self._client_order_ids[key] = order_id
-
-    def _orders_counter(self, symbol: str):
-        counter = self._order_counters.get(symbol)
-        if counter is None:
-            counter = self._order_counters[symbol] = self.metrics.orders.labels(symbol)
-        return counter
 
     # Accounts ---------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from config import load_settings_text
 from gateway.server import GatewayServer
+from tests.e2e.fix.quickfix_client import wait_for
 from tests.e2e.gateway.config import demo_config_text
 from tests.e2e.gateway.fix_client import FixTestClient
 
@@ -31,13 +32,6 @@ def samples(exposition: str) -> dict[str, float]:
     }
 
 
-async def wait_until(condition, timeout_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_metrics_count_orders_fills_rejects_and_latency(tmp_path: Path) -> None:
     server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
     await server.start()
@@ -45,12 +39,12 @@ async def test_metrics_count_orders_fills_rejects_and_latency(tmp_path: Path) ->
     try:
         for client in (alice, bob):
             await client.connect(server.ports.fix)
-        await wait_until(lambda: alice.of_type("A") and bob.of_type("A"))
+        await wait_for(lambda: alice.of_type("A") and bob.of_type("A"))
         bob.new_order("bob-1", "2", "0.5", "50000")
-        await wait_until(lambda: bob.of_type("8"))
+        await wait_for(lambda: bob.of_type("8"))
         alice.new_order("alice-1", "1", "0.2", "50000")
         alice.new_order("alice-2", "1", "1000", "50000")  # 50,000,000 USDT: more than alice has
-        await wait_until(
+        await wait_for(
             lambda: (
                 any(m.get(11) == "alice-2" for m in alice.of_type("8"))
                 and any(m.get(150) == "F" for m in bob.of_type("8"))
