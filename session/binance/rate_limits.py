@@ -32,15 +32,17 @@ class RateLimit:
 class RateCounter:
     """One limit's count in the current window."""
 
-    __slots__ = ("count", "limit", "window_start_ms")
+    __slots__ = ("count", "limit", "span_ms", "window_start_ms")
 
     def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
+        self.span_ms = limit.span_ms
         self.window_start_ms = 0
         self.count = 0
 
     def _roll(self, now_ms: float) -> None:
-        start = int(now_ms) // self.limit.span_ms * self.limit.span_ms
+        """Start a new window once ``now_ms`` is past the current one (checked several times a request)."""
+        start = int(now_ms) // self.span_ms * self.span_ms
         if start != self.window_start_ms:
             self.window_start_ms, self.count = start, 0
 

@@ -6,7 +6,6 @@ and the symbol's settings, and sends what they return through the session.
 
 from __future__ import annotations
 
-import functools
 import re
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from book.types import (
 )
 from config.money import DecimalFormatError, format_minor, parse_decimal_minor
 from config.settings import SymbolSettings
+from session.fix.session import utc_second
 
 
 class Fields(Protocol):
@@ -259,10 +259,4 @@ def execution_report_fields(
 def utc_timestamp(ts_ns: int, clock: Callable[[], int] = time.time_ns) -> str:
     """UTCTimestamp with milliseconds (``YYYYMMDD-HH:MM:SS.sss``); a zero time means now."""
     seconds, nanoseconds = divmod(ts_ns or clock(), 1_000_000_000)
-    return f"{_utc_second(seconds)}.{nanoseconds // 1_000_000:03d}"
-
-
-@functools.lru_cache(maxsize=16)
-def _utc_second(seconds: int) -> str:
-    """The whole-second part, formatted once per second rather than once per message."""
-    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds))
+    return f"{utc_second(seconds)}.{nanoseconds // 1_000_000:03d}"

@@ -84,8 +84,15 @@ SessionEvent = LoggedOn | ApplicationMessage | ResendNeeded | Disconnect
 
 
 def utc_timestamp(now_s: float) -> str:
+    """UTCTimestamp with milliseconds (``YYYYMMDD-HH:MM:SS.sss``) of ``now_s`` seconds since the epoch."""
     whole = int(now_s)
-    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(whole)) + f".{int((now_s - whole) * 1000):03d}"
+    return f"{utc_second(whole)}.{int((now_s - whole) * 1000):03d}"
+
+
+@functools.lru_cache(maxsize=16)
+def utc_second(seconds: int) -> str:
+    """The whole-second part of a UTCTimestamp, formatted once per second rather than once per message."""
+    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(seconds))
 
 
 def parse_utc_timestamp(text: str) -> float | None:
