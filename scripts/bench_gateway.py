@@ -5,10 +5,11 @@ SQLite or PostgreSQL. Each session sends a realistic mix (70% passive limits nea
 of its own resting orders, 10% orders that cross) and times every request until its first answer
 (ExecutionReport or OrderCancelReject), which the gateway sends only after the commit. Two runs:
 closed loop with a window of requests in flight per session (sustained orders/s), and open loop at a
-fixed rate (ack latency p50/p99/p99.9).
+fixed rate (ack latency p50/p99/p99.9). With ``--instructions`` the gateway runs under callgrind and
+the closed loop reports instructions per order instead (see ``instruction_count``); there is no open loop.
 
     .venv/bin/python scripts/bench_gateway.py [--backend sqlite|postgres] [--sessions 8] [--seconds 10]
-        [--window 64] [--rate 5000]
+        [--window 64] [--rate 5000] [--instructions]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import asyncpg
 import uvloop
+from instruction_count import instructions_since_zero, under_callgrind, zero_counts
 from process_cpu import cpu_seconds
 
 from session.fix.auth import hash_password
@@ -34,6 +36,8 @@ from session.fix.codec import FixMessage, FixParser, encode
 from session.fix.session import utc_timestamp
 
 ROOT = Path(__file__).resolve().parent.parent
+STARTUP_POLLS = 300  # every 0.1 s
+STARTUP_POLLS_UNDER_CALLGRIND = 3000
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench"
 
@@ -189,18 +193,12 @@ async def run(arguments: argparse.Namespace) -> None:
     fix_port = free_port()
     config = directory / "bench.toml"
     config.write_text(config_text(directory, arguments.sessions, arguments.backend, schema, fix_port))
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "serve",
-        "--config",
-        str(config),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
+    if arguments.instructions:
+        command = under_callgrind(command, directory)
+    server = await asyncio.create_subprocess_exec(*command, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL)
     try:
-        for _ in range(300):
+        for _ in range(STARTUP_POLLS_UNDER_CALLGRIND if arguments.instructions else STARTUP_POLLS):
             try:
                 _, probe = await asyncio.open_connection("127.0.0.1", fix_port)
                 probe.close()
@@ -211,6 +209,8 @@ async def run(arguments: argparse.Namespace) -> None:
         traders = [Trader(index, random.Random(rng.random())) for index in range(arguments.sessions)]
         await asyncio.gather(*(trader.connect(fix_port) for trader in traders))
 
+        if arguments.instructions:
+            zero_counts(server.pid)
         started = time.monotonic()
         server_cpu_s, client_cpu_s = cpu_seconds(server.pid), time.process_time()
         until = started + arguments.seconds
@@ -222,6 +222,14 @@ async def run(arguments: argparse.Namespace) -> None:
         client_cpu_s = time.process_time() - client_cpu_s
         closed = [latency for trader in traders for latency in trader.latencies_ns]
         print(f"command: {' '.join(sys.argv)}")
+        if arguments.instructions:
+            instructions = instructions_since_zero(server.pid, directory)
+            print(
+                f"{arguments.backend}: closed loop under callgrind, {arguments.sessions} sessions x window "
+                f"{arguments.window}: {answered:,} requests answered; gateway "
+                f"{instructions / answered:,.0f} instructions per order (all threads)"
+            )
+            return
         print(
             f"{arguments.backend}: closed loop, {arguments.sessions} sessions x window {arguments.window}: "
             f"{answered:,} requests in {elapsed:.1f} s = {answered / elapsed:,.0f} orders/s sustained "
@@ -258,6 +266,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--window", type=int, default=64, help="requests in flight per session (closed loop)")
     parser.add_argument("--rate", type=float, default=5000.0, help="requests per second in the open-loop run")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count the gateway's instructions per order (callgrind)"
+    )
     uvloop.run(run(parser.parse_args()))
 
 

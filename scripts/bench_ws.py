@@ -5,10 +5,11 @@ logged on with an Ed25519 key (``session.logon``), keep a window of ``order.plac
 (70% passive, 30% crossing); every answer comes after the durable commit. Prints orders/s and response
 latency. Part 2: the same load while ``--subscribers`` connections (in a second process) follow
 ``btcusdt@depth@100ms`` and ``btcusdt@trade``; prints the book throughput with them and the delivery
-lag (event time to receipt).
+lag (event time to receipt). With ``--instructions`` the gateway runs under callgrind and part 1
+reports instructions per order instead (see ``instruction_count``); there is no part 2.
 
     .venv/bin/python scripts/bench_ws.py [--connections 8] [--window 32] [--seconds 8] [--subscribers 1000]
-        [--stream-flush-ms 30]
+        [--stream-flush-ms 30] [--instructions]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 import uvloop
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from instruction_count import instructions_since_zero, under_callgrind, zero_counts
 from process_cpu import cpu_seconds
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
@@ -40,6 +42,8 @@ from gateway.admin_token import read_admin_token
 from session.binance.signing import signature_payload
 
 ROOT = Path(__file__).resolve().parent.parent
+STARTUP_POLLS = 300  # every 0.1 s
+STARTUP_POLLS_UNDER_CALLGRIND = 3000
 
 
 def free_port() -> int:
@@ -225,18 +229,12 @@ async def run(arguments: argparse.Namespace) -> None:
     ws_port, admin_port = free_port(), free_port()
     config = directory / "bench.toml"
     config.write_text(config_text(directory, ws_port, admin_port, arguments.stream_flush_ms))
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "serve",
-        "--config",
-        str(config),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
+    if arguments.instructions:
+        command = under_callgrind(command, directory)
+    server = await asyncio.create_subprocess_exec(*command, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL)
     try:
-        for _ in range(300):
+        for _ in range(STARTUP_POLLS_UNDER_CALLGRIND if arguments.instructions else STARTUP_POLLS):
             try:
                 _, probe = await asyncio.open_connection("127.0.0.1", admin_port)
                 probe.close()
@@ -263,6 +261,16 @@ async def run(arguments: argparse.Namespace) -> None:
             keys.append((reply["result"]["api_key"], private))
         url = f"ws://127.0.0.1:{ws_port}/ws-api/v3"
         print(f"command: {' '.join(sys.argv)}")
+        if arguments.instructions:
+            zero_counts(server.pid)
+            _, latencies, _ = await load(url, keys, arguments.window, arguments.seconds)
+            instructions = instructions_since_zero(server.pid, directory)
+            print(
+                f"orders over WebSocket under callgrind: {arguments.connections} connections x window "
+                f"{arguments.window}: {len(latencies):,} orders answered; gateway "
+                f"{instructions / len(latencies):,.0f} instructions per order (all threads)"
+            )
+            return
         cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
         rate, latencies, refused = await load(url, keys, arguments.window, arguments.seconds)
         cpu_per_order_us = (cpu_seconds(server.pid) - cpu_before) / (rate * arguments.seconds) * 1e6
@@ -318,6 +326,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--stream-flush-ms", type=int, default=30)
+    parser.add_argument(
+        "--instructions", action="store_true", help="count the gateway's instructions per order (callgrind)"
+    )
     parser.add_argument("--subscriber-pool", metavar="URI", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.subscriber_pool:
