@@ -322,7 +322,7 @@ class WsApi:
         counter = self._orders_by_key.get(api_key)
         if counter is None:
             counter = self._orders_by_key[api_key] = RateCounter(self.orders_limit)
-        return RateLimiter([], [counter]).charge(now_ms, weight=0, orders=orders)
+        return counter.charge(now_ms, orders)
 
     def _charge_signed_order(self, connection: _ApiConnection, key: ApiKey) -> None:
         """Count an order sent with its own signature (a logged-on session's are counted in ``_charge``)."""

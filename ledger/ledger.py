@@ -257,7 +257,8 @@ class Ledger:
         assert amount_minor >= 0 and account_id > 0
         existing = self._holds.get(hold_id)
         assert existing is None or (existing.account_id, existing.asset) == (account_id, asset)
-        if self.balance(account_id, asset).available_minor < amount_minor:
+        balance = self._accounts.get((account_id, asset))
+        if (0 if balance is None else balance.available_minor) < amount_minor:
             return False
         entry = HoldEntry(
             sequence=self._next_sequence(),

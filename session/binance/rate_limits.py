@@ -54,6 +54,13 @@ class RateCounter:
         self._roll(now_ms)
         self.count += amount
 
+    def charge(self, now_ms: float, orders: int) -> ApiError | None:
+        """Count ``orders`` against this order limit, or return its error (and count nothing)."""
+        if self.would_exceed(now_ms, orders):
+            return too_many_orders(self.limit.limit, self.limit.describe())
+        self.count += orders
+        return None
+
     def report(self, now_ms: float) -> dict[str, object]:
         self._roll(now_ms)
         return {
