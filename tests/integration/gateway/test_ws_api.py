@@ -256,6 +256,28 @@ async def test_cancel_replace(gateway: GatewayServer) -> None:
         assert sorted(o.client_order_id for o in open_orders) == ["fourth", "second"]
 
 
+async def test_pipelined_orders_keep_arrival_order_and_cancel_all(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        for index in range(5):
+            order = {**RESTING_BUY, "price": str(1000 + index), "newClientOrderId": f"p{index}"}
+            await websocket.send(
+                json.dumps({"id": index, "method": "order.place", "params": hmac_signed(key, **order)})
+            )
+        answers = [json.loads(await asyncio.wait_for(websocket.recv(), 10)) for _ in range(5)]
+        assert [answer["id"] for answer in answers] == [0, 1, 2, 3, 4]
+        order_ids = [answer["result"]["orderId"] for answer in answers]
+        assert order_ids == sorted(order_ids)
+        client = Client(websocket)
+        canceled = await client.call("openOrders.cancelAll", hmac_signed(key, symbol="BTCUSDT"))
+        assert sorted(order["orderId"] for order in canceled["result"]) == order_ids
+        assert {order["status"] for order in canceled["result"]} == {"CANCELED"}
+        again = await client.call("openOrders.cancelAll", hmac_signed(key, symbol="BTCUSDT"))
+        assert again["error"]["code"] == -2011
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
 async def test_orders_per_10s_are_counted_per_api_key_across_connections(gateway: GatewayServer) -> None:
     gateway.ws_api.orders_limit = RateLimit("ORDERS", "SECOND", 10, 2)
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
