@@ -25,6 +25,7 @@ def under_callgrind(command: list[str], directory: Path) -> list[str]:
         "valgrind",
         "--quiet",
         "--tool=callgrind",
+        "--compress-strings=no",
         f"--callgrind-out-file={directory}/callgrind.%p",
         *command,
     ]
