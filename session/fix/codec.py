@@ -146,22 +146,31 @@ class FixParser:
         return FixMessage(fields, frame), frame_end
 
 
-_FIELD = re.compile(r"([0-9]+)=([^\x01]*)\x01")
 # Tag text -> number for the common tags: a dict lookup is cheaper than int() on the hot path.
 _TAG_NUMBERS = {str(tag): tag for tag in range(1, 10_000)}
+# ... and number -> "tag=" for encoding, where formatting the number costs more than joining strings.
+_TAG_PREFIXES = {tag: f"{tag}=" for tag in range(1, 10_000)}
 _RAW_DATA_MARKER = re.compile(b"\x01(?:" + b"|".join(b"%d" % tag for tag in sorted(_LENGTH_TAGS)) + b")=")
 
 
 def _split_fields(data: bytes) -> list[tuple[int, str]] | None:
     """Fields of ``data`` (ending in SOH); raw data fields are cut by their length field."""
-    if _RAW_DATA_MARKER.search(data) is None:
-        text = data.decode("latin-1")
-        pairs = _FIELD.findall(text)
-        if len(pairs) != text.count("\x01"):
+    if _RAW_DATA_MARKER.search(data) is not None:
+        return _split_fields_with_raw_data(data)
+    fields: list[tuple[int, str]] = []
+    append = fields.append
+    tags = _TAG_NUMBERS
+    for part in data.decode("latin-1").split("\x01")[:-1]:
+        tag_text, equals, value = part.partition("=")
+        if not equals:
             return None
-        tags = _TAG_NUMBERS
-        return [(tags.get(tag) or int(tag), value) for tag, value in pairs]
-    return _split_fields_with_raw_data(data)
+        tag = tags.get(tag_text)
+        if tag is None:
+            if not (tag_text.isascii() and tag_text.isdigit()):
+                return None
+            tag = int(tag_text)
+        append((tag, value))
+    return fields
 
 
 def _split_fields_with_raw_data(data: bytes) -> list[tuple[int, str]] | None:
@@ -195,7 +204,9 @@ def _split_fields_with_raw_data(data: bytes) -> list[tuple[int, str]] | None:
 
 def encode(begin_string: str, fields: list[tuple[int, str]]) -> bytes:
     """A whole frame: ``fields`` must start with MsgType (35); BodyLength and CheckSum are added."""
-    body = "".join([f"{tag}={value}\x01" for tag, value in fields]).encode("latin-1")
+    prefixes = _TAG_PREFIXES
+    text = "\x01".join([(prefixes.get(tag) or f"{tag}=") + value for tag, value in fields])
+    body = (text + "\x01").encode("latin-1")
     head = f"8={begin_string}\x019={len(body)}\x01".encode("ascii")
     frame = head + body
     return frame + b"10=%03d\x01" % checksum(frame)
