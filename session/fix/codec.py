@@ -10,6 +10,7 @@ read by their length field. The receive buffer and every message are bounded.
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 
 SOH = b"\x01"
@@ -18,6 +19,9 @@ BEGIN = b"8=FIX"
 RAW_DATA_LENGTH_TAGS = {96: 95, 91: 90, 213: 212}
 _LENGTH_TAGS = frozenset(RAW_DATA_LENGTH_TAGS.values())
 CHECKSUM_FIELD_BYTES = 7  # "10=" + three digits + SOH
+
+
+_CHECKSUM_PIECE_BYTES = 256  # 256 x 255 < 65,521: no piece's byte sum wraps around Adler-32's modulus
 
 
 class FixMessage:
@@ -62,7 +66,17 @@ class FrameTooLarge(Exception):
 
 
 def checksum(data: bytes) -> int:
-    return sum(data) & 0xFF
+    """CheckSum (10): the sum of the bytes, modulo 256.
+
+    ``sum(data)`` steps through the bytes in Python objects; it was 4% of the gateway's instructions.
+    zlib's Adler-32 keeps the byte sum, plus one, in its low 16 bits, modulo 65,521; over 256 bytes
+    or fewer (at most 65,280) that sum is exact, so each 256-byte piece is summed in C.
+    """
+    view = memoryview(data)
+    total = 0
+    for start in range(0, len(view), _CHECKSUM_PIECE_BYTES):
+        total += (zlib.adler32(view[start : start + _CHECKSUM_PIECE_BYTES]) & 0xFFFF) - 1
+    return total & 0xFF
 
 
 class FixParser:

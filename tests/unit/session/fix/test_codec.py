@@ -9,7 +9,7 @@ import simplefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from session.fix.codec import FixMessage, FixParser, FrameTooLarge, Garbled, encode
+from session.fix.codec import FixMessage, FixParser, FrameTooLarge, Garbled, checksum, encode
 
 LOGON = [
     (35, "A"),
@@ -131,3 +131,14 @@ def test_any_single_byte_corruption_never_yields_a_wrong_message(fields, positio
     parsed = messages(parser(message=4096, buffer=1 << 20).feed(corrupted + following))
     assert parsed[-1].raw == good
     assert all(m.raw in (frame, good) for m in parsed)
+
+
+@given(st.binary(max_size=2000))
+def test_checksum_is_the_byte_sum_modulo_256(data: bytes) -> None:
+    assert checksum(data) == sum(data) % 256
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 257, 512, 513, 65_536])
+def test_checksum_of_the_largest_bytes_at_piece_edges(size: int) -> None:
+    data = b"\xff" * size
+    assert checksum(data) == sum(data) % 256
