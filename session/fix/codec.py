@@ -19,8 +19,6 @@ BEGIN = b"8=FIX"
 RAW_DATA_LENGTH_TAGS = {96: 95, 91: 90, 213: 212}
 _LENGTH_TAGS = frozenset(RAW_DATA_LENGTH_TAGS.values())
 CHECKSUM_FIELD_BYTES = 7  # "10=" + three digits + SOH
-
-
 _CHECKSUM_PIECE_BYTES = 256  # 256 x 255 < 65,521: no piece's byte sum wraps around Adler-32's modulus
 
 
@@ -68,9 +66,9 @@ class FrameTooLarge(Exception):
 def checksum(data: bytes) -> int:
     """CheckSum (10): the sum of the bytes, modulo 256.
 
-    ``sum(data)`` steps through the bytes in Python objects; it was 4% of the gateway's instructions.
-    zlib's Adler-32 keeps the byte sum, plus one, in its low 16 bits, modulo 65,521; over 256 bytes
-    or fewer (at most 65,280) that sum is exact, so each 256-byte piece is summed in C.
+    ``sum(data)`` steps through the bytes as Python objects (1.6 us for a 232-byte frame, twice per
+    order and more). zlib's Adler-32 keeps the byte sum, plus one, in its low 16 bits, modulo 65,521;
+    over 256 bytes or fewer (at most 65,280) that sum is exact, so each 256-byte piece is summed in C.
     """
     view = memoryview(data)
     total = 0
