@@ -70,6 +70,23 @@ def test_garbled_frames_are_skipped_and_the_next_frame_still_parses(corrupt, rea
     assert [m.raw for m in messages(items)] == [good]
 
 
+@pytest.mark.parametrize(
+    "bad_field",
+    [b"49ALICE", b"", b"4x=ALICE", b"=ALICE", b"\xb2=ALICE"],
+    ids=["no equals sign", "empty field", "letter in tag", "no tag", "superscript two"],
+)
+def test_a_field_that_is_not_tag_equals_value_garbles_the_frame(bad_field: bytes) -> None:
+    body = (
+        b"35=A\x01" + bad_field + b"\x0156=GATEWAY\x0134=1\x0152=20261124-10:00:00.000\x0198=0\x01108=30\x01"
+    )
+    head = b"8=FIX.4.4\x019=%d\x01" % len(body)
+    frame = head + body + b"10=%03d\x01" % checksum(head + body)
+    good = encode("FIX.4.4", LOGON)
+    items = parser().feed(frame + good)
+    assert any(isinstance(item, Garbled) and "tag=value" in item.reason for item in items), items
+    assert [m.raw for m in messages(items)] == [good]
+
+
 def test_noise_before_a_frame_is_reported_and_skipped() -> None:
     good = encode("FIX.4.4", LOGON)
     items = parser().feed(b"garbage\x01more" + good)
