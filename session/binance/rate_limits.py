@@ -46,9 +46,12 @@ class RateCounter:
         if start != self.window_start_ms:
             self.window_start_ms, self.count = start, 0
 
-    def would_exceed(self, now_ms: float, amount: int) -> bool:
+    def order_refusal(self, now_ms: float, orders: int) -> ApiError | None:
+        """The error for ``orders`` more orders if they would pass this limit, else None (counts nothing)."""
         self._roll(now_ms)
-        return self.count + amount > self.limit.limit
+        if self.count + orders > self.limit.limit:
+            return too_many_orders(self.limit.limit, self.limit.describe())
+        return None
 
     def add(self, now_ms: float, amount: int) -> None:
         self._roll(now_ms)
@@ -56,10 +59,10 @@ class RateCounter:
 
     def charge(self, now_ms: float, orders: int) -> ApiError | None:
         """Count ``orders`` against this order limit, or return its error (and count nothing)."""
-        if self.would_exceed(now_ms, orders):
-            return too_many_orders(self.limit.limit, self.limit.describe())
-        self.count += orders
-        return None
+        error = self.order_refusal(now_ms, orders)
+        if error is None:
+            self.count += orders
+        return error
 
     def report(self, now_ms: float) -> dict[str, object]:
         self._roll(now_ms)
@@ -87,8 +90,9 @@ class RateLimiter:
                 return too_many_requests(counter.limit.limit, counter.limit.describe())
         if orders:
             for counter in self.orders:
-                if counter.would_exceed(now_ms, orders):
-                    return too_many_orders(counter.limit.limit, counter.limit.describe())
+                error = counter.order_refusal(now_ms, orders)
+                if error is not None:
+                    return error
             for counter in self.orders:
                 counter.add(now_ms, orders)
         return None
