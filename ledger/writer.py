@@ -2,8 +2,11 @@
 
 Producers record synchronously (journal entries from the ledger, order states, book numbering) and ask
 ``commit_point()`` for a future that completes when the transaction holding everything recorded so far
-has committed. One transaction runs at a time; while it runs, the next batch fills, so a busy loop
-commits many turns at once and an idle one commits each turn on its own. Commits complete in order.
+has committed. Recording starts no transaction, asking for a commit point does: a FIX sequence number
+recorded as a message is read then rides with the order that message places, instead of costing a
+commit of its own that the order would wait behind. One transaction runs at a time; while it runs,
+the next batch fills, so a busy loop commits many turns at once and an idle one commits each turn on
+its own. Commits complete in order.
 A failed commit fails the futures of its batch and every later one: the process must stop, since
 clients may not be told about what is not durable.
 """
@@ -58,7 +61,6 @@ class GroupCommitWriter:
 
     def journal(self, entry: JournalEntry) -> None:
         self._batch.journal.append(entry)
-        self._wakeup.set()
 
     def record_order(self, order: Any) -> None:
         """Record an order's latest state: an ``OrderRecord``, or with ``order_record_of`` the live order.
@@ -67,11 +69,9 @@ class GroupCommitWriter:
         and as of the same moment as the journal entries taken with it (turns run whole in between).
         """
         self._batch.orders[order.order_id] = order
-        self._wakeup.set()
 
     def record_numbering(self, numbering: BookNumbering) -> None:
         self._batch.numbering[numbering.symbol] = numbering
-        self._wakeup.set()
 
     def record_fix_session(
         self, session_id: str, next_incoming_seq: int, next_outgoing_seq: int, sent: list[tuple[int, bytes]]
@@ -79,11 +79,9 @@ class GroupCommitWriter:
         """A FIX session's sequence numbers and the frames it is about to send (persist before send)."""
         self._batch.fix_sessions[session_id] = (next_incoming_seq, next_outgoing_seq)
         self._batch.fix_messages.extend((session_id, seq, frame) for seq, frame in sent)
-        self._wakeup.set()
 
     def record_next_order_id(self, next_order_id: int) -> None:
         self._batch.next_order_id = next_order_id
-        self._wakeup.set()
 
     def commit_point(self) -> asyncio.Future[None]:
         """A future for the commit of everything recorded so far."""
@@ -100,7 +98,7 @@ class GroupCommitWriter:
         """Commit batches until ``close``; never returns early on a failed commit (futures carry it)."""
         try:
             while True:
-                if self._batch or self._batch_done is not None:
+                if self._batch_done is not None or (self._closing and self._batch):
                     await self._commit_once()
                 elif self._closing:
                     if self._checkpoint is not None and self._failure is None:

@@ -189,6 +189,11 @@ async def test_a_failed_transaction_writes_nothing(store_factory) -> None:
     state = await store.load()
     assert [e.transfer_id for e in state.journal_after_checkpoint] == ["d1"]
     assert state.open_orders == []
+    retried = ledger.deposit("d4", 1, "BTC", 5)
+    await store.commit(CommitBatch(journal=[retried], orders={7: order(7)}))
+    state = await store.load()
+    assert [e.transfer_id for e in state.journal_after_checkpoint] == ["d1", "d4"]
+    assert [o.order_id for o in state.open_orders] == [7]
 
 
 async def test_trades_export_by_time_range(store_factory) -> None:

@@ -111,3 +111,33 @@ async def test_live_orders_are_converted_once_per_batch_as_of_when_it_is_taken()
     assert conversions == [7, 7]
     await writer.close()
     await task
+
+
+async def test_recording_alone_starts_no_transaction() -> None:
+    """A commit starts only when someone waits for one, so a turn's records ride together."""
+    store = RecordingStore()
+    writer = GroupCommitWriter(store)
+    ledger = Ledger(fees=FeeSettings(), journal=writer.journal)
+    task = asyncio.create_task(writer.run())
+    ledger.deposit("a", 1, "BTC", 1)
+    writer.record_fix_session("S", 2, 1, [])
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert store.batches == []
+    ledger.deposit("b", 1, "BTC", 1)
+    await writer.commit_point()
+    ((batch, _),) = store.batches
+    assert [e.transfer_id for e in batch.journal] == ["a", "b"] and batch.fix_sessions == {"S": (2, 1)}
+    await writer.close()
+    await task
+
+
+async def test_close_commits_records_nobody_waited_for() -> None:
+    store = RecordingStore()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    writer.record_fix_session("S", 5, 3, [])
+    await writer.close()
+    await task
+    ((batch, _),) = store.batches
+    assert batch.fix_sessions == {"S": (5, 3)}
