@@ -9,7 +9,7 @@ fixed rate (ack latency p50/p99/p99.9). With ``--instructions`` the gateway runs
 the closed loop reports instructions per order instead (see ``instruction_count``); there is no open loop.
 
     .venv/bin/python scripts/bench_gateway.py [--backend sqlite|postgres] [--sessions 8] [--seconds 10]
-        [--window 64] [--rate 5000] [--instructions]
+        [--window 64] [--rate 5000] [--instructions] [--sqlite-synchronous FULL|NORMAL]
 """
 
 from __future__ import annotations
@@ -48,12 +48,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def config_text(directory: Path, sessions: int, backend: str, schema: str, fix_port: int) -> str:
+def config_text(
+    directory: Path, sessions: int, backend: str, schema: str, fix_port: int, synchronous: str
+) -> str:
     text = (ROOT / "config" / "demo.toml").read_text()
     text = text[: text.index("[[demo_accounts]]")]
     store = (
         f'[store]\nbackend = "{backend}"\nsqlite_path = "{directory / "bench.sqlite3"}"\n'
-        f'sqlite_synchronous = "FULL"\npostgres_dsn = "{POSTGRES_DSN}"\npostgres_schema = "{schema}"\n'
+        f'sqlite_synchronous = "{synchronous}"\n'
+        f'postgres_dsn = "{POSTGRES_DSN}"\npostgres_schema = "{schema}"\n'
     )
     text = re.sub(r"\[store\]\n(?:[^\[\n][^\n]*\n)*", store + "\n", text)
     text = re.sub(r"fix_port = \d+", f"fix_port = {fix_port}", text)
@@ -192,7 +195,11 @@ async def run(arguments: argparse.Namespace) -> None:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     fix_port = free_port()
     config = directory / "bench.toml"
-    config.write_text(config_text(directory, arguments.sessions, arguments.backend, schema, fix_port))
+    config.write_text(
+        config_text(
+            directory, arguments.sessions, arguments.backend, schema, fix_port, arguments.sqlite_synchronous
+        )
+    )
     command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
     if arguments.instructions:
         command = under_callgrind(command, directory)
@@ -222,18 +229,23 @@ async def run(arguments: argparse.Namespace) -> None:
         client_cpu_s = time.process_time() - client_cpu_s
         closed = [latency for trader in traders for latency in trader.latencies_ns]
         print(f"command: {' '.join(sys.argv)}")
+        store, durability = arguments.backend, "durable acks"
+        if store == "sqlite":
+            store += f" (synchronous {arguments.sqlite_synchronous})"
+            if arguments.sqlite_synchronous != "FULL":
+                durability = "acks before the disk sync"
         if arguments.instructions:
             instructions = instructions_since_zero(server.pid, directory)
             print(
-                f"{arguments.backend}: closed loop under callgrind, {arguments.sessions} sessions x window "
+                f"{store}: closed loop under callgrind, {arguments.sessions} sessions x window "
                 f"{arguments.window}: {answered:,} requests answered; gateway "
                 f"{instructions / answered:,.0f} instructions per order (all threads)"
             )
             return
         print(
-            f"{arguments.backend}: closed loop, {arguments.sessions} sessions x window {arguments.window}: "
+            f"{store}: closed loop, {arguments.sessions} sessions x window {arguments.window}: "
             f"{answered:,} requests in {elapsed:.1f} s = {answered / elapsed:,.0f} orders/s sustained "
-            f"(durable acks); latency ms p50 {percentile(closed, 0.5):.2f} "
+            f"({durability}); latency ms p50 {percentile(closed, 0.5):.2f} "
             f"p99 {percentile(closed, 0.99):.2f}; "
             f"CPU per order: gateway {server_cpu_s / answered * 1e6:.0f} us, "
             f"load generator {client_cpu_s / answered * 1e6:.0f} us"
@@ -246,7 +258,7 @@ async def run(arguments: argparse.Namespace) -> None:
         await asyncio.gather(*(trader.settle(30) for trader in traders))
         opened = [latency for trader in traders for latency in trader.latencies_ns]
         print(
-            f"{arguments.backend}: open loop at {arguments.rate:,}/s for {arguments.seconds} s: "
+            f"{store}: open loop at {arguments.rate:,}/s for {arguments.seconds} s: "
             f"{len(opened):,} answered; ack latency ms p50 {percentile(opened, 0.5):.2f} "
             f"p99 {percentile(opened, 0.99):.2f} p99.9 {percentile(opened, 0.999):.2f}"
         )
@@ -262,6 +274,12 @@ async def run(arguments: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="FULL syncs every commit to disk (the default, durable); NORMAL shows what the syncs cost",
+    )
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--window", type=int, default=64, help="requests in flight per session (closed loop)")
