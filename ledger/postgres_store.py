@@ -16,7 +16,7 @@ from ledger.journal import EntryKind, JournalEntry, TradeEntry, TransferEntry
 from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA_VERSION_TABLE
 from ledger.store import (
     ENTRY_COLUMNS,
-    OPEN_STATUSES,
+    OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
@@ -209,11 +209,7 @@ class PostgresStore:
                 "ORDER BY sequence",
                 [EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value],
             )
-            order_rows = await connection.fetch(
-                f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE status = ANY($1::text[]) "
-                "ORDER BY symbol, priority_sequence",
-                list(OPEN_STATUSES),
-            )
+            order_rows = await connection.fetch(OPEN_ORDERS_SQL)
             numbering_rows = await connection.fetch(
                 "SELECT symbol, sequence, next_trade_id FROM book_numbering"
             )

@@ -29,7 +29,7 @@ from ledger.schema import (
 )
 from ledger.store import (
     ENTRY_COLUMNS,
-    OPEN_STATUSES,
+    OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
@@ -280,14 +280,7 @@ class SqliteStore:
                 (EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value),
             )
         ]
-        open_orders = [
-            order_from_row(row)
-            for row in await self._fetch(
-                f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE status IN (?, ?) "
-                "ORDER BY symbol, priority_sequence",
-                OPEN_STATUSES,
-            )
-        ]
+        open_orders = [order_from_row(row) for row in await self._fetch(OPEN_ORDERS_SQL)]
         numbering = {row[0]: BookNumbering(*row) for row in await self._fetch("SELECT * FROM book_numbering")}
         return LoadedState(
             checkpoint=Checkpoint(sequence, accounts, holds),

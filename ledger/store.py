@@ -44,6 +44,13 @@ class OrderRecord:
 
 ORDER_COLUMNS = tuple(OrderRecord.__dataclass_fields__)
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+# Written out, not bound: a planner uses the partial index ``open_orders`` only for the predicate it was
+# built with (schema migration 4), which a bound parameter cannot show it.
+OPEN_ORDERS_SQL = (
+    f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders "
+    f"WHERE status IN ({', '.join(repr(status) for status in OPEN_STATUSES)}) "
+    "ORDER BY symbol, priority_sequence"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,91 @@
+"""A database made by an older gateway is brought up to date at open and keeps what it held."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import asyncpg
+
+from ledger.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
+from ledger.store import OPEN_ORDERS_SQL, ORDER_COLUMNS
+from tests.integration.conftest import POSTGRES_DSN
+from tests.integration.ledger.test_stores import order
+
+VERSION_BEFORE_PARTIAL_INDEX = 3
+ORDERS = [order(1, "NEW", priority=5), order(2, "CANCELED"), order(3, "PARTIALLY_FILLED", priority=1)]
+
+
+def _statements_up_to(version: int, types: dict[str, str]) -> list[str]:
+    statements = [SCHEMA_VERSION_TABLE.format(**types)]
+    for number, migration in MIGRATIONS:
+        if number <= version:
+            statements += [statement.format(**types) for statement in migration]
+            statements.append(f"INSERT INTO schema_version VALUES ({number}, 0)")
+    return statements
+
+
+def _insert_orders_sql(placeholder: str) -> str:
+    values = ", ".join(placeholder.format(index + 1) for index in range(len(ORDER_COLUMNS)))
+    return f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) VALUES ({values})"
+
+
+def _sqlite_at(path: str, version: int) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        for statement in _statements_up_to(version, {"BIG": "INTEGER", "BYTES": "BLOB"}):
+            connection.execute(statement)
+        connection.executemany(_insert_orders_sql("?"), [dataclasses.astuple(o) for o in ORDERS])
+    connection.close()
+
+
+async def _postgres_at(schema: str, version: int) -> None:
+    connection = await asyncpg.connect(POSTGRES_DSN, server_settings={"search_path": schema})
+    try:
+        await connection.execute(f'CREATE SCHEMA "{schema}"')
+        async with connection.transaction():
+            for statement in _statements_up_to(version, {"BIG": "BIGINT", "BYTES": "BYTEA"}):
+                await connection.execute(statement)
+            await connection.executemany(_insert_orders_sql("${}"), [dataclasses.astuple(o) for o in ORDERS])
+    finally:
+        await connection.close()
+
+
+async def _open_orders_index(store_factory) -> str:
+    if store_factory.backend == "sqlite":
+        connection = sqlite3.connect(store_factory.settings.sqlite_path)
+        try:
+            (definition,) = connection.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'open_orders'"
+            ).fetchone()
+            plan = " ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + OPEN_ORDERS_SQL))
+        finally:
+            connection.close()
+        assert "open_orders" in plan and "TEMP B-TREE" not in plan, plan
+        return definition
+    connection = await asyncpg.connect(POSTGRES_DSN)
+    try:
+        return await connection.fetchval(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'open_orders'",
+            store_factory.schema,
+        )
+    finally:
+        await connection.close()
+
+
+async def test_open_orders_survive_the_move_to_a_partial_index(store_factory) -> None:
+    if store_factory.backend == "sqlite":
+        _sqlite_at(store_factory.settings.sqlite_path, VERSION_BEFORE_PARTIAL_INDEX)
+    else:
+        await _postgres_at(store_factory.schema, VERSION_BEFORE_PARTIAL_INDEX)
+    store = await store_factory()
+    state = await store.load()
+    assert [o.order_id for o in state.open_orders] == [3, 1]
+    assert [o.status for o in await store.orders(1)] == ["NEW", "CANCELED", "PARTIALLY_FILLED"]
+    assert "WHERE" in (await _open_orders_index(store_factory)).upper()
+
+
+async def test_a_new_database_indexes_only_open_orders(store_factory) -> None:
+    await store_factory()
+    definition = await _open_orders_index(store_factory)
+    assert "WHERE" in definition.upper() and "status" not in definition.split("(")[1].split(")")[0]
