@@ -259,6 +259,8 @@ def _validate_cross(settings: Settings) -> None:
         raise ConfigError("store.sqlite_synchronous", "must be FULL, NORMAL or EXTRA")
     if settings.server.log_format not in ("console", "json"):
         raise ConfigError("server.log_format", "must be console or json")
+    if settings.limits.closed_orders_retained_max < 0:
+        raise ConfigError("limits.closed_orders_retained_max", "must be zero or more")
     if settings.server.gc_full_collection_interval_s < 1:
         raise ConfigError("server.gc_full_collection_interval_s", "must be at least 1")
     seen = set()

@@ -62,6 +62,9 @@ class LimitSettings:
     book_queue_max: int = 10000
     websocket_buffer_bytes_max: int = 8388608
     open_orders_per_account_max: int = 200
+    # Closed orders each book keeps for status queries and duplicate client order ids; older ones are
+    # forgotten (the store still has them), so memory does not grow with every order ever placed.
+    closed_orders_retained_max: int = 100000
     connections_per_address_max: int = 50
     orders_per_second_per_session_max: int = 5000
     orders_per_10s_per_key_max: int = 100000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -97,6 +98,8 @@ class BookTask:
         queue_max: int,
         open_orders_per_account_max: int,
         default_stp: Callable[[int], SelfTradePrevention],
+        closed_orders_retained_max: int,
+        forget_order: Callable[[OrderState], None],
     ) -> None:
         self.symbol = symbol
         self.book = book
@@ -107,6 +110,9 @@ class BookTask:
         self._record_order = record_order
         self._open_orders_per_account_max = open_orders_per_account_max
         self._default_stp = default_stp
+        self._closed: deque[int] = deque()  # ids of the retained closed orders, oldest first
+        self._closed_orders_retained_max = closed_orders_retained_max
+        self._forget_order = forget_order
 
     # Processing (synchronous, one command at a time) ---------------------------------------------
 
@@ -124,6 +130,8 @@ class BookTask:
             raise AssertionError(f"unexpected command {command!r}")
         output.reports.extend(reports)
         output.enqueued_ns.append(request.enqueued_ns)
+        while len(self._closed) > self._closed_orders_retained_max:
+            self._forget_order(self.orders.pop(self._closed.popleft()))
         if request.reply is not None:
             output.replies.append((request.reply, Result(reports=tuple(reports), error=error)))
 
@@ -142,6 +150,8 @@ class BookTask:
             state.status = OrderStatus.REJECTED
             self._record_order(state)
             reports.append(state.report(ExecutionKind.REJECTED, command.ts_ns, reject_reason=reason))
+            self.orders[command.order_id] = state
+            self._closed.append(command.order_id)
             return reason
         self.orders[command.order_id] = state
         self.open_orders_per_account[command.account_id] = (
@@ -308,6 +318,7 @@ class BookTask:
             self.funds.release(state.order_id, remaining)
         self.open_orders_per_account[state.account_id] -= 1
         self._record_order(state)
+        self._closed.append(state.order_id)
 
     # The loop ------------------------------------------------------------------------------------
 

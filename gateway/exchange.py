@@ -55,6 +55,8 @@ class Exchange:
         self._on_fatal = on_fatal
         self._order_symbol: dict[int, str] = {}
         self._client_order_ids: dict[tuple[int, str], int] = {}
+        # Client order ids an order was known by before its latest two (cancel/replace chains).
+        self._earlier_names: dict[int, list[str]] = {}
         self._account_subscribers: dict[int, set[AccountSubscriber]] = {}
         for symbol, task in books.items():
             for state in task.orders.values():
@@ -138,8 +140,21 @@ class Exchange:
         return reply
 
     def _name_order(self, done: asyncio.Future[Result], key: tuple[int, str], order_id: int) -> None:
-        if not done.cancelled() and done.result().error is None:
-            self._client_order_ids[key] = order_id
+        if done.cancelled() or done.result().error is not None or order_id not in self._order_symbol:
+            return
+        self._client_order_ids[key] = order_id
+        state = self.books[self._order_symbol[order_id]].orders.get(order_id)
+        if state is not None and state.original_client_order_id:
+            self._earlier_names.setdefault(order_id, []).append(state.original_client_order_id)
+
+    def forget(self, state: OrderState) -> None:
+        """Drop the ids naming an order its book no longer keeps (it closed before the retained ones)."""
+        self._order_symbol.pop(state.order_id, None)
+        names = (state.client_order_id, state.original_client_order_id)
+        for client_order_id in (*names, *self._earlier_names.pop(state.order_id, ())):
+            key = (state.account_id, client_order_id)
+            if self._client_order_ids.get(key) == state.order_id:
+                del self._client_order_ids[key]
 
     # Accounts ---------------------------------------------------------------------------------------
 

@@ -106,6 +106,8 @@ class GatewayServer:
                 queue_max=settings.limits.book_queue_max,
                 open_orders_per_account_max=settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: self._stp_defaults.get(account_id, SelfTradePrevention.NONE),
+                closed_orders_retained_max=settings.limits.closed_orders_retained_max,
+                forget_order=lambda state: self.exchange.forget(state),
             )
             task.orders.update(orders)
             for order in orders.values():

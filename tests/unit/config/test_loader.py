@@ -133,3 +133,8 @@ def test_duplicate_fix_session_comp_ids() -> None:
 def test_full_garbage_collection_needs_an_interval() -> None:
     error = _error(BASE + "\n[server]\ngc_full_collection_interval_s = 0\n")
     assert error.key == "server.gc_full_collection_interval_s"
+
+
+def test_closed_orders_retained_cannot_be_negative() -> None:
+    error = _error(BASE + "\n[limits]\nclosed_orders_retained_max = -1\n")
+    assert error.key == "limits.closed_orders_retained_max"

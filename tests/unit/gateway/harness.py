@@ -84,6 +84,8 @@ class Harness:
                 queue_max=100,
                 open_orders_per_account_max=self.settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: SelfTradePrevention.NONE,
+                closed_orders_retained_max=self.settings.limits.closed_orders_retained_max,
+                forget_order=lambda state: self.exchange.forget(state),
             )
             for name, symbol in self.settings.symbols.items()
         }
