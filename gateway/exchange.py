@@ -80,13 +80,10 @@ class Exchange:
         return state if state is not None and state.account_id == account_id else None
 
     def open_orders(self, account_id: int, symbol: str | None = None) -> list[OrderState]:
+        """The account's open orders, oldest first per symbol, from each book's own index of the account's
+        resting orders (a scan of every retained order cost milliseconds per query)."""
         tasks = [self.books[symbol]] if symbol else list(self.books.values())
-        return [
-            state
-            for task in tasks
-            for state in task.orders.values()
-            if state.account_id == account_id and state.is_open
-        ]
+        return [task.orders[view.order_id] for task in tasks for view in task.book.open_orders(account_id)]
 
     # Commands ---------------------------------------------------------------------------------------
 

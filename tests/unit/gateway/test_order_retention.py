@@ -89,3 +89,23 @@ async def test_refused_orders_count_as_closed() -> None:
         assert len(harness.exchange.books["BTCUSDT"].orders) == RETAINED
         assert harness.exchange.find_order(ALICE, client_order_id="poor-0") is None
         assert harness.exchange.find_order(ALICE, client_order_id=f"poor-{RETAINED + 1}") is not None
+
+
+async def test_open_orders_are_the_accounts_resting_ones_oldest_first() -> None:
+    async with harness_retaining(RETAINED) as harness:
+        harness.deposit(ALICE, "USDT", "1000000")
+        harness.deposit(ALICE + 1, "USDT", "1000000")
+        first, second = buy(harness, 1000), buy(harness, 1001)
+        assert await place(harness, first, "first") is None
+        assert await place(harness, buy(harness, 1002, TimeInForce.IOC), "expired") is None
+        assert await place(harness, second, "second") is None
+        other = dataclasses.replace(buy(harness, 1003), account_id=ALICE + 1)
+        assert await place(harness, other, "other") is None
+        assert [o.order_id for o in harness.exchange.open_orders(ALICE)] == [first.order_id, second.order_id]
+        assert [o.order_id for o in harness.exchange.open_orders(ALICE, "BTCUSDT")] == [
+            first.order_id,
+            second.order_id,
+        ]
+        cancel = CancelOrder(order_id=first.order_id, account_id=ALICE)
+        assert (await harness.exchange.execute("BTCUSDT", cancel)).error is None
+        assert [o.order_id for o in harness.exchange.open_orders(ALICE)] == [second.order_id]
