@@ -54,6 +54,7 @@ MASS_BY_SYMBOL = "1"
 MASS_ALL = "7"
 BUSINESS_REJECT_UNSUPPORTED_TYPE = "3"
 BUSINESS_REJECT_OTHER = "0"
+INSUFFICIENT_BANDWIDTH = "2"  # MDReqRejReason (281) for a subscription past the session's bound
 
 
 class FixSender(Protocol):
@@ -143,6 +144,7 @@ class FixApplication:
         sender: FixSender,
         accounts: Mapping[str, int],
         depth_levels_max: int,
+        subscriptions_max: int = 1024,
         orders_per_second_max: int = 5000,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -153,6 +155,7 @@ class FixApplication:
         self.symbols = symbols
         self.sender = sender
         self._depth_levels_max = depth_levels_max
+        self._subscriptions_max = subscriptions_max
         self._orders_per_second_max = orders_per_second_max
         self._clock_ns = clock_ns
         self._sessions: dict[str, _SessionState] = {}
@@ -497,6 +500,12 @@ class FixApplication:
             return
         if request.subscribe and request.request_id in state.market_data:
             problem = MarketDataRequestProblem(request.request_id, "1", "Duplicate MDReqID (262)")
+            self.sender.send(session_id, "Y", reject_fields(problem))
+            return
+        subscribed = sum(len(streams) for streams in state.market_data.values())
+        if request.subscribe and subscribed + len(request.symbols) > self._subscriptions_max:
+            text = f"A session may follow at most {self._subscriptions_max} symbol subscriptions"
+            problem = MarketDataRequestProblem(request.request_id, INSUFFICIENT_BANDWIDTH, text)
             self.sender.send(session_id, "Y", reject_fields(problem))
             return
         streams = []

@@ -223,6 +223,7 @@ class GatewayServer:
             sender=None,  # set below: the acceptor and the application refer to each other
             accounts=self.accounts,
             depth_levels_max=settings.limits.depth_levels_max,
+            subscriptions_max=settings.limits.subscriptions_per_connection_max,
             orders_per_second_max=settings.limits.orders_per_second_per_session_max,
         )
         self.fix = FixAcceptor(

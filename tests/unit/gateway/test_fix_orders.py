@@ -240,3 +240,41 @@ async def test_orders_past_the_per_second_bound_are_rejected_and_change_nothing(
         await settle(application)
         assert sender.of("B", "8")[-1][11] == "s3" and sender.of("B", "8")[-1][39] == "0"
         assert len(harness.exchange.open_orders(BOB)) == 3
+
+
+async def test_market_data_subscriptions_per_session_are_bounded() -> None:
+    async with Harness() as harness:
+        sender = RecordingSender()
+        application = application_on(harness, sender, subscriptions_max=2)
+        application.on_logon("A", "alice")
+
+        def subscribe(request_id: str, *symbols: str) -> None:
+            request = [
+                (262, request_id),
+                (263, "1"),
+                (264, "0"),
+                (267, "1"),
+                (269, "0"),
+                (146, str(len(symbols))),
+            ]
+            application.on_message("A", "V", request + [(55, symbol) for symbol in symbols])
+
+        subscribe("md1", "BTCUSDT")
+        subscribe("md2", "BTCUSDT", "ETHUSDT")
+        (reject,) = sender.of("A", "Y")
+        assert (reject[262], reject[281]) == ("md2", "2") and "at most 2" in reject[58]
+        assert harness.broadcaster.subscriber_count() == 1 and len(sender.of("A", "W")) == 1
+        subscribe("md3", "ETHUSDT")
+        assert harness.broadcaster.subscriber_count() == 2 and len(sender.of("A", "W")) == 2
+        unsubscribe = [
+            (262, "md1"),
+            (263, "2"),
+            (264, "0"),
+            (267, "1"),
+            (269, "0"),
+            (146, "1"),
+            (55, "BTCUSDT"),
+        ]
+        application.on_message("A", "V", unsubscribe)
+        subscribe("md4", "BTCUSDT")
+        assert harness.broadcaster.subscriber_count() == 2 and len(sender.of("A", "Y")) == 1
