@@ -14,7 +14,7 @@ import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import structlog
@@ -417,6 +417,15 @@ class FixAcceptor:
             return False
         return last_reset_instant_s(now_s, connection.daily_reset_utc) > connection.reset_instant_s
 
+    @staticmethod
+    async def _checked_before_the_session(config: SessionConfig, logon: FixMessage) -> SessionConfig:
+        """Check the Logon's credentials on a worker thread: a scrypt password check holds its thread
+        for about 32 ms, which on the loop would stall every session with each logon attempt. The
+        session then gets this outcome for this Logon (and the real check for any other)."""
+        check = config.authenticate
+        outcome = await asyncio.get_running_loop().run_in_executor(None, check, logon)
+        return replace(config, authenticate=lambda message: outcome if message is logon else check(message))
+
     async def _identify(self, connection: _Connection, message: FixMessage) -> bool:
         """Bind the connection to the session its first message names (a Logon), or refuse it."""
         key = (message.get(49) or "", message.get(56) or "")
@@ -441,8 +450,9 @@ class FixAcceptor:
             connection.reset_instant_s = due_s
         stored = await self.store.load_fix_session(session_id)
         next_in, next_out = stored if stored is not None else (1, 1)
+        config = await self._checked_before_the_session(accepted.config, message)
         connection.session = FixSession(
-            accepted.config, next_incoming_seq=next_in, next_outgoing_seq=next_out, now_s=self.clock()
+            config, next_incoming_seq=next_in, next_outgoing_seq=next_out, now_s=self.clock()
         )
         connection.account = accepted.account
         return True

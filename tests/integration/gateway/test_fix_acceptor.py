@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -148,3 +149,42 @@ async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
 async def _until(condition) -> None:
     while not condition():
         await asyncio.sleep(0.01)
+
+
+async def test_credentials_are_checked_off_the_event_loop(tmp_path: Path) -> None:
+    """The check waits for the loop to tell it to finish: it can only pass if the loop keeps running."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow_check(message) -> str | None:
+        started.set()
+        return None if release.wait(10) else "the event loop was blocked during the credential check"
+
+    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    config = SessionConfig(
+        session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE", authenticate=slow_check
+    )
+    acceptor = FixAcceptor(
+        sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
+        store=store,
+        persistence=writer,
+        application=NullApplication(),
+        message_bytes_max=65536,
+        receive_buffer_bytes_max=1 << 20,
+    )
+    client = FixTestClient("ALICE", "unused")
+    try:
+        await client.connect(await acceptor.listen("127.0.0.1", 0))
+        await asyncio.wait_for(_until(started.is_set), 5)
+        release.set()
+        await asyncio.wait_for(_until(lambda: client.of_type("A") or client.of_type("5")), 15)
+        assert client.of_type("A") and not client.of_type("5")
+    finally:
+        release.set()
+        await client.close()
+        await acceptor.close()
+        await writer.close()
+        await task
+        await store.close()
