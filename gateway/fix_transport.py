@@ -418,7 +418,7 @@ class FixAcceptor:
         return last_reset_instant_s(now_s, connection.daily_reset_utc) > connection.reset_instant_s
 
     @staticmethod
-    async def _checked_before_the_session(config: SessionConfig, logon: FixMessage) -> SessionConfig:
+    async def _config_with_logon_checked(config: SessionConfig, logon: FixMessage) -> SessionConfig:
         """Check the Logon's credentials on a worker thread: a scrypt password check holds its thread
         for about 32 ms, which on the loop would stall every session with each logon attempt. The
         session then gets this outcome for this Logon (and the real check for any other)."""
@@ -450,7 +450,7 @@ class FixAcceptor:
             connection.reset_instant_s = due_s
         stored = await self.store.load_fix_session(session_id)
         next_in, next_out = stored if stored is not None else (1, 1)
-        config = await self._checked_before_the_session(accepted.config, message)
+        config = await self._config_with_logon_checked(accepted.config, message)
         connection.session = FixSession(
             config, next_incoming_seq=next_in, next_outgoing_seq=next_out, now_s=self.clock()
         )
