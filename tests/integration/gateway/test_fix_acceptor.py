@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from config.settings import StoreSettings
 from gateway.fix_transport import AcceptedSession, FixAcceptor, last_reset_instant_s
 from ledger.sqlite_store import SqliteStore
 from ledger.writer import GroupCommitWriter
+from session.fix.codec import FixMessage
 from session.fix.session import SessionConfig
 from tests.e2e.gateway.fix_client import FixTestClient
 
@@ -83,13 +85,17 @@ async def test_sequence_numbers_start_over_after_the_daily_reset(tmp_path: Path)
 
 
 @contextlib.asynccontextmanager
-async def acceptor_for_alice(tmp_path: Path, **limits: int) -> AsyncIterator[int]:
+async def acceptor_for_alice(
+    tmp_path: Path, *, authenticate: Callable[[FixMessage], str | None] | None = None, **limits: int
+) -> AsyncIterator[int]:
     """An acceptor for one session (ALICE) on SQLite; yields its port."""
     store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
     await store.open()
     writer = GroupCommitWriter(store)
     task = asyncio.create_task(writer.run())
     config = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
+    if authenticate is not None:
+        config = dataclasses.replace(config, authenticate=authenticate)
     acceptor = FixAcceptor(
         sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
         store=store,
@@ -159,32 +165,14 @@ async def test_credentials_are_checked_off_the_event_loop(tmp_path: Path) -> Non
         started.set()
         return None if release.wait(10) else "the event loop was blocked during the credential check"
 
-    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
-    await store.open()
-    writer = GroupCommitWriter(store)
-    task = asyncio.create_task(writer.run())
-    config = SessionConfig(
-        session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE", authenticate=slow_check
-    )
-    acceptor = FixAcceptor(
-        sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
-        store=store,
-        persistence=writer,
-        application=NullApplication(),
-        message_bytes_max=65536,
-        receive_buffer_bytes_max=1 << 20,
-    )
     client = FixTestClient("ALICE", "unused")
-    try:
-        await client.connect(await acceptor.listen("127.0.0.1", 0))
-        await asyncio.wait_for(_until(started.is_set), 5)
-        release.set()
-        await asyncio.wait_for(_until(lambda: client.of_type("A") or client.of_type("5")), 15)
-        assert client.of_type("A") and not client.of_type("5")
-    finally:
-        release.set()
-        await client.close()
-        await acceptor.close()
-        await writer.close()
-        await task
-        await store.close()
+    async with acceptor_for_alice(tmp_path, authenticate=slow_check) as port:
+        try:
+            await client.connect(port)
+            await asyncio.wait_for(_until(started.is_set), 5)
+            release.set()
+            await asyncio.wait_for(_until(lambda: client.of_type("A") or client.of_type("5")), 15)
+            assert client.of_type("A") and not client.of_type("5")
+        finally:
+            release.set()
+            await client.close()
