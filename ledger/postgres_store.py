@@ -7,7 +7,10 @@ parameterised. ``schema`` selects a PostgreSQL schema (tests give each run its o
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -18,6 +21,7 @@ from ledger.store import (
     ENTRY_COLUMNS,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
+    SEQUENCE_MAX,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     ApiKeyRecord,
@@ -27,6 +31,7 @@ from ledger.store import (
     CommitBatch,
     LoadedState,
     OrderRecord,
+    StoreSnapshot,
     TradeSecond,
     entry_from_row,
     entry_row,
@@ -102,6 +107,20 @@ _COMMIT = _commit_statement()
 def _columns(rows: list[tuple], width: int) -> list[list]:
     """Rows as one list per column (what ``unnest`` takes)."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """``StoreSnapshot`` over one connection's read-only transaction."""
+
+    store: PostgresStore
+    connection: asyncpg.Connection
+
+    async def load(self) -> LoadedState:
+        return await self.store._load(self.connection)
+
+    async def journal_range(self, after_sequence: int, until_sequence: int) -> list[JournalEntry]:
+        return await self.store._journal(self.connection, after_sequence, until_sequence)
 
 
 class PostgresStore:
@@ -195,46 +214,49 @@ class PostgresStore:
 
     async def load(self) -> LoadedState:
         async with self.pool.acquire() as connection, connection.transaction(isolation="repeatable_read"):
-            sequence = await self._counter(connection, CHECKPOINT_SEQUENCE, 0)
-            accounts = {
-                (row[0], row[1]): tuple(row[2:])
-                for row in await connection.fetch("SELECT * FROM checkpoint_accounts")
-            }
-            holds = {
-                row[0]: (row[1], row[2], row[3])
-                for row in await connection.fetch("SELECT * FROM checkpoint_holds")
-            }
-            transfer_rows = await connection.fetch(
-                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE kind = ANY($1::text[]) "
-                "ORDER BY sequence",
-                [EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value],
-            )
-            order_rows = await connection.fetch(OPEN_ORDERS_SQL)
-            numbering_rows = await connection.fetch(
-                "SELECT symbol, sequence, next_trade_id FROM book_numbering"
-            )
-            next_order_id = await self._counter(connection, NEXT_ORDER_ID, 1)
-            journal = await self._journal(connection, sequence)
-            account_rows = await connection.fetch("SELECT account_id, name FROM accounts")
+            return await self._load(connection)
+
+    async def _load(self, connection: asyncpg.Connection) -> LoadedState:
+        sequence = await self._counter(connection, CHECKPOINT_SEQUENCE, 0)
+        accounts = {
+            (row[0], row[1]): tuple(row[2:])
+            for row in await connection.fetch("SELECT * FROM checkpoint_accounts")
+        }
+        holds = {
+            row[0]: (row[1], row[2], row[3])
+            for row in await connection.fetch("SELECT * FROM checkpoint_holds")
+        }
+        transfer_rows = await connection.fetch(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE kind = ANY($1::text[]) "
+            "ORDER BY sequence",
+            [EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value],
+        )
+        order_rows = await connection.fetch(OPEN_ORDERS_SQL)
+        numbering_rows = await connection.fetch("SELECT symbol, sequence, next_trade_id FROM book_numbering")
+        account_rows = await connection.fetch("SELECT account_id, name FROM accounts")
         transfers = [entry_from_row(tuple(row)) for row in transfer_rows]
         return LoadedState(
             checkpoint=Checkpoint(sequence, accounts, holds),
-            journal_after_checkpoint=journal,
+            journal_after_checkpoint=await self._journal(connection, sequence),
             transfers=[t for t in transfers if type(t) is TransferEntry],
             open_orders=[order_from_row(tuple(row)) for row in order_rows],
             numbering={row[0]: BookNumbering(*row) for row in numbering_rows},
-            next_order_id=next_order_id,
+            next_order_id=await self._counter(connection, NEXT_ORDER_ID, 1),
             accounts={name: account_id for account_id, name in account_rows},
         )
 
-    async def _journal(self, connection: asyncpg.Connection, after_sequence: int) -> list[JournalEntry]:
+    async def _journal(
+        self, connection: asyncpg.Connection, after_sequence: int, until_sequence: int = SEQUENCE_MAX
+    ) -> list[JournalEntry]:
+        """Entries and trades with ``after_sequence < sequence <= until_sequence``, in sequence order."""
+        range_sql = "WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence"
         entries = await connection.fetch(
-            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE sequence > $1 ORDER BY sequence",
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries {range_sql}",
             after_sequence,
+            until_sequence,
         )
         trades = await connection.fetch(
-            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE sequence > $1 ORDER BY sequence",
-            after_sequence,
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades {range_sql}", after_sequence, until_sequence
         )
         return merge_journal(
             [entry_from_row(tuple(row)) for row in entries], [trade_from_row(tuple(row)) for row in trades]
@@ -243,6 +265,15 @@ class PostgresStore:
     async def journal(self, after_sequence: int = 0) -> list[JournalEntry]:
         async with self.pool.acquire() as connection, connection.transaction(isolation="repeatable_read"):
             return await self._journal(connection, after_sequence)
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[StoreSnapshot]:
+        """One read-only repeatable-read transaction: every read sees the same moment, commits go on."""
+        async with (
+            self.pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield _Snapshot(self, connection)
 
     async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]:
         rows = await self.pool.fetch(

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import chain
@@ -31,6 +31,7 @@ from ledger.store import (
     ENTRY_COLUMNS,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
+    SEQUENCE_MAX,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     ApiKeyRecord,
@@ -40,6 +41,7 @@ from ledger.store import (
     CommitBatch,
     LoadedState,
     OrderRecord,
+    StoreSnapshot,
     TradeSecond,
     entry_from_row,
     entry_row,
@@ -54,6 +56,7 @@ SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _TYPES = {"BIG": "INTEGER", "BYTES": "BLOB"}
 # SQLite's smallest limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
 _PARAMETERS_MAX = 999
+_ACCOUNTS_SQL = "SELECT account_id, name FROM accounts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,62 @@ def _commit(connection: sqlite3.Connection) -> None:
         raise
 
 
+_Fetch = Callable[..., Awaitable[list[tuple]]]
+
+
+async def _load(fetch: _Fetch) -> LoadedState:
+    sequence = await _counter(fetch, CHECKPOINT_SEQUENCE, 0)
+    accounts = {(row[0], row[1]): tuple(row[2:]) for row in await fetch("SELECT * FROM checkpoint_accounts")}
+    holds = {row[0]: (row[1], row[2], row[3]) for row in await fetch("SELECT * FROM checkpoint_holds")}
+    transfers = [
+        entry_from_row(row)
+        for row in await fetch(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE kind IN (?, ?) ORDER BY sequence",
+            (EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value),
+        )
+    ]
+    open_orders = [order_from_row(row) for row in await fetch(OPEN_ORDERS_SQL)]
+    numbering = {row[0]: BookNumbering(*row) for row in await fetch("SELECT * FROM book_numbering")}
+    return LoadedState(
+        checkpoint=Checkpoint(sequence, accounts, holds),
+        journal_after_checkpoint=await _journal(fetch, sequence),
+        transfers=[t for t in transfers if type(t) is TransferEntry],
+        open_orders=open_orders,
+        numbering=numbering,
+        next_order_id=await _counter(fetch, NEXT_ORDER_ID, 1),
+        accounts={name: account_id for account_id, name in await fetch(_ACCOUNTS_SQL)},
+    )
+
+
+async def _journal(
+    fetch: _Fetch, after_sequence: int, until_sequence: int = SEQUENCE_MAX
+) -> list[JournalEntry]:
+    """Entries and trades with ``after_sequence < sequence <= until_sequence``, in sequence order."""
+    bounds = (after_sequence, until_sequence)
+    range_sql = "WHERE sequence > ? AND sequence <= ? ORDER BY sequence"
+    entries = await fetch(f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries {range_sql}", bounds)
+    trades = await fetch(f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades {range_sql}", bounds)
+    return merge_journal([entry_from_row(row) for row in entries], [trade_from_row(row) for row in trades])
+
+
+async def _counter(fetch: _Fetch, name: str, default: int) -> int:
+    rows = await fetch("SELECT value FROM counters WHERE name = ?", (name,))
+    return rows[0][0] if rows else default
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """``StoreSnapshot`` over one read transaction."""
+
+    fetch: _Fetch
+
+    async def load(self) -> LoadedState:
+        return await _load(self.fetch)
+
+    async def journal_range(self, after_sequence: int, until_sequence: int) -> list[JournalEntry]:
+        return await _journal(self.fetch, after_sequence, until_sequence)
+
+
 class SqliteStore:
     """``Store`` on one SQLite file; one connection, one writer."""
 
@@ -208,10 +267,6 @@ class SqliteStore:
         async with self.db.execute(sql, parameters) as cursor:
             return list(await cursor.fetchall())
 
-    async def _counter(self, name: str, default: int) -> int:
-        rows = await self._fetch("SELECT value FROM counters WHERE name = ?", (name,))
-        return rows[0][0] if rows else default
-
     # Commit -------------------------------------------------------------------------------------
 
     async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None:
@@ -265,49 +320,27 @@ class SqliteStore:
     # Load ---------------------------------------------------------------------------------------
 
     async def load(self) -> LoadedState:
-        sequence = await self._counter(CHECKPOINT_SEQUENCE, 0)
-        accounts = {
-            (row[0], row[1]): tuple(row[2:]) for row in await self._fetch("SELECT * FROM checkpoint_accounts")
-        }
-        holds = {
-            row[0]: (row[1], row[2], row[3]) for row in await self._fetch("SELECT * FROM checkpoint_holds")
-        }
-        transfers = [
-            entry_from_row(row)
-            for row in await self._fetch(
-                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries "
-                "WHERE kind IN (?, ?) ORDER BY sequence",
-                (EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value),
-            )
-        ]
-        open_orders = [order_from_row(row) for row in await self._fetch(OPEN_ORDERS_SQL)]
-        numbering = {row[0]: BookNumbering(*row) for row in await self._fetch("SELECT * FROM book_numbering")}
-        return LoadedState(
-            checkpoint=Checkpoint(sequence, accounts, holds),
-            journal_after_checkpoint=await self.journal(sequence),
-            transfers=[t for t in transfers if type(t) is TransferEntry],
-            open_orders=open_orders,
-            numbering=numbering,
-            next_order_id=await self._counter(NEXT_ORDER_ID, 1),
-            accounts=await self.accounts(),
-        )
+        return await _load(self._fetch)
 
     async def journal(self, after_sequence: int = 0) -> list[JournalEntry]:
-        entries = [
-            entry_from_row(row)
-            for row in await self._fetch(
-                f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries WHERE sequence > ? ORDER BY sequence",
-                (after_sequence,),
-            )
-        ]
-        trades = [
-            trade_from_row(row)
-            for row in await self._fetch(
-                f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE sequence > ? ORDER BY sequence",
-                (after_sequence,),
-            )
-        ]
-        return merge_journal(entries, trades)
+        return await _journal(self._fetch, after_sequence)
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[StoreSnapshot]:
+        """A read transaction on a connection of its own: WAL gives it one moment's data while the writer
+        goes on committing, and it never takes the writer's lock."""
+        connection = await aiosqlite.connect(self._path, isolation_level=None)
+        try:
+            await connection.execute("BEGIN")
+
+            async def fetch(sql: str, parameters: tuple = ()) -> list[tuple]:
+                async with connection.execute(sql, parameters) as cursor:
+                    return list(await cursor.fetchall())
+
+            yield _Snapshot(fetch)
+        finally:
+            await connection.execute("ROLLBACK")
+            await connection.close()
 
     async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]:
         sql = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE ts_ns >= ? AND ts_ns < ?"
@@ -348,10 +381,7 @@ class SqliteStore:
         return account_id
 
     async def accounts(self) -> dict[str, int]:
-        return {
-            name: account_id
-            for account_id, name in await self._fetch("SELECT account_id, name FROM accounts")
-        }
+        return {name: account_id for account_id, name in await self._fetch(_ACCOUNTS_SQL)}
 
     async def add_api_key(self, record: ApiKeyRecord) -> None:
         async with self._transaction() as db:

@@ -8,6 +8,7 @@ are rebuilt at start from the last checkpoint plus the journal after it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import NamedTuple, Protocol
@@ -44,6 +45,7 @@ class OrderRecord:
 
 ORDER_COLUMNS = tuple(OrderRecord.__dataclass_fields__)
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
+SEQUENCE_MAX = 2**63 - 1  # the largest journal sequence a signed 64-bit column holds
 # Written out, not bound: a planner uses the partial index ``open_orders`` only for the predicate it was
 # built with (schema migration 4), which a bound parameter cannot show it.
 OPEN_ORDERS_SQL = (
@@ -131,6 +133,14 @@ class LoadedState:
     accounts: dict[str, int]
 
 
+class StoreSnapshot(Protocol):
+    """One moment of the store, read while the server goes on committing (``ledger verify``)."""
+
+    async def load(self) -> LoadedState: ...
+
+    async def journal_range(self, after_sequence: int, until_sequence: int) -> list[JournalEntry]: ...
+
+
 class Store(Protocol):
     """Persistence for the ledger, orders, book numbering, accounts, API keys and FIX sessions."""
 
@@ -143,6 +153,10 @@ class Store(Protocol):
     async def commit(self, batch: CommitBatch, checkpoint: CheckpointChanges | None = None) -> None: ...
 
     async def journal(self, after_sequence: int = 0) -> list[JournalEntry]: ...
+
+    def snapshot(self) -> AbstractAsyncContextManager[StoreSnapshot]:
+        """A consistent read-only view that does not hold up commits."""
+        ...
 
     async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]: ...
 

@@ -2,16 +2,22 @@
 
 Works on a running server's store and on a stopped one: it reads the checkpoint and the journal,
 rebuilds the balances twice (from the checkpoint plus the journal after it, and from the whole journal
-alone) and compares them, then checks the holds against the open orders.
+alone) and compares them, then checks the holds against the open orders. Everything is read from one
+snapshot, so commits made meanwhile cannot look like differences, and the whole journal is replayed a
+page at a time, yielding to the loop between pages, so a long history neither fills memory nor stalls
+a running server.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from config.settings import FeeSettings, SymbolSettings
 from ledger.ledger import Ledger
 from ledger.store import OrderRecord, Store
+
+JOURNAL_PAGE_ENTRIES = 2_000  # journal entries replayed between two yields to the loop (a few ms)
 
 
 def open_order_spend(orders: list[OrderRecord], symbols: Mapping[str, SymbolSettings]) -> dict[int, int]:
@@ -28,18 +34,26 @@ def open_order_spend(orders: list[OrderRecord], symbols: Mapping[str, SymbolSett
 
 async def verify_store(store: Store, fees: FeeSettings, symbols: Mapping[str, SymbolSettings]) -> list[str]:
     """Every problem found, in words; an empty list means the ledger on disk is sound."""
-    state = await store.load()
-    checkpoint = state.checkpoint
-    restored = Ledger.restore(
-        fees=fees,
-        checkpoint_sequence=checkpoint.sequence,
-        accounts=checkpoint.accounts,
-        holds=checkpoint.holds,
-        transfers=state.transfers,
-        journal_after_checkpoint=state.journal_after_checkpoint,
-    )
-    from_postings = Ledger(fees=fees)
-    from_postings.replay(await store.journal(0))
+    async with store.snapshot() as snapshot:
+        state = await snapshot.load()
+        checkpoint = state.checkpoint
+        restored = Ledger.restore(
+            fees=fees,
+            checkpoint_sequence=checkpoint.sequence,
+            accounts=checkpoint.accounts,
+            holds=checkpoint.holds,
+            transfers=state.transfers,
+            journal_after_checkpoint=(),
+        )
+        after_checkpoint = state.journal_after_checkpoint
+        for start in range(0, len(after_checkpoint), JOURNAL_PAGE_ENTRIES):
+            restored.replay(after_checkpoint[start : start + JOURNAL_PAGE_ENTRIES])
+            await asyncio.sleep(0)
+        from_postings = Ledger(fees=fees)
+        for after in range(0, restored.sequence, JOURNAL_PAGE_ENTRIES):
+            until = min(after + JOURNAL_PAGE_ENTRIES, restored.sequence)
+            from_postings.replay(await snapshot.journal_range(after, until))
+            await asyncio.sleep(0)
     problems = restored.verify(open_order_spend(state.open_orders, symbols))
     problems += restored.differences(from_postings)
     return problems

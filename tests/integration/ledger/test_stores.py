@@ -301,3 +301,30 @@ async def test_trades_aggregated_per_second(store_factory) -> None:
         second.quote_volume_minor,
     )
     assert await store.trade_seconds(10**18) == []
+
+
+async def test_a_snapshot_sees_one_moment_while_commits_go_on(store_factory) -> None:
+    store = await store_factory()
+    ledger = Ledger(fees=FEES)
+    await store.commit(CommitBatch(journal=[ledger.deposit("d1", 1, "BTC", 5)], orders={7: order(7)}))
+    async with store.snapshot() as snapshot:
+        before = await snapshot.load()
+        later = ledger.deposit("d2", 1, "BTC", 5)
+        await store.commit(CommitBatch(journal=[later], orders={7: order(7, "CANCELED"), 8: order(8)}))
+        again = await snapshot.load()
+        assert [e.transfer_id for e in await snapshot.journal_range(0, later.sequence)] == ["d1"]
+    assert [o.order_id for o in again.open_orders] == [o.order_id for o in before.open_orders] == [7]
+    assert [e.transfer_id for e in again.journal_after_checkpoint] == ["d1"]
+    now = await store.load()
+    assert [o.order_id for o in now.open_orders] == [8]
+    assert [e.transfer_id for e in await store.journal(0)] == ["d1", "d2"]
+
+
+async def test_journal_range_is_bounded_on_both_sides(store_factory) -> None:
+    store = await store_factory()
+    ledger = await trading_day(store)
+    everything = await store.journal(0)
+    assert ledger.sequence == everything[-1].sequence
+    async with store.snapshot() as snapshot:
+        middle = await snapshot.journal_range(2, 5)
+    assert [e.sequence for e in middle] == [e.sequence for e in everything if 2 < e.sequence <= 5]
