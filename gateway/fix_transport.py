@@ -198,8 +198,7 @@ class _Connection:
         """Write what the session has queued once all it recorded is committed, behind earlier writes."""
         self.record()
         while (commit := self.commit) is not None and not commit.done():
-            with contextlib.suppress(Exception):
-                await commit
+            await self.settle()
         if commit is not None and (commit.cancelled() or commit.exception() is not None):
             return
         data = session.data_to_send()

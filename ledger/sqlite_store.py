@@ -328,7 +328,7 @@ class SqliteStore:
     @contextlib.asynccontextmanager
     async def snapshot(self) -> AsyncIterator[StoreSnapshot]:
         """A read transaction on a connection of its own: WAL gives it one moment's data while the writer
-        goes on committing, and it never takes the writer's lock."""
+        goes on committing, and it never takes the writer's lock. Closing the connection ends the read."""
         connection = await aiosqlite.connect(self._path, isolation_level=None)
         try:
             await connection.execute("BEGIN")
@@ -339,7 +339,6 @@ class SqliteStore:
 
             yield _Snapshot(fetch)
         finally:
-            await connection.execute("ROLLBACK")
             await connection.close()
 
     async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]:
