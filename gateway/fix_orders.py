@@ -515,7 +515,7 @@ class FixApplication:
                 stream = _MarketDataStream(self, session_id, request.request_id, symbol, request.entry_types)
                 self.broadcaster.subscribe(name, stream)
                 streams.append(stream)
-            snapshot = self.broadcaster.snapshot(name, request.depth_levels or None)
+            snapshot = self.broadcaster.snapshot(name, request.depth_levels or self._depth_levels_max)
             trades = (
                 self.broadcaster.recent_trades(name, 100) if EntryType.TRADE in request.entry_types else []
             )

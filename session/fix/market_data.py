@@ -29,7 +29,7 @@ class MarketDataSubscription:
     request_id: str
     subscribe: bool
     unsubscribe: bool
-    depth_levels: int
+    depth_levels: int  # 0 is the full book: the venue sends its best ``depth_levels_max`` levels per side
     entry_types: frozenset[EntryType]
     symbols: tuple[str, ...]
 

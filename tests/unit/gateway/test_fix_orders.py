@@ -42,8 +42,7 @@ def application_on(harness: Harness, sender: RecordingSender, **options) -> FixA
         symbols=harness.settings.symbols,
         sender=sender,
         accounts={"alice": ALICE, "bob": BOB},
-        depth_levels_max=100,
-        **options,
+        **({"depth_levels_max": 100} | options),
     )
 
 
@@ -203,6 +202,25 @@ async def test_market_data_snapshot_then_increments_without_gaps(venue) -> None:
     (raw_increment,) = [fields for _, kind, _, fields in sender.sent if kind == "X"]
     entries = [value for tag, value in raw_increment if tag == 269]
     assert sorted(entries) == ["1", "2"]
+
+
+async def test_a_full_book_snapshot_holds_at_most_the_configured_levels_per_side() -> None:
+    async with Harness() as harness:
+        sender = RecordingSender()
+        application = application_on(harness, sender, depth_levels_max=3)
+        harness.deposit(BOB, "BTC", "10")
+        harness.deposit(ALICE, "USDT", "100000")
+        application.on_logon("A", "alice")
+        application.on_logon("B", "bob")
+        for index in range(5):
+            application.on_message("B", "D", order(f"s{index}", "2", "0.1", str(60000 + index)))
+            application.on_message("A", "D", order(f"b{index}", "1", "0.1", str(50000 - index)))
+        await settle(application)
+        request = [(262, "md1"), (263, "0"), (264, "0"), (269, "0"), (269, "1"), (146, "1"), (55, "BTCUSDT")]
+        application.on_message("A", "V", request)
+        (_, _, _, snapshot), *_ = [entry for entry in sender.sent if entry[1] == "W"]
+        prices = [value for tag, value in snapshot if tag == 270]
+        assert prices == [f"{price}.00000000" for price in (50000, 49999, 49998, 60000, 60001, 60002)]
 
 
 async def test_security_list_and_unsupported_message(venue) -> None:
