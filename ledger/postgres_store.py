@@ -19,6 +19,7 @@ from ledger.journal import EntryKind, JournalEntry, TradeEntry, TransferEntry
 from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA_VERSION_TABLE
 from ledger.store import (
     ENTRY_COLUMNS,
+    LAST_SEQUENCE_SQL,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
     SEQUENCE_MAX,
@@ -117,7 +118,10 @@ class _Snapshot:
     connection: asyncpg.Connection
 
     async def load(self) -> LoadedState:
-        return await self.store._load(self.connection)
+        return await self.store._load(self.connection, journal_after_checkpoint=False)
+
+    async def last_sequence(self) -> int:
+        return await self.connection.fetchval(LAST_SEQUENCE_SQL)
 
     async def journal_range(self, after_sequence: int, until_sequence: int) -> list[JournalEntry]:
         return await self.store._journal(self.connection, after_sequence, until_sequence)
@@ -216,7 +220,9 @@ class PostgresStore:
         async with self.pool.acquire() as connection, connection.transaction(isolation="repeatable_read"):
             return await self._load(connection)
 
-    async def _load(self, connection: asyncpg.Connection) -> LoadedState:
+    async def _load(
+        self, connection: asyncpg.Connection, *, journal_after_checkpoint: bool = True
+    ) -> LoadedState:
         sequence = await self._counter(connection, CHECKPOINT_SEQUENCE, 0)
         accounts = {
             (row[0], row[1]): tuple(row[2:])
@@ -237,7 +243,9 @@ class PostgresStore:
         transfers = [entry_from_row(tuple(row)) for row in transfer_rows]
         return LoadedState(
             checkpoint=Checkpoint(sequence, accounts, holds),
-            journal_after_checkpoint=await self._journal(connection, sequence),
+            journal_after_checkpoint=(
+                await self._journal(connection, sequence) if journal_after_checkpoint else []
+            ),
             transfers=[t for t in transfers if type(t) is TransferEntry],
             open_orders=[order_from_row(tuple(row)) for row in order_rows],
             numbering={row[0]: BookNumbering(*row) for row in numbering_rows},

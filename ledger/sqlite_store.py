@@ -29,6 +29,7 @@ from ledger.schema import (
 )
 from ledger.store import (
     ENTRY_COLUMNS,
+    LAST_SEQUENCE_SQL,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
     SEQUENCE_MAX,
@@ -149,7 +150,7 @@ def _commit(connection: sqlite3.Connection) -> None:
 _Fetch = Callable[..., Awaitable[list[tuple]]]
 
 
-async def _load(fetch: _Fetch) -> LoadedState:
+async def _load(fetch: _Fetch, *, journal_after_checkpoint: bool = True) -> LoadedState:
     sequence = await _counter(fetch, CHECKPOINT_SEQUENCE, 0)
     accounts = {(row[0], row[1]): tuple(row[2:]) for row in await fetch("SELECT * FROM checkpoint_accounts")}
     holds = {row[0]: (row[1], row[2], row[3]) for row in await fetch("SELECT * FROM checkpoint_holds")}
@@ -164,7 +165,7 @@ async def _load(fetch: _Fetch) -> LoadedState:
     numbering = {row[0]: BookNumbering(*row) for row in await fetch("SELECT * FROM book_numbering")}
     return LoadedState(
         checkpoint=Checkpoint(sequence, accounts, holds),
-        journal_after_checkpoint=await _journal(fetch, sequence),
+        journal_after_checkpoint=await _journal(fetch, sequence) if journal_after_checkpoint else [],
         transfers=[t for t in transfers if type(t) is TransferEntry],
         open_orders=open_orders,
         numbering=numbering,
@@ -196,7 +197,11 @@ class _Snapshot:
     fetch: _Fetch
 
     async def load(self) -> LoadedState:
-        return await _load(self.fetch)
+        return await _load(self.fetch, journal_after_checkpoint=False)
+
+    async def last_sequence(self) -> int:
+        rows = await self.fetch(LAST_SEQUENCE_SQL)
+        return rows[0][0]
 
     async def journal_range(self, after_sequence: int, until_sequence: int) -> list[JournalEntry]:
         return await _journal(self.fetch, after_sequence, until_sequence)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from config.settings import FeeSettings, SymbolSettings
 from ledger.ledger import Ledger
-from ledger.store import OrderRecord, Store
+from ledger.store import OrderRecord, Store, StoreSnapshot
 
 JOURNAL_PAGE_ENTRIES = 2_000  # journal entries replayed between two yields to the loop (a few ms)
 
@@ -32,6 +32,13 @@ def open_order_spend(orders: list[OrderRecord], symbols: Mapping[str, SymbolSett
     return spend
 
 
+async def _replay_in_pages(ledger: Ledger, snapshot: StoreSnapshot, after: int, until: int) -> None:
+    """Replay the journal ``after < sequence <= until`` a page at a time, yielding between pages."""
+    for start in range(after, until, JOURNAL_PAGE_ENTRIES):
+        ledger.replay(await snapshot.journal_range(start, min(start + JOURNAL_PAGE_ENTRIES, until)))
+        await asyncio.sleep(0)
+
+
 async def verify_store(store: Store, fees: FeeSettings, symbols: Mapping[str, SymbolSettings]) -> list[str]:
     """Every problem found, in words; an empty list means the ledger on disk is sound."""
     async with store.snapshot() as snapshot:
@@ -45,15 +52,10 @@ async def verify_store(store: Store, fees: FeeSettings, symbols: Mapping[str, Sy
             transfers=state.transfers,
             journal_after_checkpoint=(),
         )
-        after_checkpoint = state.journal_after_checkpoint
-        for start in range(0, len(after_checkpoint), JOURNAL_PAGE_ENTRIES):
-            restored.replay(after_checkpoint[start : start + JOURNAL_PAGE_ENTRIES])
-            await asyncio.sleep(0)
+        last_sequence = await snapshot.last_sequence()
+        await _replay_in_pages(restored, snapshot, checkpoint.sequence, last_sequence)
         from_postings = Ledger(fees=fees)
-        for after in range(0, restored.sequence, JOURNAL_PAGE_ENTRIES):
-            until = min(after + JOURNAL_PAGE_ENTRIES, restored.sequence)
-            from_postings.replay(await snapshot.journal_range(after, until))
-            await asyncio.sleep(0)
+        await _replay_in_pages(from_postings, snapshot, 0, last_sequence)
     problems = restored.verify(open_order_spend(state.open_orders, symbols))
     problems += restored.differences(from_postings)
     return problems

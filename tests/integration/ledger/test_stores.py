@@ -10,6 +10,7 @@ import pytest
 from book.types import Side, TradeExecuted
 from config import load_settings
 from config.settings import FeeSettings
+from ledger import verify
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord, BookNumbering, CheckpointChanges, CommitBatch, OrderRecord
 from ledger.verify import verify_store
@@ -282,6 +283,37 @@ async def test_verify_checks_the_store_against_open_orders(store_factory) -> Non
     ]
 
 
+async def test_verify_reads_the_journal_in_pages_before_and_after_the_checkpoint(
+    store_factory, monkeypatch
+) -> None:
+    monkeypatch.setattr(verify, "JOURNAL_PAGE_ENTRIES", 2)
+    store = await store_factory()
+    ledger = await trading_day(store)
+    orders = {
+        10: order(
+            10,
+            "PARTIALLY_FILLED",
+            price_minor=29_500 * COIN,
+            quantity_minor=5 * COIN // 2,
+            filled_minor=3 * COIN // 2,
+        ),
+        20: order(
+            20,
+            "PARTIALLY_FILLED",
+            account_id=2,
+            side="SELL",
+            quantity_minor=2 * COIN,
+            filled_minor=3 * COIN // 2,
+        ),
+    }
+    await store.commit(CommitBatch(orders=orders), CheckpointChanges(*ledger.checkpoint_changes()))
+    after = Ledger(fees=FEES, sequence=ledger.sequence)
+    deposits = [after.deposit(f"late{index}", 1, "BTC", COIN) for index in range(5)]
+    await store.commit(CommitBatch(journal=deposits))
+    assert ledger.sequence > 2 and len(deposits) > 2  # both replays span several pages
+    assert await verify_store(store, FEES, SETTINGS.symbols) == []
+
+
 async def test_trades_aggregated_per_second(store_factory) -> None:
     store = await store_factory()
     await trading_day(store)
@@ -313,8 +345,9 @@ async def test_a_snapshot_sees_one_moment_while_commits_go_on(store_factory) -> 
         await store.commit(CommitBatch(journal=[later], orders={7: order(7, "CANCELED"), 8: order(8)}))
         again = await snapshot.load()
         assert [e.transfer_id for e in await snapshot.journal_range(0, later.sequence)] == ["d1"]
+        assert await snapshot.last_sequence() == later.sequence - 1
     assert [o.order_id for o in again.open_orders] == [o.order_id for o in before.open_orders] == [7]
-    assert [e.transfer_id for e in again.journal_after_checkpoint] == ["d1"]
+    assert again.journal_after_checkpoint == []  # read in pages with journal_range instead
     now = await store.load()
     assert [o.order_id for o in now.open_orders] == [8]
     assert [e.transfer_id for e in await store.journal(0)] == ["d1", "d2"]
@@ -327,4 +360,5 @@ async def test_journal_range_is_bounded_on_both_sides(store_factory) -> None:
     assert ledger.sequence == everything[-1].sequence
     async with store.snapshot() as snapshot:
         middle = await snapshot.journal_range(2, 5)
+        assert await snapshot.last_sequence() == ledger.sequence
     assert [e.sequence for e in middle] == [e.sequence for e in everything if 2 < e.sequence <= 5]
