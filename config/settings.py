@@ -65,6 +65,9 @@ class LimitSettings:
     # Closed orders each book keeps for status queries and duplicate client order ids; older ones are
     # forgotten (the store still has them), so memory does not grow with every order ever placed.
     closed_orders_retained_max: int = 100000
+    # Sent FIX frames the store keeps per session for ResendRequests; older ones are deleted as new ones
+    # are written and a resend of them is answered with a gap fill (a daily reset also clears them).
+    fix_messages_retained_max: int = 1000000
     connections_per_address_max: int = 50
     orders_per_second_per_session_max: int = 5000
     orders_per_10s_per_key_max: int = 100000

@@ -85,6 +85,7 @@ class GatewayServer:
             checkpoint=self._checkpoint,
             observe_commit_s=self.metrics.commit_latency_s.observe,
             order_record_of=order_record,
+            fix_messages_retained_max=settings.limits.fix_messages_retained_max,
         )
         self.ledger: Ledger = restore_ledger(state, settings.fees, self.writer.journal)
         self._tasks.append(asyncio.create_task(self.writer.run(), name="writer"))

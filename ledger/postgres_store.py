@@ -84,8 +84,9 @@ _COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] 
 
 def _commit_statement() -> str:
     """One statement for a whole commit: an ``INSERT ... SELECT FROM unnest(arrays)`` per table as a
-    data-modifying CTE, then the checkpoint's removed holds. One round trip, and in autocommit one
-    transaction; a table with nothing to write gets empty arrays."""
+    data-modifying CTE, then the checkpoint's removed holds and the FIX frames past their sessions'
+    retained windows. One round trip, and in autocommit one transaction; a table with nothing to write
+    gets empty arrays."""
     parts = []
     parameter = 0
     for index, (table, columns, key) in enumerate(_COMMIT_TABLES):
@@ -99,6 +100,11 @@ def _commit_statement() -> str:
             sql += f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
         parts.append(f"part{index} AS ({sql})")
     parts.append(f"gone AS (DELETE FROM checkpoint_holds WHERE hold_id = ANY(${parameter + 1}::bigint[]))")
+    parts.append(
+        "pruned AS (DELETE FROM fix_messages AS m "
+        f"USING unnest(${parameter + 2}::text[], ${parameter + 3}::bigint[]) AS k(session_id, kept_from) "
+        "WHERE m.session_id = k.session_id AND m.seq < k.kept_from)"
+    )
     return f"WITH {', '.join(parts)} SELECT 1"
 
 
@@ -212,7 +218,8 @@ class PostgresStore:
         for rows, (_, columns, _) in zip(tables, _COMMIT_TABLES, strict=True):
             arguments += _columns(rows, len(columns))
         async with self.pool.acquire() as connection:
-            await connection.execute(_COMMIT, *arguments, gone)
+            kept_from = batch.fix_messages_kept_from
+            await connection.execute(_COMMIT, *arguments, gone, list(kept_from), list(kept_from.values()))
 
     # Load ---------------------------------------------------------------------------------------
 

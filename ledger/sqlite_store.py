@@ -62,7 +62,8 @@ _ACCOUNTS_SQL = "SELECT account_id, name FROM accounts"
 
 @dataclass(frozen=True, slots=True)
 class _ManyRows:
-    """A statement over many rows at once: ``head``, then ``group`` once per row, then ``tail``.
+    """A statement over many rows at once: ``head``, then ``group`` once per row (joined by
+    ``separator``), then ``tail``.
 
     Python's sqlite3 gives up the GIL around every step and must win it back from the loop thread,
     which is busy trading: ``executemany`` steps once per row, this once per chunk of rows. Chunks
@@ -72,6 +73,7 @@ class _ManyRows:
     head: str
     group: str
     tail: str = ""
+    separator: str = ", "
 
     def chunks(self, rows: list[tuple]) -> Iterator[tuple[str, list]]:
         """(sql, flat parameters) for each chunk of ``rows``."""
@@ -86,7 +88,7 @@ class _ManyRows:
 
 @cache
 def _sql(statement: _ManyRows, count: int) -> str:
-    return f"{statement.head}{', '.join([statement.group] * count)}{statement.tail}"
+    return f"{statement.head}{statement.separator.join([statement.group] * count)}{statement.tail}"
 
 
 def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...] = ()) -> _ManyRows:
@@ -109,6 +111,8 @@ _UPSERT_FIX_SESSION = _insert(
     "fix_sessions", ("session_id", "next_incoming_seq", "next_outgoing_seq"), ("session_id",)
 )
 _UPSERT_FIX_MESSAGE = _insert("fix_messages", ("session_id", "seq", "message"), ("session_id", "seq"))
+# Each term is a range of the primary key, so SQLite deletes through the index, not by a scan.
+_PRUNE_FIX_MESSAGES = _ManyRows("DELETE FROM fix_messages WHERE ", "(session_id = ? AND seq < ?)", "", " OR ")
 _UPSERT_CHECKPOINT_ACCOUNT = _insert(
     "checkpoint_accounts",
     ("account_id", "asset", "credits_posted", "debits_posted", "credits_pending", "debits_pending"),
@@ -300,6 +304,8 @@ class SqliteStore:
             )
         if batch.fix_messages:
             statements.append((_UPSERT_FIX_MESSAGE, batch.fix_messages))
+        if batch.fix_messages_kept_from:
+            statements.append((_PRUNE_FIX_MESSAGES, list(batch.fix_messages_kept_from.items())))
         if checkpoint is not None:
             statements += [
                 (

@@ -89,6 +89,8 @@ class CommitBatch:
     next_order_id: int | None = None
     fix_sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
     fix_messages: list[tuple[str, int, bytes]] = field(default_factory=list)
+    # session id -> the lowest sequence number whose sent frame is kept; frames below it are deleted
+    fix_messages_kept_from: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
@@ -98,6 +100,7 @@ class CommitBatch:
             or self.next_order_id is not None
             or self.fix_sessions
             or self.fix_messages
+            or self.fix_messages_kept_from
         )
 
 

@@ -24,6 +24,7 @@ from ledger.journal import JournalEntry
 from ledger.store import BookNumbering, CheckpointChanges, CommitBatch, OrderRecord, Store
 
 log = structlog.get_logger("ledger.writer")
+FIX_PRUNE_STEP_MESSAGES = 1000
 
 
 class GroupCommitWriter:
@@ -42,8 +43,10 @@ class GroupCommitWriter:
         checkpoint_interval_s: float = 60.0,
         observe_commit_s: Callable[[float], None] | None = None,
         order_record_of: Callable[[Any], OrderRecord] | None = None,
+        fix_messages_retained_max: int = 1_000_000,
     ) -> None:
         self._store = store
+        self._fix_messages_retained_max = fix_messages_retained_max
         self._batch = CommitBatch()
         self._batch_done: asyncio.Future[None] | None = None
         self._wakeup = asyncio.Event()
@@ -76,9 +79,17 @@ class GroupCommitWriter:
     def record_fix_session(
         self, session_id: str, next_incoming_seq: int, next_outgoing_seq: int, sent: list[tuple[int, bytes]]
     ) -> None:
-        """A FIX session's sequence numbers and the frames it is about to send (persist before send)."""
+        """A FIX session's sequence numbers and the frames it is about to send (persist before send).
+
+        Every ``FIX_PRUNE_STEP_MESSAGES`` frames the session's frames older than the retained window go,
+        a step's worth at a time, so no commit carries a large delete.
+        """
         self._batch.fix_sessions[session_id] = (next_incoming_seq, next_outgoing_seq)
         self._batch.fix_messages.extend((session_id, seq, frame) for seq, frame in sent)
+        if sent and sent[-1][0] // FIX_PRUNE_STEP_MESSAGES > (sent[0][0] - 1) // FIX_PRUNE_STEP_MESSAGES:
+            kept_from = next_outgoing_seq - self._fix_messages_retained_max
+            if kept_from > 1:
+                self._batch.fix_messages_kept_from[session_id] = kept_from
 
     def record_next_order_id(self, next_order_id: int) -> None:
         self._batch.next_order_id = next_order_id

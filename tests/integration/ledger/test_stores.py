@@ -219,6 +219,15 @@ async def test_api_keys(store_factory) -> None:
     assert (await store.api_keys())[0].revoked
 
 
+async def test_fix_frames_before_a_sessions_kept_from_are_deleted(store_factory) -> None:
+    store = await store_factory()
+    frames = [(session, seq, f"{session}{seq}".encode()) for session in ("S", "T") for seq in range(1, 11)]
+    await store.commit(CommitBatch(fix_messages=frames))
+    await store.commit(CommitBatch(fix_messages=[("S", 11, b"S11")], fix_messages_kept_from={"S": 7}))
+    assert [seq for seq, _ in await store.fetch_sent_messages("S", 1, 11)] == [7, 8, 9, 10, 11]
+    assert len(await store.fetch_sent_messages("T", 1, 11)) == 10
+
+
 async def test_fix_session_state_survives_a_restart(store_factory) -> None:
     store = await store_factory()
     assert await store.load_fix_session("ALICE-GATEWAY") is None

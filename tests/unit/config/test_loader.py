@@ -138,3 +138,8 @@ def test_full_garbage_collection_needs_an_interval() -> None:
 def test_closed_orders_retained_cannot_be_negative() -> None:
     error = _error(BASE + "\n[limits]\nclosed_orders_retained_max = -1\n")
     assert error.key == "limits.closed_orders_retained_max"
+
+
+def test_fix_messages_retained_needs_at_least_one() -> None:
+    error = _error(BASE + "\n[limits]\nfix_messages_retained_max = 0\n")
+    assert error.key == "limits.fix_messages_retained_max"

@@ -9,7 +9,7 @@ import pytest
 from config.settings import FeeSettings
 from ledger.ledger import Ledger
 from ledger.store import CheckpointChanges, CommitBatch
-from ledger.writer import GroupCommitWriter
+from ledger.writer import FIX_PRUNE_STEP_MESSAGES, GroupCommitWriter
 
 
 class RecordingStore:
@@ -141,3 +141,22 @@ async def test_close_commits_records_nobody_waited_for() -> None:
     await task
     ((batch, _),) = store.batches
     assert batch.fix_sessions == {"S": (5, 3)}
+
+
+async def test_fix_frames_past_the_retained_window_are_pruned_every_step() -> None:
+    store = RecordingStore()
+    writer = GroupCommitWriter(store, fix_messages_retained_max=2_500)
+    task = asyncio.create_task(writer.run())
+    for seq in range(1, 2 * FIX_PRUNE_STEP_MESSAGES):
+        writer.record_fix_session("S", 1, seq + 1, [(seq, b"frame")])
+    await writer.commit_point()
+    assert store.batches[-1][0].fix_messages_kept_from == {}  # nothing is older than the window yet
+    last = 5 * FIX_PRUNE_STEP_MESSAGES
+    writer.record_fix_session(
+        "S", 1, last + 2, [(seq, b"frame") for seq in range(2 * FIX_PRUNE_STEP_MESSAGES, last + 2)]
+    )
+    writer.record_fix_session("T", 1, 3, [(2, b"frame")])
+    await writer.commit_point()
+    assert store.batches[-1][0].fix_messages_kept_from == {"S": last + 2 - 2_500}
+    await writer.close()
+    await task

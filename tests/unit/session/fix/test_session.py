@@ -251,6 +251,19 @@ def test_resend_request_resends_application_messages_and_gap_fills_admin_ones() 
     assert session.next_outgoing_seq == 5
 
 
+def test_a_resend_of_frames_the_store_no_longer_keeps_is_a_gap_fill() -> None:
+    session, client = logged_on()
+    for index in range(3):
+        session.send_application("8", [(37, str(index)), (11, f"c{index}")], NOW)
+    frames = session.take_persist()[2]
+    client.received()
+    client.send("2", [(7, "2"), (16, "0")], now=NOW + 1)
+    (needed,) = [e for e in session.events_received() if isinstance(e, ResendNeeded)]
+    session.resend(needed.begin_seq, needed.end_seq, frames[-1:], NOW + 2)
+    kinds = [(m.msg_type, m.get(34), m.get(36), m.get(11)) for m in client.received()]
+    assert kinds == [("4", "2", "4", None), ("8", "4", None, "c2")]
+
+
 def test_invalid_and_unsupported_message_types() -> None:
     session, client = logged_on()
     client.send("ZZ")
