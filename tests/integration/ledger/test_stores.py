@@ -264,10 +264,9 @@ async def test_a_restarted_ledger_remembers_transfer_ids(store_factory) -> None:
     assert journal == [] and ledger.balance(1, "USDT") == before
 
 
-async def test_verify_checks_the_store_against_open_orders(store_factory) -> None:
-    store = await store_factory()
-    await trading_day(store)
-    open_orders = {
+def orders_holding_trading_days_holds() -> dict[int, OrderRecord]:
+    """The open orders whose remaining spend is exactly what ``trading_day`` leaves on hold."""
+    return {
         10: order(
             10,
             "PARTIALLY_FILLED",
@@ -284,6 +283,12 @@ async def test_verify_checks_the_store_against_open_orders(store_factory) -> Non
             filled_minor=3 * COIN // 2,
         ),
     }
+
+
+async def test_verify_checks_the_store_against_open_orders(store_factory) -> None:
+    store = await store_factory()
+    await trading_day(store)
+    open_orders = orders_holding_trading_days_holds()
     await store.commit(CommitBatch(orders=open_orders))
     assert await verify_store(store, FEES, SETTINGS.symbols) == []
     await store.commit(CommitBatch(orders={20: order(20, "CANCELED", account_id=2, side="SELL")}))
@@ -298,23 +303,7 @@ async def test_verify_reads_the_journal_in_pages_before_and_after_the_checkpoint
     monkeypatch.setattr(verify, "JOURNAL_PAGE_ENTRIES", 2)
     store = await store_factory()
     ledger = await trading_day(store)
-    orders = {
-        10: order(
-            10,
-            "PARTIALLY_FILLED",
-            price_minor=29_500 * COIN,
-            quantity_minor=5 * COIN // 2,
-            filled_minor=3 * COIN // 2,
-        ),
-        20: order(
-            20,
-            "PARTIALLY_FILLED",
-            account_id=2,
-            side="SELL",
-            quantity_minor=2 * COIN,
-            filled_minor=3 * COIN // 2,
-        ),
-    }
+    orders = orders_holding_trading_days_holds()
     await store.commit(CommitBatch(orders=orders), CheckpointChanges(*ledger.checkpoint_changes()))
     after = Ledger(fees=FEES, sequence=ledger.sequence)
     deposits = [after.deposit(f"late{index}", 1, "BTC", COIN) for index in range(5)]
