@@ -116,4 +116,7 @@ async def test_binance_connector_places_queries_and_cancels(tmp_path: Path) -> N
         assert server.ledger.balance(server.accounts["alice"], "USDT").held_minor == 0
     finally:
         await asyncio.to_thread(client.stop)
+        # stop() sends a close frame but leaves the socket open for the garbage collector to close,
+        # at some moment of a later test; close it here.
+        client.socket_manager.ws.shutdown()
         await server.stop()
