@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from config.settings import LimitSettings
 from ledger.journal import JournalEntry
 from ledger.store import BookNumbering, CheckpointChanges, CommitBatch, OrderRecord, Store
 
@@ -43,7 +44,7 @@ class GroupCommitWriter:
         checkpoint_interval_s: float = 60.0,
         observe_commit_s: Callable[[float], None] | None = None,
         order_record_of: Callable[[Any], OrderRecord] | None = None,
-        fix_messages_retained_max: int = 1_000_000,
+        fix_messages_retained_max: int = LimitSettings().fix_messages_retained_max,
     ) -> None:
         self._store = store
         self._fix_messages_retained_max = fix_messages_retained_max
