@@ -5,8 +5,10 @@ SQLite or PostgreSQL. Each session sends a realistic mix (70% passive limits nea
 of its own resting orders, 10% orders that cross) and times every request until its first answer
 (ExecutionReport or OrderCancelReject), which the gateway sends only after the commit. Two runs:
 closed loop with a window of requests in flight per session (sustained orders/s), and open loop at a
-fixed rate (ack latency p50/p99/p99.9), the sessions' requests interleaved evenly (8 sessions sending at
-the same instants would be bursts of 8: at 200/s a median of 4 ms instead of 1.1 ms). With
+fixed rate (ack latency p50/p99/p99.9, and the gateway's CPU per order at that rate: small batches
+cost more per order than the closed loop's large ones), the sessions' requests interleaved evenly
+(8 sessions sending at the same instants would be bursts of 8: at 200/s a median of 4 ms instead of
+1.1 ms). With
 ``--instructions`` the gateway runs under callgrind and the closed loop reports instructions per order
 instead (see ``instruction_count``); there is no open loop.
 
@@ -256,7 +258,8 @@ async def run(arguments: argparse.Namespace) -> None:
         )
         for trader in traders:
             trader.latencies_ns.clear()
-        until = time.monotonic() + arguments.seconds
+        open_started, server_cpu_s = time.monotonic(), cpu_seconds(server.pid)
+        until = open_started + arguments.seconds
         per_session = arguments.rate / arguments.sessions
         await asyncio.gather(
             *(
@@ -266,10 +269,13 @@ async def run(arguments: argparse.Namespace) -> None:
         )
         await asyncio.gather(*(trader.settle(30) for trader in traders))
         opened = [latency for trader in traders for latency in trader.latencies_ns]
+        server_cpu_s = cpu_seconds(server.pid) - server_cpu_s
         print(
             f"{store}: open loop at {arguments.rate:,}/s for {arguments.seconds} s: "
             f"{len(opened):,} answered; ack latency ms p50 {percentile(opened, 0.5):.2f} "
-            f"p99 {percentile(opened, 0.99):.2f} p99.9 {percentile(opened, 0.999):.2f}"
+            f"p99 {percentile(opened, 0.99):.2f} p99.9 {percentile(opened, 0.999):.2f}; "
+            f"gateway CPU {server_cpu_s / len(opened) * 1e6:.0f} us per order, "
+            f"{server_cpu_s / (time.monotonic() - open_started):.0%} of one core"
         )
     finally:
         server.terminate()
