@@ -61,6 +61,8 @@ class FixPersistence(Protocol):
         self, session_id: str, next_incoming_seq: int, next_outgoing_seq: int, sent: list[tuple[int, bytes]]
     ) -> None: ...
 
+    def discard_fix_session(self, session_id: str) -> None: ...
+
     def commit_point(self) -> asyncio.Future[None]: ...
 
 
@@ -154,6 +156,7 @@ class _Connection:
         if session is None:
             return
         if session.stored_messages_obsolete:
+            self.acceptor.persistence.discard_fix_session(self.session_id)
             await self.acceptor.store.reset_fix_session(self.session_id)
             session.stored_messages_obsolete = False
         self.record()
@@ -443,6 +446,7 @@ class FixAcceptor:
         if accepted.daily_reset_utc:
             due_s = last_reset_instant_s(self.clock(), accepted.daily_reset_utc)
             if await self.store.fix_session_last_reset_ns(session_id) < int(due_s * 1e9):
+                self.persistence.discard_fix_session(session_id)
                 await self.store.reset_fix_session(session_id, int(due_s * 1e9))
                 log.info("daily session reset", session=session_id)
             connection.daily_reset_utc = accepted.daily_reset_utc

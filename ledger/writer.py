@@ -92,6 +92,19 @@ class GroupCommitWriter:
             if kept_from > 1:
                 self._batch.fix_messages_kept_from[session_id] = kept_from
 
+    def discard_fix_session(self, session_id: str) -> None:
+        """Drop what the open batch holds for a FIX session that is about to be reset.
+
+        Its frames, sequence numbers and prune are in the numbering the reset ends; committed after
+        the reset they would bring old numbers back, and a prune from the old numbering would delete
+        frames of the new one. Batches already taken commit before the reset (the store's lock is
+        first come, first served), so only the open batch needs this.
+        """
+        batch = self._batch
+        batch.fix_sessions.pop(session_id, None)
+        batch.fix_messages_kept_from.pop(session_id, None)
+        batch.fix_messages = [message for message in batch.fix_messages if message[0] != session_id]
+
     def record_next_order_id(self, next_order_id: int) -> None:
         self._batch.next_order_id = next_order_id
 

@@ -21,11 +21,15 @@ class FixTestClient:
         self._reading: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
 
-    async def connect(self, port: int) -> None:
+    async def connect(self, port: int, *, reset_seq_num: bool = False) -> None:
+        """Connect and log on; ``reset_seq_num`` asks both sides to start over at 1 (141=Y)."""
         self.closed.clear()
         self._reader, self._writer = await asyncio.open_connection("127.0.0.1", port)
         self._reading = asyncio.create_task(self._read())
-        self.send("A", [(98, "0"), (108, "30"), (553, self.sender.lower()), (554, self.password)])
+        reset = [(141, "Y")] if reset_seq_num else []
+        if reset_seq_num:
+            self.next_out = 1
+        self.send("A", [(98, "0"), (108, "30"), *reset, (553, self.sender.lower()), (554, self.password)])
 
     def send(self, msg_type: str, body: list[tuple[int, str]]) -> None:
         assert self._writer is not None

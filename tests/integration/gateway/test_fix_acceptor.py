@@ -84,6 +84,75 @@ async def test_sequence_numbers_start_over_after_the_daily_reset(tmp_path: Path)
         await store.close()
 
 
+class ResetRecordingStore(SqliteStore):
+    def __init__(self, settings: StoreSettings, calls: list[tuple[str, str]]) -> None:
+        super().__init__(settings)
+        self.calls = calls
+
+    async def reset_fix_session(self, session_id: str, reset_ns: int = 0) -> None:
+        self.calls.append(("reset", session_id))
+        await super().reset_fix_session(session_id, reset_ns)
+
+
+class DiscardRecordingWriter(GroupCommitWriter):
+    def __init__(self, store: SqliteStore, calls: list[tuple[str, str]]) -> None:
+        super().__init__(store)
+        self.calls = calls
+
+    def discard_fix_session(self, session_id: str) -> None:
+        self.calls.append(("discard", session_id))
+        super().discard_fix_session(session_id)
+
+
+async def test_a_reset_first_drops_the_open_batchs_frames_of_the_old_numbering(tmp_path: Path) -> None:
+    """Daily and logon (ResetSeqNumFlag) resets: what the writer holds of the old numbering must
+    not commit after the reset, or its sequence numbers and prune would land on the new numbering."""
+    calls: list[tuple[str, str]] = []
+    store = ResetRecordingStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")), calls)
+    await store.open()
+    writer = DiscardRecordingWriter(store, calls)
+    task = asyncio.create_task(writer.run())
+    try:
+        await store.save_fix_session("S", next_incoming_seq=40, next_outgoing_seq=30, sent_messages=[])
+        await logon_reply_seq(store, writer, daily_reset_utc="00:00", client_seq=1)
+        assert calls == [("discard", "S"), ("reset", "S")]
+        calls.clear()
+        config = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
+        acceptor = FixAcceptor(
+            sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
+            store=store,
+            persistence=writer,
+            application=NullApplication(),
+            message_bytes_max=65536,
+            receive_buffer_bytes_max=1 << 20,
+        )
+        port = await acceptor.listen("127.0.0.1", 0)
+        client = FixTestClient("ALICE", "unused")
+        client.next_out = 2
+        try:
+            await client.connect(port)
+            await asyncio.wait_for(_until(lambda: client.of_type("A")), 15)
+            client.send("1", [(112, "before the reset")])
+            await client.close()
+            await asyncio.wait_for(_until(lambda: not acceptor.connected), 15)
+            await client.connect(port, reset_seq_num=True)
+            await asyncio.wait_for(_until(lambda: len(client.of_type("A")) == 2), 15)
+        finally:
+            await client.close()
+            await acceptor.close()
+        reset_reply = client.of_type("A")[1]
+        assert (reset_reply.get(34), reset_reply.get(141)) == ("1", "Y")
+        assert calls == [("discard", "S"), ("reset", "S")]
+        await writer.commit_point()
+        stored = await store.fetch_sent_messages("S", 1, 10**9)
+        assert [seq for seq, _ in stored] == list(range(1, len(stored) + 1))
+        assert b"\x01141=Y\x01" in stored[0][1]
+    finally:
+        await writer.close()
+        await task
+        await store.close()
+
+
 @contextlib.asynccontextmanager
 async def acceptor_for_alice(
     tmp_path: Path, *, authenticate: Callable[[FixMessage], str | None] | None = None, **limits: int

@@ -160,3 +160,27 @@ async def test_fix_frames_past_the_retained_window_are_pruned_every_step() -> No
     assert store.batches[-1][0].fix_messages_kept_from == {"S": last + 2 - 2_500}
     await writer.close()
     await task
+
+
+async def test_a_reset_fix_session_leaves_nothing_of_its_old_numbering_in_the_open_batch() -> None:
+    store = RecordingStore()
+    writer = GroupCommitWriter(store, fix_messages_retained_max=10)
+    task = asyncio.create_task(writer.run())
+    store.release.clear()
+    writer.record_fix_session("S", 1, 1, [(1, b"first")])
+    writer.commit_point()
+    await asyncio.sleep(0)  # the first batch is taken: it commits before any reset
+    old = range(FIX_PRUNE_STEP_MESSAGES - 5, FIX_PRUNE_STEP_MESSAGES + 5)
+    writer.record_fix_session("S", 40, old[-1] + 1, [(seq, b"old") for seq in old])
+    writer.record_fix_session("T", 3, 3, [(2, b"other")])
+    writer.discard_fix_session("S")
+    writer.record_fix_session("S", 2, 2, [(1, b"new logon")])
+    store.release.set()
+    await writer.commit_point()
+    await writer.close()
+    await task
+    (taken, _), (reset, _) = store.batches[:2]
+    assert taken.fix_messages == [("S", 1, b"first")]
+    assert reset.fix_sessions == {"T": (3, 3), "S": (2, 2)}
+    assert reset.fix_messages == [("T", 2, b"other"), ("S", 1, b"new logon")]
+    assert reset.fix_messages_kept_from == {}
