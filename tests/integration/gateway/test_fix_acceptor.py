@@ -40,18 +40,33 @@ class NullApplication:
         pass
 
 
-async def logon_reply_seq(
-    store: SqliteStore, writer: GroupCommitWriter, *, daily_reset_utc: str, client_seq: int
-):
-    config = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
-    acceptor = FixAcceptor(
+ALICE = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
+
+
+def alice_acceptor(
+    store: SqliteStore,
+    writer: GroupCommitWriter,
+    *,
+    config: SessionConfig = ALICE,
+    daily_reset_utc: str = "",
+    **limits: int,
+) -> FixAcceptor:
+    """An acceptor for one session (ALICE, session id S) whose application ignores what it is told."""
+    return FixAcceptor(
         sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice", daily_reset_utc)},
         store=store,
         persistence=writer,
         application=NullApplication(),
         message_bytes_max=65536,
         receive_buffer_bytes_max=1 << 20,
+        **limits,
     )
+
+
+async def logon_reply_seq(
+    store: SqliteStore, writer: GroupCommitWriter, *, daily_reset_utc: str, client_seq: int
+):
+    acceptor = alice_acceptor(store, writer, daily_reset_utc=daily_reset_utc)
     port = await acceptor.listen("127.0.0.1", 0)
     client = FixTestClient("ALICE", "unused")
     client.next_out = client_seq
@@ -117,15 +132,7 @@ async def test_a_reset_first_drops_the_open_batchs_frames_of_the_old_numbering(t
         await logon_reply_seq(store, writer, daily_reset_utc="00:00", client_seq=1)
         assert calls == [("discard", "S"), ("reset", "S")]
         calls.clear()
-        config = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
-        acceptor = FixAcceptor(
-            sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
-            store=store,
-            persistence=writer,
-            application=NullApplication(),
-            message_bytes_max=65536,
-            receive_buffer_bytes_max=1 << 20,
-        )
+        acceptor = alice_acceptor(store, writer)
         port = await acceptor.listen("127.0.0.1", 0)
         client = FixTestClient("ALICE", "unused")
         client.next_out = 2
@@ -162,18 +169,8 @@ async def acceptor_for_alice(
     await store.open()
     writer = GroupCommitWriter(store)
     task = asyncio.create_task(writer.run())
-    config = SessionConfig(session_id="S", our_comp_id="GATEWAY", their_comp_id="ALICE")
-    if authenticate is not None:
-        config = dataclasses.replace(config, authenticate=authenticate)
-    acceptor = FixAcceptor(
-        sessions={("ALICE", "GATEWAY"): AcceptedSession(config, "alice")},
-        store=store,
-        persistence=writer,
-        application=NullApplication(),
-        message_bytes_max=65536,
-        receive_buffer_bytes_max=1 << 20,
-        **limits,
-    )
+    config = ALICE if authenticate is None else dataclasses.replace(ALICE, authenticate=authenticate)
+    acceptor = alice_acceptor(store, writer, config=config, **limits)
     try:
         yield await acceptor.listen("127.0.0.1", 0)
     finally:
