@@ -156,8 +156,7 @@ class _Connection:
         if session is None:
             return
         if session.stored_messages_obsolete:
-            self.acceptor.persistence.discard_fix_session(self.session_id)
-            await self.acceptor.store.reset_fix_session(self.session_id)
+            await self.acceptor.reset_stored_session(self.session_id)
             session.stored_messages_obsolete = False
         self.record()
         for event in session.events_received():
@@ -262,6 +261,13 @@ class FixAcceptor:
         server = await asyncio.start_server(self._serve, host, port, ssl=tls, limit=READ_BYTES)
         self._servers.append(server)
         return server.sockets[0].getsockname()[1]
+
+    async def reset_stored_session(self, session_id: str, reset_ns: int = 0) -> None:
+        """Start the stored session over at 1/1, after dropping what the writer has not yet committed of
+        the numbering that ends here (``discard_fix_session``): committed after the reset, it would land
+        on the new numbering."""
+        self.persistence.discard_fix_session(session_id)
+        await self.store.reset_fix_session(session_id, reset_ns)
 
     # FixSender --------------------------------------------------------------------------------------
 
@@ -446,8 +452,7 @@ class FixAcceptor:
         if accepted.daily_reset_utc:
             due_s = last_reset_instant_s(self.clock(), accepted.daily_reset_utc)
             if await self.store.fix_session_last_reset_ns(session_id) < int(due_s * 1e9):
-                self.persistence.discard_fix_session(session_id)
-                await self.store.reset_fix_session(session_id, int(due_s * 1e9))
+                await self.reset_stored_session(session_id, int(due_s * 1e9))
                 log.info("daily session reset", session=session_id)
             connection.daily_reset_utc = accepted.daily_reset_utc
             connection.reset_instant_s = due_s

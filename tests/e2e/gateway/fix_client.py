@@ -26,9 +26,10 @@ class FixTestClient:
         self.closed.clear()
         self._reader, self._writer = await asyncio.open_connection("127.0.0.1", port)
         self._reading = asyncio.create_task(self._read())
-        reset = [(141, "Y")] if reset_seq_num else []
+        reset: list[tuple[int, str]] = []
         if reset_seq_num:
             self.next_out = 1
+            reset = [(141, "Y")]
         self.send("A", [(98, "0"), (108, "30"), *reset, (553, self.sender.lower()), (554, self.password)])
 
     def send(self, msg_type: str, body: list[tuple[int, str]]) -> None:
