@@ -61,8 +61,18 @@ class Client:
         return next(f for f in self.frames if f["event"]["e"] == kind)
 
 
+_last_timestamp_ms = 0
+
+
+def unique_timestamp_ms() -> int:
+    """Now in ms, but never the same twice: two identical requests in one ms would be a replay."""
+    global _last_timestamp_ms
+    _last_timestamp_ms = max(int(time.time() * 1000), _last_timestamp_ms + 1)
+    return _last_timestamp_ms
+
+
 def hmac_signed(key: dict, **params: object) -> dict:
-    params = {**params, "apiKey": key["api_key"], "timestamp": int(time.time() * 1000)}
+    params = {**params, "apiKey": key["api_key"], "timestamp": unique_timestamp_ms()}
     params["signature"] = hmac_signature(key["secret"], signature_payload(params))
     return params
 
@@ -87,7 +97,7 @@ async def test_bad_input_gets_binance_errors_and_changes_nothing(gateway: Gatewa
         forged = hmac_signed(key, **order)
         forged["price"] = "1001"
         assert (await client.call("order.place", forged))["error"]["code"] == -1022
-        stale = {**order, "apiKey": key["api_key"], "timestamp": int(time.time() * 1000) - 60_000}
+        stale = {**order, "apiKey": key["api_key"], "timestamp": unique_timestamp_ms() - 60_000}
         stale["signature"] = hmac_signature(key["secret"], signature_payload(stale))
         assert (await client.call("order.place", stale))["error"]["code"] == -1021
         wrong_type = hmac_signed(key, **{**order, "quantity": "lots"})
@@ -108,7 +118,7 @@ async def test_bad_input_gets_binance_errors_and_changes_nothing(gateway: Gatewa
         unknown_key = {
             **order,
             "apiKey": "NoSuchKey",
-            "timestamp": int(time.time() * 1000),
+            "timestamp": unique_timestamp_ms(),
             "signature": "00",
         }
         assert (await client.call("order.place", unknown_key))["error"]["code"] == -2015
@@ -154,7 +164,7 @@ async def test_ed25519_session_logon_and_user_data_events(gateway: GatewayServer
     async with connect(url) as websocket:
         client = Client(websocket)
         assert (await client.call("userDataStream.subscribe"))["error"]["code"] == -1002
-        params = {"apiKey": key["api_key"], "timestamp": int(time.time() * 1000)}
+        params = {"apiKey": key["api_key"], "timestamp": unique_timestamp_ms()}
         params["signature"] = base64.b64encode(private_key.sign(signature_payload(params))).decode()
         logon = await client.call("session.logon", params)
         assert logon["result"]["apiKey"] == key["api_key"]
@@ -167,7 +177,7 @@ async def test_ed25519_session_logon_and_user_data_events(gateway: GatewayServer
             "timeInForce": "GTC",
             "price": "30000",
             "quantity": "0.01",
-            "timestamp": int(time.time() * 1000),
+            "timestamp": unique_timestamp_ms(),
         }
         placed = await client.call("order.place", order)
         assert placed["result"]["status"] == "NEW", placed
@@ -184,7 +194,7 @@ async def test_ed25519_session_logon_and_user_data_events(gateway: GatewayServer
         assert (await client.call("userDataStream.unsubscribe"))["status"] == 200
         logout = await client.call("session.logout")
         assert logout["result"]["apiKey"] is None
-        assert (await client.call("openOrders.status", {"timestamp": int(time.time() * 1000)}))["error"][
+        assert (await client.call("openOrders.status", {"timestamp": unique_timestamp_ms()}))["error"][
             "code"
         ] == -1002
 
