@@ -63,6 +63,12 @@ class FrameTooLarge(Exception):
     """The peer sent more than the bounds allow; the connection must be closed."""
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more ASCII digits: ``str.isdigit`` also accepts "²" (which ``int``
+    refuses) and "٣" (which ``int`` reads as 3), and values are Latin-1, so either can arrive."""
+    return text.isascii() and text.isdigit()
+
+
 def checksum(data: bytes) -> int:
     """CheckSum (10): the sum of the bytes, modulo 256.
 
@@ -178,7 +184,7 @@ def _split_fields(data: bytes) -> list[tuple[int, str]] | None:
             return None
         tag = tags.get(tag_text)
         if tag is None:
-            if not (tag_text.isascii() and tag_text.isdigit()):
+            if not ascii_digits(tag_text):
                 return None
             tag = int(tag_text)
         append((tag, value))
@@ -209,7 +215,7 @@ def _split_fields_with_raw_data(data: bytes) -> list[tuple[int, str]] | None:
         raw_length = -1
         if tag in _LENGTH_TAGS:
             text = fields[-1][1]
-            raw_length = int(text) if text.isdigit() else -1
+            raw_length = int(text) if ascii_digits(text) else -1
         position = value_end + 1
     return fields
 

@@ -133,8 +133,8 @@ MESSAGES: dict[str, MessageSpec] = {
     "4": _spec((36,), (123,)),
     "5": _spec((), (58,)),
     "A": _spec((98, 108), (95, 96, 141, 553, 554, 789, 383, 25035, 25036, 9406)),
-    "j": _spec((45, 372, 380), (379, 58)),
-    "D": _spec((11, 54, 38, 40, 55, 60), (1, 44, 59, 18, 152, 25001, 21, 111)),
+    "j": _spec((372, 380), (45, 379, 58)),
+    "D": _spec((11, 54, 40, 55, 60), (1, 38, 44, 59, 18, 152, 25001, 21, 111)),
     "F": _spec((11, 54, 55, 60), (37, 41, 38, 1)),
     "G": _spec((11, 54, 55, 60, 40, 38), (37, 41, 44, 59, 1, 18)),
     "H": _spec((54, 55), (37, 11, 790, 1)),
@@ -159,6 +159,22 @@ KNOWN_TAGS = frozenset(
     | {tag for spec in MESSAGES.values() for tag in spec.body_tags}
     | {58, 112, 262, 270, 271, 320, 553, 554, 584, 790}
 )
+
+
+FIX44_TAG_MAX = 956
+# Numbers up to FIX44_TAG_MAX that FIX 4.4's field list leaves out (fields retired in earlier versions).
+FIX44_UNDEFINED_TAGS = frozenset(
+    {20, 24, 46, 47, 51, 76, 86, 92, 101, 105, 109, 125, 166, 173, 174, 175, 176, 177, 178, 179, 180}
+    | {181, 182, 183, 184, 185, 186, 187, 204, 205, 219, 261, 314, 319, 370, 439, 440, 449, 450, 465}
+    | {653, 685, 809, 831}
+)
+USER_DEFINED_TAG_MIN = 5000
+
+
+def is_fix44_tag(tag: int) -> bool:
+    """Whether FIX 4.4 defines ``tag``: one it defines but a message does not take is "not defined for
+    this message type" (373=2), not an "invalid tag number" (373=0)."""
+    return 1 <= tag <= FIX44_TAG_MAX and tag not in FIX44_UNDEFINED_TAGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +217,7 @@ def validate(message: FixMessage) -> Problem | None:
             return Problem(TAG_WITHOUT_VALUE, tag, f"Tag specified without a value ({tag})")
         entry = plan.get(tag)
         if entry is None:
-            if tag not in KNOWN_TAGS and tag < 5000:
+            if tag not in KNOWN_TAGS and not is_fix44_tag(tag) and tag < USER_DEFINED_TAG_MIN:
                 return Problem(INVALID_TAG_NUMBER, tag, f"Invalid tag number ({tag})")
             return Problem(
                 TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag, f"Tag not defined for this message type ({tag})"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from book.types import Side, TradeExecuted
 from config.money import format_minor
 from config.settings import SymbolSettings
+from session.fix.codec import ascii_digits
 from session.fix.order_entry import utc_timestamp
 
 
@@ -53,7 +54,7 @@ def parse_market_data_request(
     if request_type not in ("0", "1", "2"):
         return MarketDataRequestProblem(request_id, "4", "SubscriptionRequestType (263) must be 0, 1 or 2")
     depth_raw = values.get(264, "0")
-    if not depth_raw.isdigit() or int(depth_raw) > depth_levels_max:
+    if not ascii_digits(depth_raw) or int(depth_raw) > depth_levels_max:
         return MarketDataRequestProblem(request_id, "5", f"MarketDepth (264) must be 0 to {depth_levels_max}")
     if values.get(265, "1") not in ("0", "1"):
         return MarketDataRequestProblem(request_id, "6", "MDUpdateType (265) must be 0 or 1")

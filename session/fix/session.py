@@ -5,7 +5,8 @@ about once a second; it sends ``data_to_send()``, but only after handing ``take_
 store (persist before send), and serves ``ResendNeeded`` by calling ``resend`` with the stored frames.
 All session rules live here: logon, sequence numbers, gap detection and fill, test requests and
 heartbeats, rejects, logout. AWAITING_LOGON takes only a Logon; ACTIVE everything but a Logon;
-LOGOUT_SENT everything, a Logout completing the handshake; CLOSED nothing.
+LOGOUT_SENT session messages, a Logout completing the handshake (application messages are taken in
+sequence but not acted on: after our Logout nothing may be sent to acknowledge them); CLOSED nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from session.fix.codec import FixMessage, encode, parse_frame
+from session.fix.codec import FixMessage, ascii_digits, encode, parse_frame
 from session.fix.dictionary import (
     ADMIN_MSG_TYPES,
     COMP_ID_PROBLEM,
@@ -99,11 +100,15 @@ def parse_utc_timestamp(text: str) -> float | None:
     """Seconds since the epoch of a UTCTimestamp (``YYYYMMDD-HH:MM:SS[.fff...]``), or None."""
     if len(text) < 17 or text[8] != "-" or text[11] != ":" or text[14] != ":":
         return None
-    clock = text[9:11] + text[12:14] + text[15:17]
+    digits = text[:8] + text[9:11] + text[12:14] + text[15:17]
     fraction = text[18:] if len(text) > 18 and text[17] == "." else ""
-    if not clock.isdigit() or (fraction and not fraction.isdigit()) or (len(text) > 17 and not fraction):
+    if (
+        not ascii_digits(digits)
+        or (fraction and not ascii_digits(fraction))
+        or (len(text) > 17 and not fraction)
+    ):
         return None
-    hours, minutes, seconds = int(clock[:2]), int(clock[2:4]), int(clock[4:])
+    hours, minutes, seconds = int(digits[8:10]), int(digits[10:12]), int(digits[12:])
     midnight = _midnight_s(text[:8])
     if midnight is None or hours > 23 or minutes > 59 or seconds > 60:
         return None
@@ -276,7 +281,7 @@ class FixSession:
     def _sequence_ok(self, message: FixMessage, now_s: float) -> bool:
         """Whether ``message`` is the next in sequence (and should be processed)."""
         seq_text = message.get(34) or ""
-        if not seq_text.isdigit():
+        if not ascii_digits(seq_text):
             self._logout_and_close("MsgSeqNum (34) missing or not a number", now_s)
             return False
         seq = int(seq_text)
@@ -347,8 +352,10 @@ class FixSession:
             self._close(
                 "logged out by the counterparty" if self.state is State.ACTIVE else "logout completed"
             )
-        else:
+        elif self.state is State.ACTIVE:
             self._events.append(ApplicationMessage(message))
+        # After our Logout nothing new may be sent (FIX session rules), so an application message
+        # arriving then is not acted on: nothing happens that its sender could never be told about.
 
     # Admin messages -------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from session.fix.session import (
     ResendNeeded,
     SessionConfig,
     State,
+    parse_utc_timestamp,
     utc_timestamp,
 )
 
@@ -299,6 +300,16 @@ def test_invalid_and_unsupported_message_types() -> None:
             "0",
             "4999",
         ),
+        (
+            [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW)), (100, "X")],
+            "2",
+            "100",
+        ),
+        (
+            [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW)), (101, "X")],
+            "0",
+            "101",
+        ),
     ],
 )
 def test_application_messages_are_validated_against_the_dictionary(body, reason: str, ref_tag: str) -> None:
@@ -409,3 +420,45 @@ def test_binance_ed25519_signed_logon() -> None:
     tampered = [*header[:3], (34, "2"), header[4], *body]
     forged.receive(parse_frame(encode("FIX.4.4", tampered)), NOW)
     assert forged.state is State.CLOSED
+
+
+def frame_with(fields: list[tuple[int, str]]) -> FixMessage | None:
+    return parse_frame(encode("FIX.4.4", fields))
+
+
+def test_digits_that_are_not_ascii_are_not_numbers() -> None:
+    """``str.isdigit`` takes "²" (which ``int`` refuses) and "٣" (which ``int`` reads as 3)."""
+    assert parse_utc_timestamp("20270115-08:00:0²") is None
+    assert parse_utc_timestamp("2027011٣-08:00:00") is None
+    header = [(35, "0"), (49, "ALICE"), (56, "GATEWAY")]
+    session, client = logged_on()
+    session.receive(frame_with([*header, (34, "2"), (52, utc_timestamp(NOW)[:-1] + "²")]), NOW)
+    reject, logout = client.received()
+    assert (reject.get(371), reject.get(373), logout.msg_type) == ("52", "10", "5")
+    session, client = logged_on()
+    session.receive(frame_with([*header, (34, "2²"), (52, utc_timestamp(NOW))]), NOW)
+    (logout,) = client.received()
+    assert logout.get(58) == "MsgSeqNum (34) missing or not a number"
+    assert session.state is State.CLOSED
+
+
+def test_application_messages_after_our_logout_are_taken_in_sequence_but_not_acted_on() -> None:
+    session, client = logged_on()
+    session.logout("maintenance", NOW)
+    client.received()
+    client.send("D", [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))])
+    assert session.events_received() == []
+    assert session.next_incoming_seq == 3
+    assert not session.send_application("8", [(37, "1")], NOW)
+    client.send("5")
+    assert session.events_received() == [Disconnect("logout completed")]
+
+
+def test_a_market_order_by_cash_quantity_and_a_reject_without_ref_seq_num_pass_the_dictionary() -> None:
+    session, client = logged_on()
+    client.send(
+        "D", [(11, "q"), (54, "1"), (40, "1"), (152, "100"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))]
+    )
+    client.send("j", [(372, "D"), (380, "0"), (58, "no")])
+    assert client.received() == []
+    assert [event.message.msg_type for event in session.events_received()] == ["D", "j"]
