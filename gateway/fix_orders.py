@@ -24,6 +24,7 @@ from gateway.book_task import Result
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.orders import OrderState
+from session.fix.codec import ascii_digits
 from session.fix.market_data import (
     EntryType,
     MarketDataRequestProblem,
@@ -54,6 +55,7 @@ MASS_BY_SYMBOL = "1"
 MASS_ALL = "7"
 BUSINESS_REJECT_UNSUPPORTED_TYPE = "3"
 BUSINESS_REJECT_OTHER = "0"
+EXEC_TYPE_ORDER_STATUS = "I"
 INSUFFICIENT_BANDWIDTH = "2"  # MDReqRejReason (281) for a subscription past the session's bound
 
 
@@ -194,6 +196,10 @@ class FixApplication:
 
     def on_message(self, session_id: str, msg_type: str, fields: Sequence[tuple[int, str]]) -> None:
         """Handle one application message of a logged-on session; unsupported types get a 35=j."""
+        if msg_type == "j":
+            # Answering the peer's BusinessMessageReject with one of ours could bounce between us forever.
+            log.info("fix business message reject received", session=session_id, text=dict(fields).get(58))
+            return
         state = self._sessions.get(session_id)
         handler = self._handlers.get(msg_type)
         if state is None or handler is None:
@@ -205,7 +211,19 @@ class FixApplication:
                 f"Unsupported message type {msg_type}",
             )
             return
-        handler(session_id, state, _Fields(fields), fields)
+        try:
+            handler(session_id, state, _Fields(fields), fields)
+        except Exception:
+            # A fault of ours must not end the connection: the messages read with this one would be lost
+            # although their sequence numbers are taken. The client learns this one was not processed.
+            log.exception("fix message handling failed", session=session_id, msg_type=msg_type)
+            self._business_reject(
+                session_id,
+                msg_type,
+                fields,
+                BUSINESS_REJECT_OTHER,
+                "The gateway failed to process this message",
+            )
 
     async def drain(self) -> None:
         """Wait for every command already routed to finish (graceful shutdown)."""
@@ -288,16 +306,23 @@ class FixApplication:
         self._when_done(future, answer)
 
     def _reject_new_order(
-        self, session_id: str, state: _SessionState, fields: _Fields, reason: RejectReason, text: str
+        self,
+        session_id: str,
+        state: _SessionState,
+        fields: _Fields,
+        reason: RejectReason,
+        text: str,
+        exec_type: str = "8",
     ) -> None:
-        """An ExecutionReport (rejected) for an order that never reached a book."""
+        """An ExecutionReport (rejected) for an order that never reached a book, or (ExecType I) the
+        answer to an OrderStatusRequest for an order that does not exist."""
         side = SIDES.get(fields.get(54) or "")
         code, reason_text = REJECT_CODES[reason]
         body = [
             (37, "NONE"),
             (11, fields.get(11) or "NONE"),
             (17, self._exec_id()),
-            (150, "8"),
+            (150, exec_type),
             (39, "8"),
             (55, fields.get(55) or "NONE"),
             (54, fields.get(54) if side is not None else "1"),
@@ -307,19 +332,35 @@ class FixApplication:
             (103, code),
             (58, text or reason_text),
         ]
+        if exec_type == EXEC_TYPE_ORDER_STATUS and fields.get(790):
+            body.append((790, fields.get(790)))
         self.sender.send(session_id, "8", body)
 
     def _find(self, state: _SessionState, fields: _Fields) -> OrderState | None:
         order_id = fields.get(37)
-        if order_id and order_id.isdigit():
+        if order_id and ascii_digits(order_id):
             return self.exchange.find_order(state.account_id, order_id=int(order_id))
         original = fields.get(41)
         return self.exchange.find_order(state.account_id, client_order_id=original) if original else None
+
+    @staticmethod
+    def _mismatch(order: OrderState, fields: _Fields) -> str:
+        """Why the request's Symbol (55) or Side (54) is not the order's, or "": neither can change."""
+        if fields.get(55) != order.symbol:
+            return f"Symbol (55) {fields.get(55)} is not the order's {order.symbol}"
+        if SIDES.get(fields.get(54) or "") is not order.side:
+            return f"Side (54) {fields.get(54)} is not the order's side"
+        return ""
 
     def _cancel(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
         order = self._find(state, fields)
         if order is None or not order.is_open:
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_CANCEL, RejectReason.UNKNOWN_ORDER)
+            return
+        if mismatch := self._mismatch(order, fields):
+            self._cancel_reject(
+                session_id, fields, order, RESPONSE_TO_CANCEL, RejectReason.INVALID_ORDER, mismatch
+            )
             return
         command = CancelOrder(order_id=order.order_id, account_id=state.account_id, ts_ns=self._clock_ns())
         self._route_amend(session_id, fields, order, command, RESPONSE_TO_CANCEL)
@@ -331,6 +372,11 @@ class FixApplication:
             return
         if order is None or not order.is_open:
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.UNKNOWN_ORDER)
+            return
+        if mismatch := self._mismatch(order, fields):
+            self._cancel_reject(
+                session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.INVALID_ORDER, mismatch
+            )
             return
         command = replace_command(
             fields,
@@ -397,7 +443,9 @@ class FixApplication:
             else None
         )
         if order is None:
-            self._reject_new_order(session_id, state, fields, RejectReason.UNKNOWN_ORDER, "Unknown order")
+            self._reject_new_order(
+                session_id, state, fields, RejectReason.UNKNOWN_ORDER, "Unknown order", EXEC_TYPE_ORDER_STATUS
+            )
             return
         report = order.report(ExecutionKind.STATUS, self._clock_ns())
         extra = [(790, fields.get(790))] if fields.get(790) else []

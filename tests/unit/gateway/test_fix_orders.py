@@ -296,3 +296,75 @@ async def test_market_data_subscriptions_per_session_are_bounded() -> None:
         application.on_message("A", "V", unsubscribe)
         subscribe("md4", "BTCUSDT")
         assert harness.broadcaster.subscriber_count() == 2 and len(sender.of("A", "Y")) == 1
+
+
+async def test_a_market_buy_by_cash_order_qty_spends_at_most_that_amount(venue) -> None:
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "50000"))
+    await settle(application)
+    application.on_message("A", "D", [(11, "c1"), (55, "BTCUSDT"), (54, "1"), (40, "1"), (152, "10000")])
+    await settle(application)
+    fill = sender.of("A", "8")[-1]
+    assert (fill[150], fill[39], fill[32], fill[31]) == ("F", "2", "0.20000000", "50000.00000000")
+    assert harness.exchange.open_orders(ALICE) == []
+
+
+async def test_cancel_and_replace_must_name_the_orders_symbol_and_side(venue) -> None:
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    order_id = int(sender.of("B", "8")[0][37])
+    application.on_message("B", "F", [(11, "c1"), (41, "s1"), (55, "ETHUSDT"), (54, "2")])
+    application.on_message("B", "F", [(11, "c2"), (41, "s1"), (55, "BTCUSDT"), (54, "1")])
+    application.on_message(
+        "B", "G", [(11, "r1"), (41, "s1"), (55, "ETHUSDT"), (54, "2"), (38, "0.4"), (44, "61000"), (40, "2")]
+    )
+    await settle(application)
+    rejects = sender.of("B", "9")
+    assert [(r[11], r[434], r[102], r[39]) for r in rejects] == [
+        ("c1", "1", "99", "0"),
+        ("c2", "1", "99", "0"),
+        ("r1", "2", "99", "0"),
+    ]
+    assert "Symbol (55) ETHUSDT" in rejects[0][58] and "Side (54)" in rejects[1][58]
+    resting = harness.exchange.find_order(BOB, order_id=order_id)
+    assert (resting.is_open, resting.symbol, resting.client_order_id) == (True, "BTCUSDT", "s1")
+
+
+async def test_an_order_id_of_digits_that_are_not_ascii_is_an_unknown_order(venue) -> None:
+    _, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    application.on_message("B", "F", [(11, "c1"), (37, "1²"), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    (reject,) = sender.of("B", "9")
+    assert (reject[102], reject[37]) == ("1", "NONE")
+
+
+async def test_a_status_request_for_an_unknown_order_is_an_order_status_report(venue) -> None:
+    _, application, sender = venue
+    application.on_message("A", "H", [(11, "nope"), (55, "BTCUSDT"), (54, "1"), (790, "st1")])
+    (report,) = sender.of("A", "8")
+    assert (report[150], report[39], report[103], report[790]) == ("I", "8", "5", "st1")
+
+
+async def test_a_business_message_reject_from_the_peer_is_not_answered(venue) -> None:
+    _, application, sender = venue
+    application.on_message("A", "j", [(372, "D"), (380, "0"), (58, "we do not take this")])
+    assert sender.sent == []
+
+
+async def test_a_fault_in_a_handler_rejects_that_message_and_the_next_ones_still_run(venue) -> None:
+    """Fault injection: no known input breaks a handler, but if one did, the session must go on."""
+    _, application, sender = venue
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("injected")
+
+    application._handlers["F"] = broken
+    application.on_message("B", "F", [(11, "c1"), (41, "s1"), (55, "BTCUSDT"), (54, "2")])
+    application.on_message("B", "D", order("s2", "2", "0.5", "60000"))
+    await settle(application)
+    (reject,) = sender.of("B", "j")
+    assert (reject[372], reject[380], reject[379]) == ("F", "0", "c1")
+    assert sender.of("B", "8")[0][39] == "0"
