@@ -189,6 +189,9 @@ class _Connection:
         frames in memory nor keeps the loop from other clients; the last piece goes out with the flush."""
         session = self.session
         assert session is not None
+        # The store reads only committed frames: one still in the writer's batch would come back
+        # missing and be gap-filled over, so a client that asked again for a fill would never get it.
+        await self.settle()
         for chunk_begin in range(begin_seq, end_seq + 1, RESEND_CHUNK_MESSAGES):
             chunk_end = min(end_seq, chunk_begin + RESEND_CHUNK_MESSAGES - 1)
             stored = await self.acceptor.store.fetch_sent_messages(self.session_id, chunk_begin, chunk_end)

@@ -160,6 +160,51 @@ async def test_a_reset_first_drops_the_open_batchs_frames_of_the_old_numbering(t
         await store.close()
 
 
+class GatedCommitStore(SqliteStore):
+    """Commits wait while ``gate`` is clear: a commit still in flight, held as long as a test needs."""
+
+    def __init__(self, settings: StoreSettings) -> None:
+        super().__init__(settings)
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def commit(self, batch, checkpoint=None) -> None:
+        await self.gate.wait()
+        await super().commit(batch, checkpoint)
+
+
+async def test_a_resend_waits_for_the_commit_of_what_it_covers(tmp_path: Path) -> None:
+    """An ExecutionReport recorded but not yet committed must be resent, never gap-filled over."""
+    store = GatedCommitStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    acceptor = alice_acceptor(store, writer)
+    port = await acceptor.listen("127.0.0.1", 0)
+    client = FixTestClient("ALICE", "unused")
+    try:
+        await client.connect(port)
+        await asyncio.wait_for(_until(lambda: client.of_type("A")), 15)
+        store.gate.clear()
+        assert acceptor.send("S", "8", [(37, "1"), (11, "c1"), (17, "e1"), (150, "0"), (39, "0")])
+        client.send("2", [(7, "1"), (16, "0")])
+        session = acceptor.connected["S"].session
+        await asyncio.wait_for(_until(lambda: session.next_incoming_seq == 3), 15)
+        await asyncio.sleep(0.1)
+        store.gate.set()
+        await asyncio.wait_for(_until(lambda: any(m.get(43) == "Y" for m in client.of_type("8"))), 15)
+        gap_fills = [(m.get(34), m.get(36)) for m in client.of_type("4")]
+        assert gap_fills == [("1", "2")]
+        resent = next(m for m in client.of_type("8") if m.get(43) == "Y")
+        assert (resent.get(34), resent.get(11)) == ("2", "c1")
+    finally:
+        await client.close()
+        await acceptor.close()
+        await writer.close()
+        await task
+        await store.close()
+
+
 @contextlib.asynccontextmanager
 async def acceptor_for_alice(
     tmp_path: Path, *, authenticate: Callable[[FixMessage], str | None] | None = None, **limits: int
