@@ -21,6 +21,12 @@ class DecimalFormatError(ValueError):
 
 
 @functools.lru_cache(maxsize=CONVERSIONS_CACHED_MAX)
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more ASCII digits: ``str.isdigit`` also accepts "²" (which ``int``
+    refuses) and "٣" (which ``int`` reads as 3), and wire text (FIX Latin-1, JSON) can carry either."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_decimal_minor(text: str, scale: int) -> int:
     """Return ``text`` (for example ``"0.015"``) as an integer count of 10**-scale units."""
     match = _DECIMAL.fullmatch(text) if isinstance(text, str) else None

@@ -19,12 +19,12 @@ import structlog
 
 from book.reports import ExecutionKind, OrderReport
 from book.types import CancelAllOrders, CancelOrder, RejectReason, ReplaceOrder
+from config.money import ascii_digits
 from config.settings import SymbolSettings
 from gateway.book_task import Result
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.orders import OrderState
-from session.fix.codec import ascii_digits
 from session.fix.market_data import (
     EntryType,
     MarketDataRequestProblem,

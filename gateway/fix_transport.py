@@ -19,6 +19,7 @@ from typing import Protocol
 
 import structlog
 
+from config.money import ascii_digits
 from gateway.connection_limits import ConnectionsPerAddress
 from session.fix.codec import FixMessage, FixParser, FrameTooLarge, Garbled
 from session.fix.dictionary import HEADER_TAGS, TRAILER_TAGS
@@ -91,7 +92,10 @@ def last_reset_instant_s(now_s: float, daily_reset_utc: str) -> float:
     """The latest ``HH:MM`` UTC at or before ``now_s``: sequence numbers start over after it."""
     hours_text, _, minutes_text = daily_reset_utc.partition(":")
     if not (
-        hours_text.isdigit() and minutes_text.isdigit() and int(hours_text) < 24 and int(minutes_text) < 60
+        ascii_digits(hours_text)
+        and ascii_digits(minutes_text)
+        and int(hours_text) < 24
+        and int(minutes_text) < 60
     ):
         raise ValueError(f"daily_reset_utc {daily_reset_utc!r} must be HH:MM")
     offset_s = int(hours_text) * 3600 + int(minutes_text) * 60

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from config.money import ascii_digits
 from session.binance.errors import (
     BAD_API_KEY_FORMAT,
     INVALID_SIGNATURE,
@@ -57,7 +58,7 @@ KeyLookup = Callable[[str], ApiKey | None]
 def request_time_ms(params: dict[str, Any]) -> tuple[float, float]:
     """(timestamp, recvWindow) in milliseconds from the request's parameters."""
     raw = params.get("timestamp")
-    if isinstance(raw, str) and raw.isdigit():
+    if isinstance(raw, str) and ascii_digits(raw):
         raw = int(raw)
     if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
         raise ApiFailure(bad_parameter("timestamp"))

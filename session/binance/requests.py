@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from config.money import DecimalFormatError, parse_decimal_minor
+from config.money import DecimalFormatError, ascii_digits, parse_decimal_minor
 from session.binance.errors import (
     INVALID_JSON,
     ApiError,
@@ -105,7 +105,7 @@ class Params:
         value = self._raw(name, required)
         if value is None:
             return None
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and ascii_digits(value):
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ApiFailure(invalid_parameter(name))
@@ -165,4 +165,4 @@ def _members_by_value(kind: type[EnumType]) -> dict[str, EnumType]:
 
 def _is_plain_decimal(text: str) -> bool:
     whole, _, fraction = text.partition(".")
-    return (whole + fraction).isdigit()
+    return ascii_digits(whole + fraction)

@@ -13,6 +13,8 @@ import re
 import zlib
 from dataclasses import dataclass
 
+from config.money import ascii_digits
+
 SOH = b"\x01"
 BEGIN = b"8=FIX"
 # Raw data field -> the length field that must precede it.
@@ -61,12 +63,6 @@ class Garbled:
 
 class FrameTooLarge(Exception):
     """The peer sent more than the bounds allow; the connection must be closed."""
-
-
-def ascii_digits(text: str) -> bool:
-    """Whether ``text`` is one or more ASCII digits: ``str.isdigit`` also accepts "²" (which ``int``
-    refuses) and "٣" (which ``int`` reads as 3), and values are Latin-1, so either can arrive."""
-    return text.isascii() and text.isdigit()
 
 
 def checksum(data: bytes) -> int:

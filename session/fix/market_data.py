@@ -11,9 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from book.types import Side, TradeExecuted
-from config.money import format_minor
+from config.money import ascii_digits, format_minor
 from config.settings import SymbolSettings
-from session.fix.codec import ascii_digits
 from session.fix.order_entry import utc_timestamp
 
 

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from session.fix.codec import FixMessage, ascii_digits, encode, parse_frame
+from config.money import ascii_digits
+from session.fix.codec import FixMessage, encode, parse_frame
 from session.fix.dictionary import (
     ADMIN_MSG_TYPES,
     COMP_ID_PROBLEM,

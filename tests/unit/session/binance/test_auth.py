@@ -46,6 +46,7 @@ def test_timing_window() -> None:
     )
     assert code_of(checker, signed(recvWindow=60001))[0] == -1130
     assert code_of(checker, signed(timestamp="soon"))[0] == -1102
+    assert code_of(checker, signed(timestamp="1²"))[0] == -1102
 
 
 def test_microsecond_timestamps_and_fractional_windows() -> None:

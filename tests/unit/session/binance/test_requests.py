@@ -63,6 +63,14 @@ def test_bad_decimals(values: dict, code: int) -> None:
     assert caught.value.error.code == code
 
 
+@pytest.mark.parametrize("text", ["1²", "١٢"])
+def test_integers_are_ascii_digits_only(text: str) -> None:
+    """``str.isdigit`` takes "²", which ``int`` refuses, and "١٢", which ``int`` reads as 12."""
+    with pytest.raises(ApiFailure) as caught:
+        Params({"limit": text}).integer("limit")
+    assert caught.value.error.code == -1130
+
+
 def test_enums_and_unread_parameters() -> None:
     params = Params({"side": "SIDEWAYS", "typo": 1})
     with pytest.raises(ApiFailure) as caught:
