@@ -253,10 +253,16 @@ class Ledger:
     # Holds: the Funds port of the book tasks -----------------------------------------------------
 
     def hold(self, hold_id: int, account_id: int, asset: str, amount_minor: int) -> bool:
-        """Reserve ``amount_minor`` for order ``hold_id`` (adding to its hold); False if not available."""
+        """Reserve ``amount_minor`` for order ``hold_id`` (adding to its hold); False if not available.
+
+        Reserving 0 (a market order that can fill nothing) records nothing: a hold of 0 has nothing to
+        release, so it would outlive its order.
+        """
         assert amount_minor >= 0 and account_id > 0
         existing = self._holds.get(hold_id)
         assert existing is None or (existing.account_id, existing.asset) == (account_id, asset)
+        if amount_minor == 0:
+            return True
         balance = self._accounts.get((account_id, asset))
         if (0 if balance is None else balance.available_minor) < amount_minor:
             return False
@@ -296,6 +302,8 @@ class Ledger:
         escrow = self._account(ESCROW, entry.asset)
         hold = self._holds.get(entry.hold_id)
         if entry.kind is EntryKind.HOLD:
+            if entry.amount_minor == 0:
+                return  # written by a version that recorded holds of 0; it reserved nothing
             if hold is None:
                 hold = self._holds[entry.hold_id] = Hold(entry.account_id, entry.asset, 0)
                 if entry.hold_id not in self._changed_holds:
@@ -410,7 +418,10 @@ class Ledger:
                 values
             )
         for hold_id, (account_id, asset, remaining) in holds.items():
-            ledger._holds[hold_id] = Hold(account_id, asset, remaining)
+            if remaining:
+                ledger._holds[hold_id] = Hold(account_id, asset, remaining)
+            else:  # an older version's hold of 0: reserved nothing, and the next checkpoint drops it
+                ledger._changed_holds.add(hold_id)
         ledger._changed_accounts.clear()
         for entry in transfers:
             if entry.sequence <= checkpoint_sequence:

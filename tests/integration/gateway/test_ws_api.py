@@ -329,3 +329,26 @@ async def test_a_message_over_the_size_bound_closes_the_connection(gateway: Gate
             await asyncio.wait_for(websocket.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
     assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+async def test_a_market_order_that_fills_nothing_leaves_a_store_the_gateway_restarts_on(
+    tmp_path: Path,
+) -> None:
+    """It reserves nothing; a hold of 0 used to stay behind and fail the invariants check at start."""
+    settings = load_settings_text(demo_config_text(tmp_path))
+    first = GatewayServer(settings)
+    await first.start()
+    try:
+        key = await first.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+        async with connect(f"ws://127.0.0.1:{first.ports.websocket}/ws-api/v3") as websocket:
+            market = {"symbol": "ETHBTC", "side": "BUY", "type": "MARKET", "quantity": "1"}
+            placed = await Client(websocket).call("order.place", hmac_signed(key, **market))
+        assert placed["result"]["status"] == "EXPIRED", placed
+    finally:
+        await first.stop()
+    second = GatewayServer(settings)
+    await second.start()
+    try:
+        assert second.ledger.verify({}) == []
+    finally:
+        await second.stop()

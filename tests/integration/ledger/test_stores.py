@@ -10,7 +10,9 @@ import pytest
 from book.types import Side, TradeExecuted
 from config import load_settings
 from config.settings import FeeSettings
+from gateway.recovery import restore_ledger
 from ledger import verify
+from ledger.journal import EntryKind, HoldEntry
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord, BookNumbering, CheckpointChanges, CommitBatch, OrderRecord
 from ledger.verify import verify_store
@@ -145,6 +147,29 @@ async def test_checkpoint_changes_bring_the_stored_checkpoint_up_to_date(store_f
     assert checkpoint.sequence == ledger.sequence
     assert checkpoint.accounts == ledger.accounts()
     assert checkpoint.holds == {20: (2, "BTC", COIN // 2), 30: (2, "BTC", COIN // 4)}
+
+
+async def test_a_store_with_holds_of_zero_from_an_older_version_recovers_and_sheds_them(
+    store_factory,
+) -> None:
+    """Older versions kept a hold of 0 for a market order that could fill nothing, and never removed it."""
+    store = await store_factory()
+    deposit = Ledger(fees=FEES).deposit("d1", 1, "BTC", 5)
+    zero = HoldEntry(sequence=2, kind=EntryKind.HOLD, hold_id=7, account_id=1, asset="BTC", amount_minor=0)
+    later = HoldEntry(sequence=3, kind=EntryKind.HOLD, hold_id=8, account_id=1, asset="BTC", amount_minor=0)
+    accounts = {(1, "BTC"): (5, 0, 0, 0), (0, "BTC"): (0, 5, 0, 0), (-1, "BTC"): (0, 0, 0, 0)}
+    await store.commit(
+        CommitBatch(journal=[deposit, zero]), CheckpointChanges(2, accounts, {7: (1, "BTC", 0)})
+    )
+    await store.commit(CommitBatch(journal=[later]))
+    state = await store.load()
+    assert state.checkpoint.holds == {7: (1, "BTC", 0)}
+    ledger = restore_ledger(state, FEES, lambda entry: None)
+    assert ledger.holds() == {}
+    assert ledger.verify({}) == []
+    assert await verify_store(store, FEES, SETTINGS.symbols) == []
+    await store.commit(CommitBatch(), CheckpointChanges(*ledger.checkpoint_changes()))
+    assert (await store.load()).checkpoint.holds == {}
 
 
 async def test_a_large_batch_is_written_whole(store_factory) -> None:

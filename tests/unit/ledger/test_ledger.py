@@ -7,7 +7,7 @@ import pytest
 from book.types import Side, TradeExecuted
 from config import load_settings
 from config.settings import FeeSettings
-from ledger.journal import EntryKind, TradeEntry
+from ledger.journal import EntryKind, HoldEntry, TradeEntry
 from ledger.ledger import (
     ESCROW,
     FEES,
@@ -193,3 +193,29 @@ def test_statement_shows_postings_with_a_running_balance(ledger) -> None:
     ]
     btc = statement(journal, ALICE, "BTC")
     assert btc[-1].balance_minor == book.balance(ALICE, "BTC").total_minor
+
+
+def test_a_hold_of_zero_reserves_and_records_nothing(ledger) -> None:
+    """A market order that can fill nothing now reserves 0: a hold of 0 would outlive its order."""
+    book, journal = ledger
+    book.deposit("d1", ALICE, "USDT", 100)
+    entries = len(journal)
+    assert book.hold(7, ALICE, "USDT", 0)
+    assert (book.hold_remaining(7), len(journal)) == (0, entries)
+    assert book.verify({}) == []
+
+
+def test_zero_holds_of_an_older_journal_or_checkpoint_are_dropped_at_restore() -> None:
+    zero = HoldEntry(
+        sequence=2, kind=EntryKind.HOLD, hold_id=8, account_id=ALICE, asset="USDT", amount_minor=0
+    )
+    restored = Ledger.restore(
+        fees=FeeSettings(maker_bps=10, taker_bps=20),
+        checkpoint_sequence=1,
+        accounts={(ALICE, "USDT"): (100, 0, 0, 0), (OPERATOR, "USDT"): (0, 100, 0, 0)},
+        holds={7: (ALICE, "USDT", 0)},
+        transfers=[],
+        journal_after_checkpoint=[zero],
+    )
+    assert restored.verify({}) == []
+    assert restored.checkpoint_changes()[2] == {7: None}
