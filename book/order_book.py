@@ -200,6 +200,8 @@ class OrderBook:
                     return RejectReason.INVALID_ORDER
                 if command.quote_quantity_minor < self.symbol.min_notional_minor:
                     return RejectReason.NOTIONAL_BELOW_MIN
+                if command.quote_quantity_minor > self.symbol.max_quote_quantity_minor:
+                    return RejectReason.QUANTITY_ABOVE_MAX
                 return None
             return self._quantity_problem(quantity)
         price = command.price_minor

@@ -11,6 +11,7 @@ from typing import Any
 from config.errors import ConfigError
 from config.money import DecimalFormatError, parse_decimal_minor
 from config.settings import (
+    STORED_INTEGER_MAX,
     AssetSettings,
     DemoAccountSettings,
     FeeSettings,
@@ -191,6 +192,11 @@ def _load_symbol(name: str, table: Any, assets: dict[str, AssetSettings]) -> Sym
     for low, high in (("min_quantity", "max_quantity"), ("min_price", "max_price")):
         if values[low] > values[high]:
             raise ConfigError(f"{key}.{low}", f"{table[low]} is greater than {high} {table[high]}")
+    for field_name in ("max_quantity", "max_price"):
+        if values[field_name] > STORED_INTEGER_MAX:
+            raise ConfigError(
+                f"{key}.{field_name}", f"{table[field_name]} is more minor units than a 64-bit integer holds"
+            )
     status_raw = table.get("status", "TRADING")
     try:
         status = SymbolStatus(status_raw)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+# Every amount is stored in a signed 64-bit column; a larger one would fail the commit it rides in.
+STORED_INTEGER_MAX = 2**63 - 1
+
 
 class SymbolStatus(enum.Enum):
     TRADING = "TRADING"
@@ -43,6 +46,12 @@ class SymbolSettings:
     def notional_minor(self, price_minor: int, quantity_minor: int) -> int:
         """Return price x quantity in quote minor units (exact for prices and quantities on the grid)."""
         return price_minor * quantity_minor // 10**self.base_scale
+
+    @property
+    def max_quote_quantity_minor(self) -> int:
+        """The most quote a market order by quote amount may name: the value of the maximum quantity at
+        the maximum price, and never more than the store holds."""
+        return min(self.notional_minor(self.max_price_minor, self.max_quantity_minor), STORED_INTEGER_MAX)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

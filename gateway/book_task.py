@@ -38,7 +38,7 @@ from book.types import (
     SymbolStatusChanged,
     TradeExecuted,
 )
-from config.settings import SymbolSettings
+from config.settings import STORED_INTEGER_MAX, SymbolSettings
 from gateway.orders import OrderState
 
 
@@ -83,6 +83,15 @@ class TurnOutput:
     reports: list[OrderReport] = field(default_factory=list)
     market_events: list[Any] = field(default_factory=list)
     enqueued_ns: list[int] = field(default_factory=list)
+
+
+def _storable(command: SubmitOrder) -> bool:
+    """Whether every amount ``command`` names fits the store's 64-bit columns (the book's filters refuse
+    any that does not, since the symbol's bounds do; so only a refused order can name one)."""
+    return all(
+        amount is None or -STORED_INTEGER_MAX <= amount <= STORED_INTEGER_MAX
+        for amount in (command.price_minor, command.quantity_minor, command.quote_quantity_minor)
+    )
 
 
 class BookTask:
@@ -146,6 +155,10 @@ class BookTask:
             default_stp=self._default_stp(command.account_id),
         )
         reason = self._pre_trade_check(command)
+        if reason is not None and not _storable(command):
+            # Recorded, the order would fail the commit it rides in, and the writer every commit after.
+            self._forget_order(state)
+            return reason
         if reason is not None:
             state.status = OrderStatus.REJECTED
             self._record_order(state)

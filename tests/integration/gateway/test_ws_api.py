@@ -352,3 +352,24 @@ async def test_a_market_order_that_fills_nothing_leaves_a_store_the_gateway_rest
         assert second.ledger.verify({}) == []
     finally:
         await second.stop()
+
+
+async def test_amounts_too_large_to_store_get_a_filter_error_and_the_gateway_goes_on(
+    gateway: GatewayServer,
+) -> None:
+    """Recorded as a rejected order, 30 digits failed the commit, every commit after it, and the process."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    huge = "9" * 30
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        by_quote = {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quoteOrderQty": huge}
+        refused = await client.call("order.place", hmac_signed(key, **by_quote))
+        assert refused["error"] == {"code": -1013, "msg": "Filter failure: LOT_SIZE"}, refused
+        at_huge_price = {**RESTING_BUY, "price": huge}
+        refused = await client.call("order.place", hmac_signed(key, **at_huge_price))
+        assert refused["error"] == {"code": -1013, "msg": "Filter failure: PRICE_FILTER"}, refused
+        placed = await client.call("order.place", hmac_signed(key, **RESTING_BUY))
+        assert placed["status"] == 200, placed
+    assert not gateway.fatal.is_set()
+    orders = await gateway.store.orders(gateway.accounts["alice"])
+    assert [order.status for order in orders] == ["NEW"]

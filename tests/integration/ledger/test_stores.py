@@ -7,10 +7,12 @@ import dataclasses
 
 import pytest
 
-from book.types import Side, TradeExecuted
+from book.order_book import OrderBook
+from book.types import OrderType, SelfTradePrevention, Side, SubmitOrder, TradeExecuted
 from config import load_settings
 from config.settings import FeeSettings
-from gateway.recovery import restore_ledger
+from gateway.book_task import BookTask, Request, TurnOutput
+from gateway.recovery import order_record, restore_ledger
 from ledger import verify
 from ledger.journal import EntryKind, HoldEntry
 from ledger.ledger import Ledger
@@ -170,6 +172,41 @@ async def test_a_store_with_holds_of_zero_from_an_older_version_recovers_and_she
     assert await verify_store(store, FEES, SETTINGS.symbols) == []
     await store.commit(CommitBatch(), CheckpointChanges(*ledger.checkpoint_changes()))
     assert (await store.load()).checkpoint.holds == {}
+
+
+async def test_orders_refused_for_amounts_too_large_to_store_leave_the_commits_going(store_factory) -> None:
+    """Recorded, a rejected order naming 10**29 failed its commit (OverflowError, DataError) and all later."""
+    store = await store_factory()
+    writer = GroupCommitWriter(store, order_record_of=order_record)
+    ledger = Ledger(fees=FEES, journal=writer.journal)
+    task = BookTask(
+        symbol=BTCUSDT,
+        book=OrderBook(BTCUSDT),
+        funds=ledger,
+        record_order=writer.record_order,
+        queue_max=10,
+        open_orders_per_account_max=10,
+        default_stp=lambda account_id: SelfTradePrevention.NONE,
+        closed_orders_retained_max=10,
+        forget_order=lambda state: None,
+    )
+    running = asyncio.create_task(writer.run())
+    ledger.deposit("d1", 1, "USDT", 10**6 * COIN)
+    huge = 10**29
+    for order_id, amounts in enumerate(
+        (
+            {"order_type": OrderType.MARKET, "quote_quantity_minor": huge},
+            {"order_type": OrderType.LIMIT, "price_minor": huge, "quantity_minor": COIN},
+            {"order_type": OrderType.LIMIT, "price_minor": 50_000 * COIN, "quantity_minor": COIN},
+        ),
+        start=1,
+    ):
+        command = SubmitOrder(order_id=order_id, account_id=1, side=Side.BUY, **amounts)
+        task.process(Request(command=command), TurnOutput())
+    await writer.commit_point()
+    await writer.close()
+    await running
+    assert [o.order_id for o in await store.orders(1)] == [3]
 
 
 async def test_a_large_batch_is_written_whole(store_factory) -> None:

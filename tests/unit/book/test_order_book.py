@@ -441,6 +441,16 @@ def test_market_by_quote_below_min_notional_is_rejected() -> None:
     assert market(book, 1, 10, BUY, quote_quantity_minor=999)[0].reason is RejectReason.NOTIONAL_BELOW_MIN
 
 
+@pytest.mark.parametrize("side", [BUY, SELL])
+def test_market_by_quote_above_the_largest_order_value_is_rejected(side: Side) -> None:
+    """Largest order value: the maximum quantity at the maximum price (500 x 1000 here)."""
+    book = OrderBook(FILTERED)
+    limit(book, 1, 20, SELL if side is BUY else BUY, 100, 10)
+    assert type(market(book, 2, 10, side, quote_quantity_minor=500_000)[0]) is OrderAccepted
+    events = market(book, 3, 10, side, quote_quantity_minor=500_005)
+    assert events == [OrderRejected(events[0].sequence, 3, 10, RejectReason.QUANTITY_ABOVE_MAX, 0)]
+
+
 def test_duplicate_order_id_of_a_resting_order_is_rejected(book: OrderBook) -> None:
     limit(book, 1, 10, BUY, 100, 1)
     assert limit(book, 1, 10, BUY, 100, 1)[0].reason is RejectReason.DUPLICATE_ORDER_ID

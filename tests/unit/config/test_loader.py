@@ -143,3 +143,15 @@ def test_closed_orders_retained_cannot_be_negative() -> None:
 def test_fix_messages_retained_needs_at_least_one() -> None:
     error = _error(BASE + "\n[limits]\nfix_messages_retained_max = 0\n")
     assert error.key == "limits.fix_messages_retained_max"
+
+
+@pytest.mark.parametrize(
+    ("replacements", "key"),
+    [
+        ({'max_quantity = "9000"': 'max_quantity = "100000000000"'}, "symbols.BTCUSDT.max_quantity"),
+        ({'max_price = "1000000"': 'max_price = "100000000000"'}, "symbols.BTCUSDT.max_price"),
+    ],
+)
+def test_bounds_a_64_bit_integer_cannot_hold_are_refused(replacements: dict[str, str], key: str) -> None:
+    """10**11 units at scale 8 is 10**19 minor units, above 2**63 - 1: no order could be stored."""
+    assert _error(_with(replacements)).key == key

@@ -1,0 +1,136 @@
+"""A book task on a real book and a real ledger: what it reserves, records and releases per command."""
+
+from __future__ import annotations
+
+import pytest
+
+from book.order_book import OrderBook
+from book.types import (
+    Command,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    SelfTradePrevention,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+)
+from config.settings import FeeSettings
+from gateway.book_task import BookTask, Request, Result, TurnOutput
+from gateway.orders import OrderState
+from ledger.ledger import Ledger
+from tests.unit.book.conftest import small_symbol
+
+BUY, SELL = Side.BUY, Side.SELL
+LIMIT, MARKET = OrderType.LIMIT, OrderType.MARKET
+ALICE, BOB = 1, 2
+STORED_INTEGER_OVER = 2**63  # one more than a signed 64-bit column holds
+
+
+class Desk:
+    """One symbol's book task with its ledger, recording what it would commit."""
+
+    def __init__(self) -> None:
+        self.symbol = small_symbol()
+        self.journal: list = []
+        self.ledger = Ledger(fees=FeeSettings(maker_bps=10, taker_bps=10), journal=self.journal.append)
+        self.recorded: list[OrderState] = []
+        self.forgotten: list[int] = []
+        self.task = BookTask(
+            symbol=self.symbol,
+            book=OrderBook(self.symbol),
+            funds=self.ledger,
+            record_order=self.recorded.append,
+            queue_max=100,
+            open_orders_per_account_max=100,
+            default_stp=lambda account_id: SelfTradePrevention.NONE,
+            closed_orders_retained_max=1000,
+            forget_order=lambda state: self.forgotten.append(state.order_id),
+        )
+        self._next_order_id = 1
+
+    def order_id(self) -> int:
+        order_id, self._next_order_id = self._next_order_id, self._next_order_id + 1
+        return order_id
+
+    def run(self, command: Command) -> tuple[Result, TurnOutput]:
+        """Process ``command`` alone and return its result (as released after the commit)."""
+        output = TurnOutput()
+        self.task.process(Request(command=command, reply=_Reply()), output)
+        ((_, result),) = output.replies
+        return result, output
+
+    def submit(self, account_id: int, side: Side, order_type: OrderType = LIMIT, **amounts) -> Result:
+        command = SubmitOrder(
+            order_id=self.order_id(), account_id=account_id, side=side, order_type=order_type, **amounts
+        )
+        return self.run(command)[0]
+
+    def problems(self) -> list[str]:
+        """The ledger's invariants, with every open order's hold matching what it can still spend."""
+        spend = {}
+        for state in self.task.orders.values():
+            if state.is_open:
+                if state.side is BUY:
+                    spend[state.order_id] = self.symbol.notional_minor(state.price_minor, state.leaves_minor)
+                else:
+                    spend[state.order_id] = state.leaves_minor
+        return self.ledger.verify(spend)
+
+
+class _Reply:
+    """Stands in for the reply future: the task only hands it back with the result."""
+
+
+@pytest.fixture
+def desk() -> Desk:
+    desk = Desk()
+    desk.ledger.deposit("alice-usd", ALICE, "USD", 1_000_000)
+    desk.ledger.deposit("bob-test", BOB, "TEST", 1_000)
+    return desk
+
+
+# Amounts the store cannot hold ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order_type", "amounts", "reason"),
+    [
+        (LIMIT, {"price_minor": 10**20, "quantity_minor": 1}, RejectReason.PRICE_ABOVE_MAX),
+        (LIMIT, {"price_minor": 100, "quantity_minor": STORED_INTEGER_OVER}, RejectReason.QUANTITY_ABOVE_MAX),
+        (LIMIT, {"price_minor": -(10**30), "quantity_minor": 1}, RejectReason.PRICE_NOT_ON_TICK),
+        (MARKET, {"quote_quantity_minor": 10**30}, RejectReason.QUANTITY_ABOVE_MAX),
+        (MARKET, {"quantity_minor": 1, "price_minor": STORED_INTEGER_OVER}, RejectReason.INVALID_ORDER),
+    ],
+)
+@pytest.mark.parametrize("side", [BUY, SELL])
+def test_an_amount_the_store_cannot_hold_is_refused_and_nothing_is_recorded(
+    desk: Desk, side: Side, order_type: OrderType, amounts: dict, reason: RejectReason
+) -> None:
+    """Recorded, such an order failed the commit it rode in, and with it every later commit."""
+    balances = desk.ledger.accounts()
+    result = desk.submit(ALICE if side is BUY else BOB, side, order_type, **amounts)
+    assert (result.error, result.reports) == (reason, ())
+    assert desk.recorded == [] and desk.journal[2:] == []
+    assert desk.ledger.accounts() == balances
+    assert desk.task.orders == {} and desk.forgotten == [1]
+    assert desk.task.open_orders_per_account == {}
+
+
+def test_a_refused_amount_the_store_can_hold_is_recorded_as_a_rejected_order(desk: Desk) -> None:
+    result = desk.submit(ALICE, BUY, price_minor=desk.symbol.max_price_minor + 1, quantity_minor=1)
+    assert result.error is RejectReason.PRICE_ABOVE_MAX
+    assert [report.status for report in result.reports] == [OrderStatus.REJECTED]
+    assert [state.status for state in desk.recorded] == [OrderStatus.REJECTED]
+
+
+def test_a_market_sell_by_a_huge_quote_amount_is_refused_before_it_can_trade(desk: Desk) -> None:
+    desk.submit(ALICE, BUY, price_minor=100, quantity_minor=5)
+    recorded = len(desk.recorded)
+    result = desk.submit(
+        BOB, SELL, MARKET, time_in_force=TimeInForce.IOC, quote_quantity_minor=STORED_INTEGER_OVER
+    )
+    assert result.error is RejectReason.QUANTITY_ABOVE_MAX
+    assert len(desk.recorded) == recorded
+    assert desk.task.book.best_bid() == (100, 5)
+    assert desk.problems() == []
