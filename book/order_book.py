@@ -558,15 +558,20 @@ class OrderBook:
                 )
             )
 
-    def _replace(self, command: ReplaceOrder, events: list[Event]) -> None:
+    def check_replace(self, command: ReplaceOrder) -> RejectReason | None:
+        """Why the book would refuse ``command``, or None; changes nothing (so a caller can reserve
+        the funds a larger order needs only for a replace that will happen)."""
         order = self._orders.get(command.order_id)
         if order is None or order.account_id != command.account_id:
-            self._cancel_rejected(command, RejectReason.UNKNOWN_ORDER, events)
-            return
-        reason = self._replace_problem(order, command)
+            return RejectReason.UNKNOWN_ORDER
+        return self._replace_problem(order, command)
+
+    def _replace(self, command: ReplaceOrder, events: list[Event]) -> None:
+        reason = self.check_replace(command)
         if reason is not None:
             self._cancel_rejected(command, reason, events)
             return
+        order = self._orders[command.order_id]
         filled = order.quantity_minor - order.leaves_minor
         leaves = command.quantity_minor - filled
         level = (self._bid_levels if order.side is BUY else self._ask_levels)[order.price_minor]

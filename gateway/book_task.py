@@ -213,7 +213,7 @@ class BookTask:
         output: TurnOutput,
     ) -> RejectReason | None:
         if isinstance(command, ReplaceOrder):
-            reason = self._reserve_for_replace(command)
+            reason = self.book.check_replace(command) or self._reserve_for_replace(command)
             if reason is not None:
                 return reason
         events = self.book.apply(command)
@@ -230,13 +230,10 @@ class BookTask:
         return None
 
     def _reserve_for_replace(self, command: ReplaceOrder) -> RejectReason | None:
-        """Reserve more before a replace that needs more; nothing changes if that is refused."""
-        state = self.orders.get(command.order_id)
-        if state is None or state.account_id != command.account_id or not state.is_open:
-            return RejectReason.UNKNOWN_ORDER
+        """Reserve more before a replace the book accepts and that needs more; nothing changes if
+        that is refused (the book checks first: a top-up for a replace it refuses would stay held)."""
+        state = self.orders[command.order_id]
         leaves = command.quantity_minor - state.filled_minor
-        if leaves <= 0:
-            return RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED
         needed = self.symbol.notional_minor(command.price_minor, leaves) if state.side is Side.BUY else leaves
         extra = needed - self.funds.hold_remaining(state.order_id)
         if extra > 0:

@@ -10,7 +10,9 @@ from book.types import (
     OrderStatus,
     OrderType,
     RejectReason,
+    ReplaceOrder,
     SelfTradePrevention,
+    SetSymbolStatus,
     Side,
     SubmitOrder,
     TimeInForce,
@@ -133,4 +135,62 @@ def test_a_market_sell_by_a_huge_quote_amount_is_refused_before_it_can_trade(des
     assert result.error is RejectReason.QUANTITY_ABOVE_MAX
     assert len(desk.recorded) == recorded
     assert desk.task.book.best_bid() == (100, 5)
+    assert desk.problems() == []
+
+
+# Replace -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order_type", "replace", "reason"),
+    [
+        (LIMIT, {"price_minor": 10_000_001, "quantity_minor": 5}, RejectReason.PRICE_ABOVE_MAX),
+        (LIMIT, {"price_minor": 200, "quantity_minor": 2_000_000}, RejectReason.QUANTITY_ABOVE_MAX),
+        (
+            OrderType.LIMIT_MAKER,
+            {"price_minor": 300, "quantity_minor": 10},
+            RejectReason.POST_ONLY_WOULD_TAKE,
+        ),
+    ],
+)
+def test_a_replace_the_book_refuses_reserves_nothing(
+    desk: Desk, order_type: OrderType, replace: dict, reason: RejectReason
+) -> None:
+    """The top-up for the larger order used to be reserved before the book refused, and stayed."""
+    desk.submit(BOB, SELL, price_minor=200, quantity_minor=1)
+    resting = desk.order_id()
+    desk.run(
+        SubmitOrder(
+            order_id=resting,
+            account_id=ALICE,
+            side=BUY,
+            order_type=order_type,
+            price_minor=150,
+            quantity_minor=10,
+        )
+    )
+    held, entries = desk.ledger.hold_remaining(resting), len(desk.journal)
+    result, _ = desk.run(ReplaceOrder(order_id=resting, account_id=ALICE, **replace))
+    assert (result.error, result.reports) == (reason, ())
+    assert (desk.ledger.hold_remaining(resting), len(desk.journal)) == (held, entries)
+    assert desk.problems() == []
+
+
+def test_a_replace_on_a_halted_symbol_reserves_nothing(desk: Desk) -> None:
+    desk.submit(ALICE, BUY, price_minor=100, quantity_minor=10)
+    desk.run(SetSymbolStatus(halted=True))
+    entries = len(desk.journal)
+    result, _ = desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=200, quantity_minor=20))
+    assert result.error is RejectReason.SYMBOL_HALTED
+    assert (desk.ledger.hold_remaining(1), len(desk.journal)) == (1000, entries)
+    assert desk.problems() == []
+
+
+def test_a_replace_that_needs_more_than_is_available_is_refused(desk: Desk) -> None:
+    desk.submit(ALICE, BUY, price_minor=100, quantity_minor=10)
+    result, _ = desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=100_000, quantity_minor=11))
+    assert result.error is RejectReason.INSUFFICIENT_BALANCE
+    assert desk.ledger.hold_remaining(1) == 1000
+    result, _ = desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=200, quantity_minor=20))
+    assert result.error is None and desk.ledger.hold_remaining(1) == 4000
     assert desk.problems() == []
