@@ -125,6 +125,15 @@ class OrderView(NamedTuple):
     self_trade_prevention: SelfTradePrevention
 
 
+class Fillable(NamedTuple):
+    """What an order would trade against the book now, and whether that fills it completely (by
+    quote amount: the rest buys no step at the cheapest maker left, as ``_match`` decides)."""
+
+    base_minor: int
+    quote_minor: int
+    complete: bool
+
+
 class DepthSnapshot(NamedTuple):
     """Top levels as (price_minor, quantity_minor), best first, as of event ``sequence``."""
 
@@ -232,8 +241,8 @@ class OrderBook:
             return command.quote_quantity_minor
         if command.side is SELL and command.quantity_minor is not None:
             return command.quantity_minor
-        base, quote = self._fillable(command, None)
-        return quote if command.side is BUY else base
+        fillable = self._fillable(command, None)
+        return fillable.quote_minor if command.side is BUY else fillable.base_minor
 
     def restore_order(self, view: OrderView) -> None:
         """Put a recovered resting order back, behind everything restored before it (no events)."""
@@ -317,18 +326,16 @@ class OrderBook:
         if command.order_type is MARKET:
             self._submit_market(command, stp, events)
             return
-        if command.time_in_force is FOK:
-            base, _ = self._fillable(command, stp)
-            if base < command.quantity_minor:
-                self._expire(
-                    command.order_id,
-                    command.account_id,
-                    command.quantity_minor,
-                    ExpireReason.FOK_UNFILLABLE,
-                    command.ts_ns,
-                    events,
-                )
-                return
+        if command.time_in_force is FOK and not self._fillable(command, stp).complete:
+            self._expire(
+                command.order_id,
+                command.account_id,
+                command.quantity_minor,
+                ExpireReason.FOK_UNFILLABLE,
+                command.ts_ns,
+                events,
+            )
+            return
         taker = RestingOrder(
             command.order_id,
             command.account_id,
@@ -401,8 +408,16 @@ class OrderBook:
         stp = taker.self_trade_prevention
         taker_account = taker.account_id
         leaves = taker.leaves_minor if quote_left is None else 0
+        sells_by_quote = quote_left is not None and taker_side is SELL
         while prices:
-            price = prices[0] if taker_side is BUY else prices[-1]
+            if sells_by_quote:
+                # The best bid a step of which the quote left still buys: lower bids need less per step.
+                index = prices.bisect_right(quote_left * unit // step) - 1
+                if index < 0:
+                    break
+                price = prices[index]
+            else:
+                price = prices[0] if taker_side is BUY else prices[-1]
             if limit_price is not None and (
                 price > limit_price if taker_side is BUY else price < limit_price
             ):
@@ -447,8 +462,9 @@ class OrderBook:
                     leaves -= quantity
                     taker_leaves = leaves
                 else:
+                    # Done once the rest buys no step at the cheapest maker left (``prices[0]``).
                     quote_left -= quote_quantity
-                    taker_leaves = quote_left if quote_left * unit // price >= step else 0
+                    taker_leaves = quote_left if quote_left * unit // prices[0] >= step else 0
                 taker.leaves_minor = taker_leaves
                 self.sequence += 1
                 events.append(
@@ -478,12 +494,12 @@ class OrderBook:
                     return 0
             if level.order_count == 0:
                 self._drop_level(maker_side, price)
-            if (quote_left is None and leaves == 0) or queue:
+            if (quote_left is None and leaves == 0) or (queue and not sells_by_quote):
                 break
         return 0 if quote_left is None else quote_left
 
-    def _fillable(self, command: SubmitOrder, stp: SelfTradePrevention | None) -> tuple[int, int]:
-        """(base, quote) that ``command`` would trade now, walking makers as ``_match`` would."""
+    def _fillable(self, command: SubmitOrder, stp: SelfTradePrevention | None) -> Fillable:
+        """What ``command`` would trade now, walking makers as ``_match`` would."""
         if stp is None:
             stp = command.self_trade_prevention
             if stp is None:
@@ -496,30 +512,36 @@ class OrderBook:
         limit = command.price_minor
         quote_left = command.quote_quantity_minor
         leaves = command.quantity_minor
+        prices = self._bid_prices if maker_side is BUY else self._ask_prices
         base_total = quote_total = 0
-        for price in (self._bid_prices if maker_side is BUY else self._ask_prices).islice(
-            reverse=taker_side is SELL
-        ):
+        for price in prices.islice(reverse=taker_side is SELL):
             if limit is not None and (price > limit if taker_side is BUY else price < limit):
                 break
             for maker in levels[price].queue:
                 if not maker.alive:
                     continue
+                if quote_left is None:
+                    quantity = min(leaves, maker.leaves_minor)
+                else:
+                    quantity = min(quote_left * unit // price // step * step, maker.leaves_minor)
+                if quantity == 0:
+                    if quote_left is not None and taker_side is SELL:
+                        break  # a lower bid may still take a step
+                    return Fillable(base_total, quote_total, leaves == 0)
                 if maker.account_id == command.account_id and stp is not STP_NONE:
                     if stp is EXPIRE_MAKER:
                         continue
-                    return base_total, quote_total
-                if quote_left is None:
-                    quantity = min(leaves, maker.leaves_minor)
-                    leaves -= quantity
-                else:
-                    quantity = min(quote_left * unit // price // step * step, maker.leaves_minor)
-                    quote_left -= price * quantity // unit
-                if quantity == 0:
-                    return base_total, quote_total
+                    return Fillable(base_total, quote_total, False)
                 base_total += quantity
                 quote_total += price * quantity // unit
-        return base_total, quote_total
+                if quote_left is None:
+                    leaves -= quantity
+                    continue
+                quote_left -= price * quantity // unit
+                cheapest = price if taker_side is BUY else prices[0]
+                if quote_left * unit // cheapest < step:
+                    return Fillable(base_total, quote_total, True)
+        return Fillable(base_total, quote_total, leaves == 0)
 
     # Cancel and replace --------------------------------------------------------------------------
 

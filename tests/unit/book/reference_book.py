@@ -46,10 +46,14 @@ class ReferenceBook:
         self.arrivals += 1
         return self.arrivals
 
-    def _best_maker(self, side: Side, limit: int | None) -> Resting | None:
+    def _best_maker(self, side: Side, limit: int | None, quote_left: int | None = None) -> Resting | None:
+        """The best maker for a taker on ``side``; by quote amount, the best one a step of which
+        ``quote_left`` still buys."""
         makers = [order for order in self.resting if order.side is not side]
         if limit is not None:
             makers = [o for o in makers if (o.price <= limit if side is Side.BUY else o.price >= limit)]
+        if quote_left is not None:
+            makers = [o for o in makers if quote_left * self.unit // o.price >= self.step]
         if not makers:
             return None
         if side is Side.BUY:
@@ -66,9 +70,13 @@ class ReferenceBook:
         quote_left: int | None,
         trades: list[tuple[int, int, int, int]],
     ) -> bool:
-        """Trade the taker; return False if self-trade prevention expired it."""
+        """Trade the taker; return False if self-trade prevention expired it.
+
+        By quote amount the taker's ``leaves`` is the quote left, and 0 once that buys no step at the
+        cheapest maker of the moment of its last trade: the order is then filled.
+        """
         while True:
-            maker = self._best_maker(taker.side, limit)
+            maker = self._best_maker(taker.side, limit, quote_left)
             if maker is None:
                 return True
             if quote_left is None:
@@ -76,10 +84,7 @@ class ReferenceBook:
                     return True
                 quantity = min(taker.leaves, maker.leaves)
             else:
-                affordable = quote_left * self.unit // maker.price // self.step * self.step
-                if affordable == 0:
-                    return True
-                quantity = min(affordable, maker.leaves)
+                quantity = min(quote_left * self.unit // maker.price // self.step * self.step, maker.leaves)
             if maker.account_id == taker.account_id and taker.stp is not STP.NONE:
                 if taker.stp in (STP.EXPIRE_MAKER, STP.EXPIRE_BOTH):
                     self.resting.remove(maker)
@@ -94,7 +99,9 @@ class ReferenceBook:
                 taker.leaves -= quantity
             else:
                 quote_left -= maker.price * quantity // self.unit
-                if quote_left * self.unit // maker.price < self.step:
+                cheapest = min([o.price for o in self.resting if o.side is maker.side] + [maker.price])
+                taker.leaves = quote_left if quote_left * self.unit // cheapest >= self.step else 0
+                if taker.leaves == 0:
                     return True
 
     def submit(
@@ -112,14 +119,14 @@ class ReferenceBook:
     ) -> Outcome:
         if order_type is OrderType.LIMIT_MAKER and self.crosses(side, price):
             return Outcome([], refused=True)
+        amount = quantity if quantity is not None else quote_quantity
         if time_in_force is TimeInForce.FOK and order_type is not OrderType.MARKET:
             trial = copy.deepcopy(self)
-            trial_taker = Resting(order_id, account_id, side, order_type, price, quantity, quantity, 0, stp)
-            trial._match(trial_taker, price, None, [])
+            trial_taker = Resting(order_id, account_id, side, order_type, price or 0, amount, amount, 0, stp)
+            trial._match(trial_taker, price, quote_quantity, [])
             if trial_taker.leaves:
                 return Outcome([])
         trades: list[tuple[int, int, int, int]] = []
-        amount = quantity if quantity is not None else 0
         taker = Resting(order_id, account_id, side, order_type, price or 0, amount, amount, 0, stp)
         alive = self._match(taker, price, quote_quantity, trades)
         rests = order_type is not OrderType.MARKET and time_in_force is TimeInForce.GTC

@@ -201,6 +201,32 @@ def test_market_sell_by_quote_amount_sells_what_the_amount_needs(book: OrderBook
     assert book.best_bid() == (250, 6)
 
 
+def test_market_sell_by_quote_amount_goes_on_to_lower_bids_a_step_of_which_the_rest_buys(
+    book: OrderBook,
+) -> None:
+    """0.50 left buys no unit at 1.00 but one at 0.40: lower bids need less quote per step."""
+    limit(book, 1, 10, BUY, 100, 1)
+    limit(book, 2, 10, BUY, 40, 5)
+    command = SubmitOrder(
+        order_id=3, account_id=11, side=SELL, order_type=OrderType.MARKET, quote_quantity_minor=150
+    )
+    assert book.spend_required(command) == 2
+    events = book.apply(command)
+    assert trades(events) == [(1, 3, 100, 1), (2, 3, 40, 1)]
+    assert [t.taker_leaves_minor for t in of_type(events, TradeExecuted)] == [50, 0]
+    assert not of_type(events, OrderExpired)
+    assert book.best_bid() == (40, 4)
+
+
+def test_market_sell_by_quote_amount_passes_over_bids_too_dear_for_a_step(book: OrderBook) -> None:
+    limit(book, 1, 10, BUY, 100, 1)
+    limit(book, 2, 10, BUY, 40, 5)
+    events = market(book, 3, 11, SELL, quote_quantity_minor=90)
+    assert trades(events) == [(2, 3, 40, 2)]
+    assert book.best_bid() == (100, 1)
+    assert [(e.price_minor, e.quantity_minor) for e in of_type(events, PriceLevelChanged)] == [(40, 3)]
+
+
 def test_market_by_quote_on_real_scales_rounds_down_to_the_step() -> None:
     symbol = load_settings("config/demo.toml").symbols["BTCUSDT"]
     book = OrderBook(symbol)

@@ -210,6 +210,24 @@ def test_every_order_is_filled_open_or_ended_for_its_whole_quantity(specs: list[
 
 @PROPERTY_SETTINGS
 @given(streams)
+def test_a_market_order_trades_what_its_hold_was_sized_for(specs: list[tuple]) -> None:
+    """``spend_required`` walks the book as matching will: a market sell by quote amount or a market
+    buy by quantity spends exactly it (the others spend at most the amount they name)."""
+    book = OrderBook(small_symbol())
+    for command in to_commands(specs):
+        is_market = isinstance(command, SubmitOrder) and command.order_type is OrderType.MARKET
+        required = book.spend_required(command) if is_market and book.check_filters(command) is None else None
+        events = book.apply(command)
+        if required is None:
+            continue
+        fills = [e for e in events if type(e) is TradeExecuted]
+        spent = sum(e.quantity_minor if command.side is Side.SELL else e.quote_quantity_minor for e in fills)
+        walked = (command.side is Side.SELL) == (command.quote_quantity_minor is not None)
+        assert spent == required if walked else spent <= required, command
+
+
+@PROPERTY_SETTINGS
+@given(streams)
 def test_replaying_the_same_commands_gives_identical_events(specs: list[tuple]) -> None:
     commands = to_commands(specs)
     first, second = OrderBook(small_symbol()), OrderBook(small_symbol())
