@@ -323,18 +323,18 @@ class OrderBook:
                 command.ts_ns,
             )
         )
-        if command.order_type is MARKET:
-            self._submit_market(command, stp, events)
-            return
         if command.time_in_force is FOK and not self._fillable(command, stp).complete:
             self._expire(
                 command.order_id,
                 command.account_id,
-                command.quantity_minor,
+                command.quote_quantity_minor or command.quantity_minor,
                 ExpireReason.FOK_UNFILLABLE,
                 command.ts_ns,
                 events,
             )
+            return
+        if command.order_type is MARKET:
+            self._submit_market(command, stp, events)
             return
         taker = RestingOrder(
             command.order_id,

@@ -120,7 +120,7 @@ class ReferenceBook:
         if order_type is OrderType.LIMIT_MAKER and self.crosses(side, price):
             return Outcome([], refused=True)
         amount = quantity if quantity is not None else quote_quantity
-        if time_in_force is TimeInForce.FOK and order_type is not OrderType.MARKET:
+        if time_in_force is TimeInForce.FOK:
             trial = copy.deepcopy(self)
             trial_taker = Resting(order_id, account_id, side, order_type, price or 0, amount, amount, 0, stp)
             trial._match(trial_taker, price, quote_quantity, [])

@@ -162,6 +162,40 @@ def test_fok_that_can_fill_whole_trades(book: OrderBook) -> None:
 # Market orders ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("amount", [{"quantity_minor": 4}, {"quote_quantity_minor": 450}])
+def test_market_fok_that_cannot_fill_whole_expires_without_trading(book: OrderBook, amount: dict) -> None:
+    """3 units at 1.00 and 1.20 are there: neither 4 units nor 4.50 worth (3.60 at most) fill whole."""
+    limit(book, 1, 10, SELL, 100, 2)
+    limit(book, 2, 10, SELL, 120, 1)
+    events = market(book, 3, 11, BUY, time_in_force=FOK, **amount)
+    assert trades(events) == []
+    expired = of_type(events, OrderExpired)
+    assert [(e.expired_quantity_minor, e.reason) for e in expired] == [
+        (next(iter(amount.values())), ExpireReason.FOK_UNFILLABLE)
+    ]
+    assert book.best_ask() == (100, 2)
+
+
+@pytest.mark.parametrize(
+    ("side", "amount", "expected"),
+    [
+        (BUY, {"quantity_minor": 3}, [(1, 3, 100, 2), (2, 3, 120, 1)]),
+        (BUY, {"quote_quantity_minor": 330}, [(1, 3, 100, 2), (2, 3, 120, 1)]),  # 0.10 left buys no unit
+        (SELL, {"quote_quantity_minor": 150}, [(1, 3, 100, 1), (2, 3, 40, 1)]),  # lower bids, as IOC
+    ],
+)
+def test_market_fok_that_can_fill_whole_trades(
+    book: OrderBook, side: Side, amount: dict, expected: list[tuple[int, int, int, int]]
+) -> None:
+    maker_side, prices = (SELL, (100, 120)) if side is BUY else (BUY, (100, 40))
+    limit(book, 1, 10, maker_side, prices[0], 2 if side is BUY else 1)
+    limit(book, 2, 10, maker_side, prices[1], 1 if side is BUY else 5)
+    events = market(book, 3, 11, side, time_in_force=FOK, **amount)
+    assert trades(events) == expected
+    assert not of_type(events, OrderExpired)
+    assert of_type(events, TradeExecuted)[-1].taker_leaves_minor == 0
+
+
 def test_market_by_quantity_sweeps_levels(book: OrderBook) -> None:
     limit(book, 1, 10, BUY, 100, 1)
     limit(book, 2, 10, BUY, 99, 5)

@@ -62,6 +62,7 @@ market_orders = st.tuples(
     st.booleans(),
     st.integers(1, 900),
     STP_MODES,
+    st.sampled_from([TimeInForce.IOC, TimeInForce.IOC, TimeInForce.FOK]),
 )
 # Cancels and replaces aim at a recent order, usually as its own account, so that most of them land.
 OTHER_ACCOUNT = st.sampled_from([False, False, False, True])
@@ -100,13 +101,14 @@ def to_commands(specs: list[tuple]) -> list[Command]:
                 )
             )
         elif kind == "market":
-            _, account, side, by_quote, amount, stp = spec
+            _, account, side, by_quote, amount, stp, tif = spec
             commands.append(
                 SubmitOrder(
                     order_id=order_id,
                     account_id=account,
                     side=side,
                     order_type=OrderType.MARKET,
+                    time_in_force=tif,
                     quantity_minor=None if by_quote else amount % 10 + 1,
                     quote_quantity_minor=amount if by_quote else None,
                     self_trade_prevention=stp,
@@ -222,6 +224,8 @@ def test_a_market_order_trades_what_its_hold_was_sized_for(specs: list[tuple]) -
             continue
         fills = [e for e in events if type(e) is TradeExecuted]
         spent = sum(e.quantity_minor if command.side is Side.SELL else e.quote_quantity_minor for e in fills)
+        if command.time_in_force is TimeInForce.FOK and not fills:
+            continue
         walked = (command.side is Side.SELL) == (command.quote_quantity_minor is not None)
         assert spent == required if walked else spent <= required, command
 

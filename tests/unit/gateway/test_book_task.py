@@ -194,3 +194,21 @@ def test_a_replace_that_needs_more_than_is_available_is_refused(desk: Desk) -> N
     result, _ = desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=200, quantity_minor=20))
     assert result.error is None and desk.ledger.hold_remaining(1) == 4000
     assert desk.problems() == []
+
+
+# Market orders -----------------------------------------------------------------------------------
+
+
+def test_a_market_fok_that_cannot_fill_whole_trades_nothing_and_releases_its_hold(desk: Desk) -> None:
+    desk.submit(BOB, SELL, price_minor=100, quantity_minor=3)
+    result = desk.submit(ALICE, BUY, MARKET, time_in_force=TimeInForce.FOK, quantity_minor=10)
+    assert [report.status for report in result.reports] == [OrderStatus.NEW, OrderStatus.EXPIRED]
+    assert result.reports[-1].filled_minor == 0
+    assert desk.ledger.balance(ALICE, "USD").held_minor == 0
+    assert desk.problems() == []
+
+
+def test_a_market_order_that_can_fill_nothing_holds_nothing(desk: Desk) -> None:
+    result = desk.submit(ALICE, BUY, MARKET, time_in_force=TimeInForce.IOC, quantity_minor=10)
+    assert [report.status for report in result.reports] == [OrderStatus.NEW, OrderStatus.EXPIRED]
+    assert desk.ledger.holds() == {} and desk.problems() == []
