@@ -153,11 +153,13 @@ class OrderBook:
         stp_default: SelfTradePrevention = STP_NONE,
         sequence: int = 0,
         next_trade_id: int = 1,
+        halted: bool | None = None,
     ) -> None:
         """``stp_defaults`` maps an account to its default STP mode (read at each order, so the caller may
-        update it); ``sequence`` and ``next_trade_id`` continue a recovered book's numbering."""
+        update it); ``sequence`` and ``next_trade_id`` continue a recovered book's numbering, and
+        ``halted`` its status (None: as configured)."""
         self.symbol = symbol
-        self.halted = symbol.status is SymbolStatus.HALTED
+        self.halted = symbol.status is SymbolStatus.HALTED if halted is None else halted
         self.sequence = sequence
         self.next_trade_id = next_trade_id
         self._stp_defaults: Mapping[int, SelfTradePrevention] = (

@@ -87,13 +87,17 @@ def restore_book(
     state: LoadedState,
     stp_defaults: Mapping[int, SelfTradePrevention],
 ) -> tuple[OrderBook, dict[int, OrderState]]:
-    """The symbol's book with its open orders back in their original priority, and their states."""
+    """The symbol's book with its open orders back in their original priority, and their states.
+
+    An admin's last halt or resume of the symbol wins over its configured status: clients were told of it.
+    """
     numbering = state.numbering.get(symbol.name)
     book = OrderBook(
         symbol,
         stp_defaults=stp_defaults,
         sequence=numbering.sequence if numbering else 0,
         next_trade_id=numbering.next_trade_id if numbering else 1,
+        halted=state.symbol_halted.get(symbol.name),
     )
     orders: dict[int, OrderState] = {}
     for record in state.open_orders:

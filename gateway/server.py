@@ -248,9 +248,16 @@ class GatewayServer:
 
     async def _run_book(self, name: str, task: BookTask) -> None:
         book = task.book
+        halted = book.halted
 
         def commit_point() -> asyncio.Future[None]:
+            """Record the turn's numbering, and the book's status if a command changed it (so a halt
+            commits with the turn whose market data announces it)."""
+            nonlocal halted
             self.writer.record_numbering(BookNumbering(name, book.sequence, book.next_trade_id))
+            if book.halted is not halted:
+                halted = book.halted
+                self.writer.record_symbol_halted(name, halted)
             self.writer.record_next_order_id(self.exchange.peek_next_order_id())
             return self.writer.commit_point()
 

@@ -23,6 +23,7 @@ from ledger.store import (
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
     SEQUENCE_MAX,
+    SYMBOL_STATUS_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     ApiKeyRecord,
@@ -63,13 +64,16 @@ _TEXT_COLUMNS = {
     "name",
     "session_id",
 }
-_COLUMN_TYPES = {"buyer_is_maker": "boolean", "message": "bytea"} | {name: "text" for name in _TEXT_COLUMNS}
+_COLUMN_TYPES = {"buyer_is_maker": "boolean", "halted": "boolean", "message": "bytea"} | {
+    name: "text" for name in _TEXT_COLUMNS
+}
 # (table, columns, conflict key or None for plain inserts), in the order of the commit's parameters.
 _COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] = (
     ("ledger_entries", ENTRY_COLUMNS, None),
     ("trades", TRADE_COLUMNS, None),
     ("orders", ORDER_COLUMNS, ("order_id",)),
     ("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",)),
+    ("symbol_status", ("symbol", "halted"), ("symbol",)),
     ("counters", ("name", "value"), ("name",)),
     ("fix_sessions", ("session_id", "next_incoming_seq", "next_outgoing_seq"), ("session_id",)),
     ("fix_messages", ("session_id", "seq", "message"), ("session_id", "seq")),
@@ -208,6 +212,7 @@ class PostgresStore:
             [trade_row(e) for e in batch.journal if type(e) is TradeEntry],
             [order_row(r) for r in batch.orders.values()],
             [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
+            list(batch.symbol_halted.items()),
             counters,
             [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()],
             [(sid, seq, frame) for (sid, seq), frame in messages.items()],
@@ -246,6 +251,7 @@ class PostgresStore:
         )
         order_rows = await connection.fetch(OPEN_ORDERS_SQL)
         numbering_rows = await connection.fetch("SELECT symbol, sequence, next_trade_id FROM book_numbering")
+        status_rows = await connection.fetch(SYMBOL_STATUS_SQL)
         account_rows = await connection.fetch("SELECT account_id, name FROM accounts")
         transfers = [entry_from_row(tuple(row)) for row in transfer_rows]
         return LoadedState(
@@ -256,6 +262,7 @@ class PostgresStore:
             transfers=[t for t in transfers if type(t) is TransferEntry],
             open_orders=[order_from_row(tuple(row)) for row in order_rows],
             numbering={row[0]: BookNumbering(*row) for row in numbering_rows},
+            symbol_halted={row[0]: row[1] for row in status_rows},
             next_order_id=await self._counter(connection, NEXT_ORDER_ID, 1),
             accounts={name: account_id for account_id, name in account_rows},
         )

@@ -120,6 +120,13 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "WHERE status IN ('NEW', 'PARTIALLY_FILLED')",
         ),
     ),
+    (
+        5,
+        (
+            # An admin's halt or resume of a symbol; a symbol without a row starts as configured.
+            "CREATE TABLE symbol_status (symbol TEXT PRIMARY KEY, halted BOOLEAN NOT NULL)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

@@ -33,6 +33,7 @@ from ledger.store import (
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
     SEQUENCE_MAX,
+    SYMBOL_STATUS_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     ApiKeyRecord,
@@ -106,6 +107,7 @@ _INSERT_ENTRY = _insert("ledger_entries", ENTRY_COLUMNS)
 _INSERT_TRADE = _insert("trades", TRADE_COLUMNS)
 _UPSERT_ORDER = _insert("orders", ORDER_COLUMNS, ("order_id",))
 _UPSERT_NUMBERING = _insert("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",))
+_UPSERT_SYMBOL_STATUS = _insert("symbol_status", ("symbol", "halted"), ("symbol",))
 _SET_COUNTER = _insert("counters", ("name", "value"), ("name",))
 _UPSERT_FIX_SESSION = _insert(
     "fix_sessions", ("session_id", "next_incoming_seq", "next_outgoing_seq"), ("session_id",)
@@ -173,6 +175,7 @@ async def _load(fetch: _Fetch, *, journal_after_checkpoint: bool = True) -> Load
         transfers=[t for t in transfers if type(t) is TransferEntry],
         open_orders=open_orders,
         numbering=numbering,
+        symbol_halted={symbol: bool(halted) for symbol, halted in await fetch(SYMBOL_STATUS_SQL)},
         next_order_id=await _counter(fetch, NEXT_ORDER_ID, 1),
         accounts={name: account_id for account_id, name in await fetch(_ACCOUNTS_SQL)},
     )
@@ -296,6 +299,8 @@ class SqliteStore:
                     [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
                 )
             )
+        if batch.symbol_halted:
+            statements.append((_UPSERT_SYMBOL_STATUS, list(batch.symbol_halted.items())))
         if batch.next_order_id is not None:
             statements.append((_SET_COUNTER, [(NEXT_ORDER_ID, batch.next_order_id)]))
         if batch.fix_sessions:

@@ -50,6 +50,7 @@ LAST_SEQUENCE_SQL = (
     "SELECT COALESCE(MAX(sequence), 0) FROM (SELECT MAX(sequence) AS sequence FROM ledger_entries "
     "UNION ALL SELECT MAX(sequence) FROM trades) AS ends"
 )
+SYMBOL_STATUS_SQL = "SELECT symbol, halted FROM symbol_status"
 # Written out, not bound: a planner uses the partial index ``open_orders`` only for the predicate it was
 # built with (schema migration 4), which a bound parameter cannot show it.
 OPEN_ORDERS_SQL = (
@@ -86,6 +87,8 @@ class CommitBatch:
     journal: list[JournalEntry] = field(default_factory=list)
     orders: dict[int, OrderRecord] = field(default_factory=dict)
     numbering: dict[str, BookNumbering] = field(default_factory=dict)
+    # symbol -> halted, as an admin last set it (the book's status survives a restart)
+    symbol_halted: dict[str, bool] = field(default_factory=dict)
     next_order_id: int | None = None
     fix_sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
     fix_messages: list[tuple[str, int, bytes]] = field(default_factory=list)
@@ -97,6 +100,7 @@ class CommitBatch:
             self.journal
             or self.orders
             or self.numbering
+            or self.symbol_halted
             or self.next_order_id is not None
             or self.fix_sessions
             or self.fix_messages
@@ -136,6 +140,7 @@ class LoadedState:
     transfers: list[TransferEntry]
     open_orders: list[OrderRecord]
     numbering: dict[str, BookNumbering]
+    symbol_halted: dict[str, bool]
     next_order_id: int
     accounts: dict[str, int]
 

@@ -77,6 +77,10 @@ class GroupCommitWriter:
     def record_numbering(self, numbering: BookNumbering) -> None:
         self._batch.numbering[numbering.symbol] = numbering
 
+    def record_symbol_halted(self, symbol: str, halted: bool) -> None:
+        """A symbol's halt or resume, so that it outlives a restart."""
+        self._batch.symbol_halted[symbol] = halted
+
     def record_fix_session(
         self, session_id: str, next_incoming_seq: int, next_outgoing_seq: int, sent: list[tuple[int, bytes]]
     ) -> None:

@@ -8,11 +8,12 @@ import sqlite3
 import asyncpg
 
 from ledger.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
-from ledger.store import OPEN_ORDERS_SQL, ORDER_COLUMNS
+from ledger.store import OPEN_ORDERS_SQL, ORDER_COLUMNS, CommitBatch
 from tests.integration.conftest import POSTGRES_DSN
 from tests.integration.ledger.test_stores import order
 
 VERSION_BEFORE_PARTIAL_INDEX = 3
+VERSION_BEFORE_SYMBOL_STATUS = 4
 ORDERS = [order(1, "NEW", priority=5), order(2, "CANCELED"), order(3, "PARTIALLY_FILLED", priority=1)]
 
 
@@ -89,3 +90,15 @@ async def test_a_new_database_indexes_only_open_orders(store_factory) -> None:
     await store_factory()
     definition = await _open_orders_index(store_factory)
     assert "WHERE" in definition.upper() and "status" not in definition.split("(")[1].split(")")[0]
+
+
+async def test_a_store_from_before_symbol_status_keeps_its_orders_and_records_halts(store_factory) -> None:
+    if store_factory.backend == "sqlite":
+        _sqlite_at(store_factory.settings.sqlite_path, VERSION_BEFORE_SYMBOL_STATUS)
+    else:
+        await _postgres_at(store_factory.schema, VERSION_BEFORE_SYMBOL_STATUS)
+    store = await store_factory()
+    state = await store.load()
+    assert ([o.order_id for o in state.open_orders], state.symbol_halted) == ([3, 1], {})
+    await store.commit(CommitBatch(symbol_halted={"BTCUSDT": True}))
+    assert (await store.load()).symbol_halted == {"BTCUSDT": True}

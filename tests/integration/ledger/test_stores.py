@@ -209,6 +209,16 @@ async def test_orders_refused_for_amounts_too_large_to_store_leave_the_commits_g
     assert [o.order_id for o in await store.orders(1)] == [3]
 
 
+async def test_a_symbols_halt_is_committed_and_loaded(store_factory) -> None:
+    store = await store_factory()
+    assert (await store.load()).symbol_halted == {}
+    await store.commit(CommitBatch(symbol_halted={"BTCUSDT": True, "ETHUSDT": True}))
+    await store.commit(CommitBatch(symbol_halted={"ETHUSDT": False}))
+    halted = (await (await store_factory()).load()).symbol_halted
+    assert halted == {"BTCUSDT": True, "ETHUSDT": False}
+    assert all(type(value) is bool for value in halted.values())
+
+
 async def test_a_large_batch_is_written_whole(store_factory) -> None:
     """More rows than one statement takes (SQLite writes them in chunks of many rows)."""
     store = await store_factory()
