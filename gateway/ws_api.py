@@ -39,6 +39,7 @@ from session.binance.errors import (
     INVALID_SYMBOL,
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
+    SESSION_KEY_REVOKED,
     SUBSCRIPTION_INACTIVE,
     UNKNOWN_METHOD,
     UNKNOWN_ORDER_CANCEL,
@@ -341,9 +342,14 @@ class WsApi:
     def _authenticate(
         self, connection: _ApiConnection, request: ApiRequest, permission: Permission
     ) -> ApiKey:
-        key = self.checker.check(
-            request.params, time.time() * 1000, permission, session_key=connection.session_key
-        )
+        try:
+            key = self.checker.check(
+                request.params, time.time() * 1000, permission, session_key=connection.session_key
+            )
+        except ApiFailure as failure:
+            if failure.error is SESSION_KEY_REVOKED:
+                connection.session_key = None
+            raise
         connection.last_api_key = key.api_key
         return key
 

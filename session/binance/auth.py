@@ -19,6 +19,7 @@ from session.binance.errors import (
     INVALID_SIGNATURE,
     NOT_LOGGED_ON,
     REJECTED_API_KEY,
+    SESSION_KEY_REVOKED,
     TIMESTAMP_AHEAD,
     TIMESTAMP_OUTSIDE_WINDOW,
     ApiError,
@@ -134,7 +135,9 @@ class SignedRequestChecker:
         if "apiKey" not in params and "signature" not in params:
             if session_key is None:
                 raise ApiFailure(NOT_LOGGED_ON)
-            record = session_key
+            record = self._lookup(session_key.api_key)
+            if record is None:
+                raise ApiFailure(SESSION_KEY_REVOKED)
         else:
             record = self.key(params.get("apiKey"))
             signature = params.get("signature")

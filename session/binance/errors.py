@@ -62,6 +62,8 @@ TIMESTAMP_AHEAD = ApiError(400, -1021, "Timestamp for this request was 1000ms ah
 INVALID_SIGNATURE = ApiError(400, -1022, "Signature for this request is not valid.")
 BAD_API_KEY_FORMAT = ApiError(400, -2014, "API-key format invalid.")
 REJECTED_API_KEY = ApiError(400, -2015, "Invalid API-key, IP, or permissions for action.")
+# The logged-on key was revoked since ``session.logon``: the session ends (401, as Binance documents).
+SESSION_KEY_REVOKED = ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
 NOT_LOGGED_ON = ApiError(401, -1002, "You are not authorized to execute this request.")
 NO_SUCH_ORDER = ApiError(400, -2013, "Order does not exist.")
 UNKNOWN_ORDER_CANCEL = ApiError(400, -2011, "Unknown order sent.")

@@ -373,3 +373,28 @@ async def test_amounts_too_large_to_store_get_a_filter_error_and_the_gateway_goe
     assert not gateway.fatal.is_set()
     orders = await gateway.store.orders(gateway.accounts["alice"])
     assert [order.status for order in orders] == ["NEW"]
+
+
+async def test_revoking_the_key_of_a_logged_on_session_ends_it_at_the_next_request(
+    gateway: GatewayServer,
+) -> None:
+    private_key = Ed25519PrivateKey.generate()
+    pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    key = await gateway.admin_commands.create_api_key(
+        {"account": "alice", "permissions": "read,trade", "ed25519_public_key": pem}
+    )
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        params = {"apiKey": key["api_key"], "timestamp": unique_timestamp_ms()}
+        params["signature"] = base64.b64encode(private_key.sign(signature_payload(params))).decode()
+        assert (await client.call("session.logon", params))["status"] == 200
+        await gateway.admin_commands.revoke_api_key({"api_key": key["api_key"]})
+        order = {**RESTING_BUY, "timestamp": unique_timestamp_ms()}
+        refused = await client.call("order.place", order)
+        assert (refused["status"], refused["error"]["code"]) == (401, -2015)
+        assert (await client.call("session.status"))["result"]["apiKey"] is None
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
