@@ -77,6 +77,26 @@ def hmac_signed(key: dict, **params: object) -> dict:
     return params
 
 
+async def ed25519_key(gateway: GatewayServer) -> tuple[Ed25519PrivateKey, dict]:
+    """A new Ed25519 key pair, its public half registered for alice (read, trade)."""
+    private_key = Ed25519PrivateKey.generate()
+    pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    key = await gateway.admin_commands.create_api_key(
+        {"account": "alice", "permissions": "read,trade", "ed25519_public_key": pem}
+    )
+    return private_key, key
+
+
+def ed25519_logon_params(private_key: Ed25519PrivateKey, key: dict) -> dict:
+    params = {"apiKey": key["api_key"], "timestamp": unique_timestamp_ms()}
+    params["signature"] = base64.b64encode(private_key.sign(signature_payload(params))).decode()
+    return params
+
+
 @pytest.fixture
 async def gateway(tmp_path: Path):
     server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
@@ -151,21 +171,12 @@ async def test_read_only_keys_cannot_trade_and_floods_get_429(gateway: GatewaySe
 
 
 async def test_ed25519_session_logon_and_user_data_events(gateway: GatewayServer) -> None:
-    private_key = Ed25519PrivateKey.generate()
-    pem = (
-        private_key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    key = await gateway.admin_commands.create_api_key(
-        {"account": "alice", "permissions": "read,trade", "ed25519_public_key": pem}
-    )
+    private_key, key = await ed25519_key(gateway)
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
     async with connect(url) as websocket:
         client = Client(websocket)
         assert (await client.call("userDataStream.subscribe"))["error"]["code"] == -1002
-        params = {"apiKey": key["api_key"], "timestamp": unique_timestamp_ms()}
-        params["signature"] = base64.b64encode(private_key.sign(signature_payload(params))).decode()
+        params = ed25519_logon_params(private_key, key)
         logon = await client.call("session.logon", params)
         assert logon["result"]["apiKey"] == key["api_key"]
         subscribed = await client.call("userDataStream.subscribe")
@@ -378,19 +389,10 @@ async def test_amounts_too_large_to_store_get_a_filter_error_and_the_gateway_goe
 async def test_revoking_the_key_of_a_logged_on_session_ends_it_at_the_next_request(
     gateway: GatewayServer,
 ) -> None:
-    private_key = Ed25519PrivateKey.generate()
-    pem = (
-        private_key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    key = await gateway.admin_commands.create_api_key(
-        {"account": "alice", "permissions": "read,trade", "ed25519_public_key": pem}
-    )
+    private_key, key = await ed25519_key(gateway)
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        params = {"apiKey": key["api_key"], "timestamp": unique_timestamp_ms()}
-        params["signature"] = base64.b64encode(private_key.sign(signature_payload(params))).decode()
+        params = ed25519_logon_params(private_key, key)
         assert (await client.call("session.logon", params))["status"] == 200
         await gateway.admin_commands.revoke_api_key({"api_key": key["api_key"]})
         order = {**RESTING_BUY, "timestamp": unique_timestamp_ms()}
