@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from session.binance.errors import (
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
     SESSION_KEY_REVOKED,
+    SUBSCRIPTION_ACTIVE,
     SUBSCRIPTION_INACTIVE,
     UNKNOWN_METHOD,
     UNKNOWN_ORDER_CANCEL,
@@ -63,6 +64,9 @@ INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processin
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the limit is disconnected.
 DISCONNECT_AT_LIMIT_MULTIPLE = 2
+# Subscription ids a connection may use over its lifetime (0 to 65,534), as Binance allows.
+SUBSCRIPTION_IDS_MAX = 65_535
+SUBSCRIPTION_IDS_USED = ApiError(400, -2042, "Maximum subscription ID reached for this connection.")
 
 
 class ApiKeyDirectory:
@@ -70,8 +74,13 @@ class ApiKeyDirectory:
 
     def __init__(self, records: Iterable[ApiKeyRecord]) -> None:
         self._keys: dict[str, ApiKey] = {}
+        self._revoke_listeners: list[Callable[[str], None]] = []
         for record in records:
             self.add(record)
+
+    def on_revoke(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with each key revoked from now on (what was granted with it ends)."""
+        self._revoke_listeners.append(listener)
 
     def add(self, record: ApiKeyRecord) -> None:
         if record.revoked:
@@ -83,6 +92,8 @@ class ApiKeyDirectory:
 
     def revoke(self, api_key: str) -> None:
         self._keys.pop(api_key, None)
+        for listener in self._revoke_listeners:
+            listener(api_key)
 
     def lookup(self, api_key: str) -> ApiKey | None:
         return self._keys.get(api_key)
@@ -90,15 +101,23 @@ class ApiKeyDirectory:
 
 @dataclass(eq=False)
 class _UserDataSubscription:
-    """Pushes a subscribed account's executionReport and outboundAccountPosition events."""
+    """Pushes a subscribed account's executionReport and outboundAccountPosition events.
+
+    It lasts until unsubscribed, the connection closes, the key it was granted with is revoked, or (when
+    started by ``userDataStream.subscribe``) the session logs out; it then sends eventStreamTerminated
+    and nothing after it, not even events of turns that were committing as it ended.
+    """
 
     connection: _ApiConnection
     subscription_id: int
     account_id: int
+    api_key: str
+    by_logon: bool
+    active: bool = True
 
     def offer_report(self, report: OrderReport, commit: asyncio.Future[None]) -> bool:
         """Render now (balances as of this turn), push once ``commit`` has made the change durable."""
-        if self.connection.closing:
+        if self.connection.closing or not self.active:
             return False
         api = self.connection.api
         symbol = api.symbols[report.symbol]
@@ -112,9 +131,14 @@ class _UserDataSubscription:
         return True
 
     def _push_committed(self, commit: asyncio.Future[None], messages: tuple[bytes, ...]) -> None:
-        if not commit.cancelled() and commit.exception() is None:
+        if self.active and not commit.cancelled() and commit.exception() is None:
             for message in messages:
                 self.connection.push(message)
+
+    def terminate(self) -> None:
+        self.active = False
+        terminated = {"e": "eventStreamTerminated", "E": int(time.time() * 1000)}
+        self.connection.push(envelope.event(self.subscription_id, terminated))
 
     def disconnect(self, reason: str) -> None:
         self.connection.close(reason)
@@ -131,6 +155,7 @@ class _ApiConnection:
     authorized_ms: int = 0
     last_api_key: str | None = None
     subscriptions: dict[int, _UserDataSubscription] = field(default_factory=dict)
+    subscription_ids: Iterator[int] = field(default_factory=lambda: iter(range(SUBSCRIPTION_IDS_MAX)))
     closing: bool = False
 
     def push(self, message: bytes) -> bool:
@@ -188,7 +213,8 @@ class WsApi:
         self._connections = ConnectionsPerAddress(self.limits.connections_per_address_max)
         self.api_connections_open = 0
         self.execution_ids = itertools.count(time.time_ns())
-        self._subscription_ids = itertools.count(1)
+        self._subscriptions_by_key: dict[str, set[_UserDataSubscription]] = {}
+        keys.on_revoke(self._end_subscriptions_of)
         self._methods: dict[str, _Method] = {
             "ping": _Method(self._ping, 1),
             "time": _Method(self._time, 1),
@@ -206,6 +232,7 @@ class WsApi:
             "session.logon": _Method(self._session_logon, 2),
             "session.status": _Method(self._session_status, 2),
             "session.logout": _Method(self._session_logout, 2),
+            "session.subscriptions": _Method(self._session_subscriptions, 2),
             "userDataStream.subscribe": _Method(self._subscribe, 2),
             "userDataStream.subscribe.signature": _Method(
                 self._subscribe_signature, 2, permission=Permission.USER_STREAM
@@ -273,8 +300,8 @@ class WsApi:
         finally:
             self.api_connections_open -= 1
             connection.closing = True
-            for subscription in connection.subscriptions.values():
-                self.exchange.unsubscribe_account(subscription.account_id, subscription)
+            for subscription in list(connection.subscriptions.values()):
+                self._end_subscription(subscription)
             if pending:
                 await asyncio.wait(pending, timeout=5)
 
@@ -666,6 +693,8 @@ class WsApi:
         if key.verifier.key_type is not KeyType.ED25519:
             raise ApiFailure(HMAC_NOT_SUPPORTED)
         params.finish(*SIGNED_PARAMETERS)
+        if connection.session_key is not None and connection.session_key.api_key != key.api_key:
+            self._end_logon_subscriptions(connection)
         connection.session_key = key
         connection.authorized_ms = int(time.time() * 1000)
         return self._session_answer(connection)
@@ -677,22 +706,56 @@ class WsApi:
     async def _session_logout(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         params.finish()
         connection.session_key = None
+        self._end_logon_subscriptions(connection)
         return self._session_answer(connection)
 
-    def _start_subscription(self, connection: _ApiConnection, account_id: int) -> dict:
+    def _start_subscription(self, connection: _ApiConnection, key: ApiKey, *, by_logon: bool) -> dict:
+        if any(sub.account_id == key.account_id for sub in connection.subscriptions.values()):
+            raise ApiFailure(SUBSCRIPTION_ACTIVE)
         limit = self.limits.subscriptions_per_connection_max
         if len(connection.subscriptions) >= limit:
-            raise ApiFailure(ApiError(400, -2042, "Maximum subscription ID reached for this connection."))
-        subscription = _UserDataSubscription(connection, next(self._subscription_ids), account_id)
-        connection.subscriptions[subscription.subscription_id] = subscription
-        self.exchange.subscribe_account(account_id, subscription)
-        return {"subscriptionId": subscription.subscription_id}
+            raise ApiFailure(
+                ApiError(
+                    400,
+                    -1191,
+                    f"Too many subscriptions. Connection may create up to '{limit}' subscriptions at a time.",
+                )
+            )
+        subscription_id = next(connection.subscription_ids, None)
+        if subscription_id is None:
+            raise ApiFailure(SUBSCRIPTION_IDS_USED)
+        subscription = _UserDataSubscription(
+            connection, subscription_id, key.account_id, key.api_key, by_logon
+        )
+        connection.subscriptions[subscription_id] = subscription
+        self._subscriptions_by_key.setdefault(key.api_key, set()).add(subscription)
+        self.exchange.subscribe_account(key.account_id, subscription)
+        return {"subscriptionId": subscription_id}
+
+    def _end_subscription(self, subscription: _UserDataSubscription) -> None:
+        """Stop a subscription's events; its client hears eventStreamTerminated if still connected."""
+        subscription.connection.subscriptions.pop(subscription.subscription_id, None)
+        self.exchange.unsubscribe_account(subscription.account_id, subscription)
+        of_key = self._subscriptions_by_key.get(subscription.api_key)
+        if of_key is not None:
+            of_key.discard(subscription)
+            if not of_key:
+                del self._subscriptions_by_key[subscription.api_key]
+        subscription.terminate()
+
+    def _end_subscriptions_of(self, api_key: str) -> None:
+        for subscription in list(self._subscriptions_by_key.get(api_key, ())):
+            self._end_subscription(subscription)
+
+    def _end_logon_subscriptions(self, connection: _ApiConnection) -> None:
+        for subscription in [sub for sub in connection.subscriptions.values() if sub.by_logon]:
+            self._end_subscription(subscription)
 
     async def _subscribe(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         params.finish()
         if connection.session_key is None:
             raise ApiFailure(NOT_LOGGED_ON)
-        return self._start_subscription(connection, connection.session_key.account_id)
+        return self._start_subscription(connection, connection.session_key, by_logon=True)
 
     async def _subscribe_signature(
         self, connection: _ApiConnection, request: ApiRequest, params: Params
@@ -701,7 +764,7 @@ class WsApi:
             raise ApiFailure(bad_parameter("apiKey"))
         key = self.checker.check(request.params, time.time() * 1000, Permission.USER_STREAM, session_key=None)
         params.finish(*SIGNED_PARAMETERS)
-        return self._start_subscription(connection, key.account_id)
+        return self._start_subscription(connection, key, by_logon=False)
 
     async def _unsubscribe(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         subscription_id = params.integer("subscriptionId")
@@ -710,6 +773,11 @@ class WsApi:
         if not chosen or any(sid not in connection.subscriptions for sid in chosen):
             raise ApiFailure(SUBSCRIPTION_INACTIVE)
         for sid in chosen:
-            subscription = connection.subscriptions.pop(sid)
-            self.exchange.unsubscribe_account(subscription.account_id, subscription)
+            self._end_subscription(connection.subscriptions[sid])
         return {}
+
+    async def _session_subscriptions(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> list:
+        params.finish()
+        return [{"subscriptionId": sid} for sid in sorted(connection.subscriptions)]

@@ -400,3 +400,61 @@ async def test_revoking_the_key_of_a_logged_on_session_ends_it_at_the_next_reque
         assert (refused["status"], refused["error"]["code"]) == (401, -2015)
         assert (await client.call("session.status"))["result"]["apiKey"] is None
     assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+async def next_event(client: Client, subscription_id: int, kind: str) -> dict:
+    """The first not yet taken ``kind`` event of ``subscription_id``, reading on until it comes."""
+    deadline = time.monotonic() + 10
+    while True:
+        for frame in client.frames:
+            if frame["subscriptionId"] == subscription_id and frame["event"]["e"] == kind:
+                client.frames.remove(frame)
+                return frame["event"]
+        assert time.monotonic() < deadline, f"no {kind} event for subscription {subscription_id}"
+        client.frames.append(json.loads(await asyncio.wait_for(client.websocket.recv(), 10)))
+
+
+async def test_user_data_subscriptions_end_with_event_stream_terminated_and_stay_ended(
+    gateway: GatewayServer,
+) -> None:
+    private_key, alice_ed25519 = await ed25519_key(gateway)
+    alice = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
+    bob_spare = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        assert (await client.call("session.logon", ed25519_logon_params(private_key, alice_ed25519)))[
+            "status"
+        ] == 200
+        logon_subscription = (await client.call("userDataStream.subscribe"))["result"]["subscriptionId"]
+        assert logon_subscription == 0
+        again = await client.call("userDataStream.subscribe")
+        assert (again["status"], again["error"]["code"]) == (400, -2035)
+        by_signature = await client.call("userDataStream.subscribe.signature", hmac_signed(bob))
+        bob_subscription = by_signature["result"]["subscriptionId"]
+        listed = await client.call("session.subscriptions")
+        assert listed["result"] == [{"subscriptionId": 0}, {"subscriptionId": bob_subscription}]
+
+        await client.call("session.logout")
+        assert (await next_event(client, logon_subscription, "eventStreamTerminated"))["E"] > 0
+        assert (await client.call("session.status"))["result"]["userDataStream"] is True
+        await client.call("order.place", hmac_signed(alice, **RESTING_BUY))
+        await client.call("order.place", hmac_signed(bob, **RESTING_BUY))
+        await next_event(client, bob_subscription, "executionReport")
+        await next_event(client, bob_subscription, "outboundAccountPosition")
+        assert all(frame["subscriptionId"] != logon_subscription for frame in client.frames)
+
+        await gateway.admin_commands.revoke_api_key({"api_key": bob["api_key"]})
+        await next_event(client, bob_subscription, "eventStreamTerminated")
+        await client.call("order.place", hmac_signed(bob_spare, **RESTING_BUY))
+        assert (await client.call("session.subscriptions"))["result"] == []
+        assert (await client.call("session.status"))["result"]["userDataStream"] is False
+        assert all(frame["subscriptionId"] != bob_subscription for frame in client.frames), client.frames
+
+        renewed = await client.call("userDataStream.subscribe.signature", hmac_signed(bob_spare))
+        renewed_id = renewed["result"]["subscriptionId"]
+        assert renewed_id not in (logon_subscription, bob_subscription)
+        assert (await client.call("userDataStream.unsubscribe"))["result"] == {}
+        await next_event(client, renewed_id, "eventStreamTerminated")
+        unknown = await client.call("userDataStream.unsubscribe", {"subscriptionId": renewed_id})
+        assert unknown["error"]["code"] == -2036
