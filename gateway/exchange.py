@@ -22,6 +22,19 @@ from gateway.metrics import Metrics
 from gateway.orders import OrderState
 
 log = structlog.get_logger("gateway.exchange")
+# Refusals that follow from the order and the symbol's filters alone, whatever the book holds.
+FILTER_FAILURES = frozenset(
+    {
+        RejectReason.INVALID_ORDER,
+        RejectReason.PRICE_NOT_ON_TICK,
+        RejectReason.PRICE_BELOW_MIN,
+        RejectReason.PRICE_ABOVE_MAX,
+        RejectReason.QUANTITY_NOT_ON_STEP,
+        RejectReason.QUANTITY_BELOW_MIN,
+        RejectReason.QUANTITY_ABOVE_MAX,
+        RejectReason.NOTIONAL_BELOW_MIN,
+    }
+)
 
 
 class AccountSubscriber(Protocol):
@@ -63,9 +76,12 @@ class Exchange:
                 self._index(state, symbol)
 
     def _index(self, state: OrderState, symbol: str) -> None:
+        """Index a recovered order; of two retained orders with one client order id, the newer wins."""
         self._order_symbol[state.order_id] = symbol
         if state.client_order_id:
-            self._client_order_ids[(state.account_id, state.client_order_id)] = state.order_id
+            key = (state.account_id, state.client_order_id)
+            if self._client_order_ids.get(key, -1) < state.order_id:
+                self._client_order_ids[key] = state.order_id
 
     # Queries ----------------------------------------------------------------------------------------
 
@@ -78,6 +94,12 @@ class Exchange:
         symbol = self._order_symbol.get(order_id) if order_id is not None else None
         state = self.books[symbol].orders.get(order_id) if symbol else None
         return state if state is not None and state.account_id == account_id else None
+
+    def filter_failure(self, symbol: str, command: SubmitOrder) -> RejectReason | None:
+        """Why ``command`` fails the symbol's filters, or None; refusals that depend on the book's
+        state (halt, post-only, balance, open orders) are left to the book's turn."""
+        reason = self.books[symbol].book.check_filters(command)
+        return reason if reason in FILTER_FAILURES else None
 
     def open_orders(self, account_id: int, symbol: str | None = None) -> list[OrderState]:
         """The account's open orders, oldest first per symbol, from each book's own index of the account's
@@ -103,9 +125,20 @@ class Exchange:
         return await self.submit(symbol, command, client_order_id=client_order_id, origin=origin)
 
     def submit(
-        self, symbol: str, command: Command, *, client_order_id: str = "", origin: str = ""
+        self,
+        symbol: str,
+        command: Command,
+        *,
+        client_order_id: str = "",
+        origin: str = "",
+        unique_among_open_orders: bool = False,
     ) -> asyncio.Future[Result]:
-        """Queue ``command`` now (no await, so callers keep their order) and return its result's future."""
+        """Queue ``command`` now (no await, so callers keep their order) and return its result's future.
+
+        A client order id names one order among the account's retained orders (FIX: ClOrdID is unique
+        for the day), or with ``unique_among_open_orders`` among its open ones, so that the id of a
+        closed order may name a new one (Binance).
+        """
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[Result] = loop.create_future()
         task = self.books.get(symbol)
@@ -116,8 +149,10 @@ class Exchange:
         key = (getattr(command, "account_id", 0), client_order_id)
         names_an_order = client_order_id and hasattr(command, "order_id")
         if names_an_order and key in self._client_order_ids:
-            reply.set_result(Result(error=RejectReason.DUPLICATE_ORDER_ID))
-            return reply
+            named = self._client_order_ids[key]
+            if not (unique_among_open_orders and self._is_closed(named)):
+                reply.set_result(Result(error=RejectReason.DUPLICATE_ORDER_ID))
+                return reply
         try:
             task.queue.put_nowait(
                 Request(command=command, client_order_id=client_order_id, origin=origin, reply=reply)
@@ -135,6 +170,12 @@ class Exchange:
             # A cancel or replace's ClOrdID names the order once it succeeds (FIX chains OrigClOrdID).
             reply.add_done_callback(lambda done: self._name_order(done, key, command.order_id))
         return reply
+
+    def _is_closed(self, order_id: int) -> bool:
+        """Whether the order has closed (False while it is still queued for its first turn)."""
+        symbol = self._order_symbol.get(order_id)
+        state = self.books[symbol].orders.get(order_id) if symbol is not None else None
+        return state is not None and not state.is_open
 
     def _name_order(self, done: asyncio.Future[Result], key: tuple[int, str], order_id: int) -> None:
         if done.cancelled() or done.result().error is not None or order_id not in self._order_symbol:

@@ -20,9 +20,10 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from book.reports import ExecutionKind, OrderReport
-from book.types import CancelAllOrders, CancelOrder, OrderStatus
+from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus
 from config.money import format_minor
 from config.settings import LimitSettings, Settings, SymbolSettings
+from gateway.book_task import Result
 from gateway.connection_limits import ConnectionsPerAddress
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
@@ -36,6 +37,7 @@ from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
     CANCEL_REPLACE_FAILED,
     CANCEL_REPLACE_PARTIAL,
+    CLIENT_ORDER_ID_INVALID,
     INVALID_SYMBOL,
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
@@ -470,9 +472,7 @@ class WsApi:
             client_order_id=f"ws{order_id}",
         )
         params.finish(*SIGNED_PARAMETERS)
-        result = await self.exchange.submit(
-            symbol.name, placed.command, client_order_id=placed.client_order_id, origin="ws"
-        )
+        result = await self._submit(symbol.name, placed.command, placed.client_order_id)
         reports = [report for report in result.reports if report.order_id == order_id]
         if result.error is not None and not reports:
             raise ApiFailure(new_order_error(result.error))
@@ -480,7 +480,26 @@ class WsApi:
             raise ApiFailure(new_order_error(reports[0].reject_reason))
         return place_result(reports, symbol, placed.response_type)
 
-    def _find(self, account_id: int, params: Params) -> OrderState | None:
+    def _submit(self, symbol: str, command: Command, client_order_id: str = "") -> asyncio.Future[Result]:
+        return self.exchange.submit(
+            symbol, command, client_order_id=client_order_id, origin="ws", unique_among_open_orders=True
+        )
+
+    def _find(
+        self, account_id: int, order_id: int | None, client_order_id: str | None, *, mismatch: ApiError
+    ) -> OrderState | None:
+        """The order by id, else by client order id. Sent both, the order found by id must be known by
+        that client order id (now or before a cancel renamed it), or the request is refused with
+        ``mismatch``."""
+        if order_id is None:
+            return self.exchange.find_order(account_id, client_order_id=client_order_id)
+        order = self.exchange.find_order(account_id, order_id=order_id)
+        names = (order.client_order_id, order.original_client_order_id) if order is not None else ()
+        if client_order_id is not None and order is not None and client_order_id not in names:
+            raise ApiFailure(mismatch)
+        return order
+
+    def _find_by_params(self, account_id: int, params: Params, *, mismatch: ApiError) -> OrderState | None:
         order_id = params.integer("orderId")
         client_order_id = params.text("origClientOrderId")
         if order_id is None and client_order_id is None:
@@ -491,21 +510,19 @@ class WsApi:
                     "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
                 )
             )
-        if order_id is not None:
-            return self.exchange.find_order(account_id, order_id=order_id)
-        return self.exchange.find_order(account_id, client_order_id=client_order_id)
+        return self._find(account_id, order_id, client_order_id, mismatch=mismatch)
 
     async def _order_cancel(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         key = self._authenticate(connection, request, Permission.TRADE)
         symbol = self._symbol(params)
-        order = self._find(key.account_id, params)
+        order = self._find_by_params(key.account_id, params, mismatch=UNKNOWN_ORDER_CANCEL)
         new_client_order_id = params.text("newClientOrderId", length_max=36)
         params.finish(*SIGNED_PARAMETERS, "cancelRestrictions")
         if order is None or order.symbol != symbol.name or not order.is_open:
             raise ApiFailure(UNKNOWN_ORDER_CANCEL)
         cancel_id = new_client_order_id or f"ws-cancel-{order.order_id}"
         command = CancelOrder(order_id=order.order_id, account_id=key.account_id, ts_ns=time.time_ns())
-        result = await self.exchange.submit(symbol.name, command, client_order_id=cancel_id, origin="ws")
+        result = await self._submit(symbol.name, command, cancel_id)
         if result.error is not None:
             raise ApiFailure(cancel_error(result.error))
         report = next(r for r in result.reports if r.order_id == order.order_id)
@@ -527,11 +544,6 @@ class WsApi:
         if cancel_order_id is None and cancel_client_id is None:
             raise ApiFailure(bad_parameter("cancelOrderId"))
         cancel_new_id = params.text("cancelNewClientOrderId", length_max=36)
-        order = (
-            self.exchange.find_order(key.account_id, order_id=cancel_order_id)
-            if cancel_order_id is not None
-            else self.exchange.find_order(key.account_id, client_order_id=cancel_client_id)
-        )
         order_id = self.exchange.new_order_id()
         placed = place_order(
             params,
@@ -542,6 +554,15 @@ class WsApi:
             client_order_id=f"ws{order_id}",
         )
         params.finish(*SIGNED_PARAMETERS, "cancelRestrictions", "orderRateLimitExceededMode")
+        filter_failure = self.exchange.filter_failure(symbol.name, placed.command)
+        if filter_failure is not None:
+            raise ApiFailure(new_order_error(filter_failure))
+        try:
+            order = self._find(
+                key.account_id, cancel_order_id, cancel_client_id, mismatch=UNKNOWN_ORDER_CANCEL
+            )
+        except ApiFailure:
+            order = None
         cancel_response: dict | None = None
         cancel_failure: dict | None = None
         if order is None or order.symbol != symbol.name or not order.is_open:
@@ -549,7 +570,7 @@ class WsApi:
         else:
             cancel_id = cancel_new_id or f"ws-cancel-{order.order_id}"
             command = CancelOrder(order_id=order.order_id, account_id=key.account_id, ts_ns=time.time_ns())
-            result = await self.exchange.submit(symbol.name, command, client_order_id=cancel_id, origin="ws")
+            result = await self._submit(symbol.name, command, cancel_id)
             if result.error is not None:
                 error = cancel_error(result.error)
                 cancel_failure = {"code": error.code, "msg": error.msg}
@@ -564,9 +585,7 @@ class WsApi:
                 "newOrderResponse": None,
             }
             raise ApiFailure(CANCEL_REPLACE_FAILED, data=data)
-        result = await self.exchange.submit(
-            symbol.name, placed.command, client_order_id=placed.client_order_id, origin="ws"
-        )
+        result = await self._submit(symbol.name, placed.command, placed.client_order_id)
         reports = [report for report in result.reports if report.order_id == order_id]
         new_error = None
         if result.error is not None and not reports:
@@ -594,7 +613,7 @@ class WsApi:
         symbol = self._symbol(params)
         params.finish(*SIGNED_PARAMETERS)
         command = CancelAllOrders(account_id=key.account_id, ts_ns=time.time_ns())
-        result = await self.exchange.submit(symbol.name, command, origin="ws")
+        result = await self._submit(symbol.name, command)
         canceled = [r for r in result.reports if r.execution is ExecutionKind.CANCELED]
         if not canceled:
             raise ApiFailure(UNKNOWN_ORDER_CANCEL)
@@ -617,7 +636,7 @@ class WsApi:
     async def _order_status(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         key = self._authenticate(connection, request, Permission.USER_DATA)
         symbol = self._symbol(params)
-        order = self._find(key.account_id, params)
+        order = self._find_by_params(key.account_id, params, mismatch=CLIENT_ORDER_ID_INVALID)
         params.finish(*SIGNED_PARAMETERS)
         if order is None or order.symbol != symbol.name:
             raise ApiFailure(NO_SUCH_ORDER)

@@ -67,6 +67,7 @@ SESSION_KEY_REVOKED = ApiError(401, -2015, "Invalid API-key, IP, or permissions 
 NOT_LOGGED_ON = ApiError(401, -1002, "You are not authorized to execute this request.")
 NO_SUCH_ORDER = ApiError(400, -2013, "Order does not exist.")
 UNKNOWN_ORDER_CANCEL = ApiError(400, -2011, "Unknown order sent.")
+CLIENT_ORDER_ID_INVALID = ApiError(400, -2039, "Client order ID is not correct for this order ID.")
 SUBSCRIPTION_ACTIVE = ApiError(400, -2035, "User Data Stream subscription already active.")
 SUBSCRIPTION_INACTIVE = ApiError(400, -2036, "User Data Stream subscription not active.")
 CANCEL_REPLACE_PARTIAL = ApiError(409, -2021, "Order cancel-replace partially failed.")

@@ -458,3 +458,85 @@ async def test_user_data_subscriptions_end_with_event_stream_terminated_and_stay
         await next_event(client, renewed_id, "eventStreamTerminated")
         unknown = await client.call("userDataStream.unsubscribe", {"subscriptionId": renewed_id})
         assert unknown["error"]["code"] == -2036
+
+
+async def test_cancel_replace_checks_the_new_orders_filters_before_it_cancels(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        order = {**RESTING_BUY, "newClientOrderId": "kept"}
+        await client.call("order.place", hmac_signed(key, **order))
+        for mode in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
+            for change, filter_name in (
+                ({"price": "1000.005"}, "PRICE_FILTER"),
+                ({"quantity": "0.000001"}, "LOT_SIZE"),
+                ({"quantity": "0.001"}, "NOTIONAL"),
+            ):
+                replace = {
+                    **order,
+                    **change,
+                    "newClientOrderId": "new",
+                    "cancelReplaceMode": mode,
+                    "cancelOrigClientOrderId": "kept",
+                }
+                refused = await client.call("order.cancelReplace", hmac_signed(key, **replace))
+                assert refused["status"] == 400, refused
+                assert refused["error"] == {"code": -1013, "msg": f"Filter failure: {filter_name}"}
+    open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
+    assert [o.client_order_id for o in open_orders] == ["kept"]
+
+
+async def test_order_id_and_client_order_id_sent_together_must_name_one_order(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        first = await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="a"))
+        await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="b"))
+        first_id = first["result"]["orderId"]
+        mismatched = {"symbol": "BTCUSDT", "orderId": first_id, "origClientOrderId": "b"}
+        status = await client.call("order.status", hmac_signed(key, **mismatched))
+        assert status["error"] == {"code": -2039, "msg": "Client order ID is not correct for this order ID."}
+        cancel = await client.call("order.cancel", hmac_signed(key, **mismatched))
+        assert cancel["error"]["code"] == -2011
+        replace = {
+            **RESTING_BUY,
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrderId": first_id,
+            "cancelOrigClientOrderId": "b",
+        }
+        replaced = await client.call("order.cancelReplace", hmac_signed(key, **replace))
+        assert replaced["error"]["data"]["cancelResponse"]["code"] == -2011
+        matched = {"symbol": "BTCUSDT", "orderId": first_id, "origClientOrderId": "a"}
+        assert (await client.call("order.status", hmac_signed(key, **matched)))["result"]["status"] == "NEW"
+    open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
+    assert sorted(o.client_order_id for o in open_orders) == ["a", "b"]
+
+
+async def test_a_client_order_id_is_unique_among_open_orders_only(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        order = {**RESTING_BUY, "newClientOrderId": "again"}
+        first = await client.call("order.place", hmac_signed(key, **order))
+        duplicate = await client.call("order.place", hmac_signed(key, **order))
+        assert duplicate["error"] == {"code": -2010, "msg": "Duplicate order sent."}
+        await client.call("order.cancel", hmac_signed(key, symbol="BTCUSDT", origClientOrderId="again"))
+        second = await client.call("order.place", hmac_signed(key, **order))
+        assert second["result"]["clientOrderId"] == "again"
+        assert second["result"]["orderId"] != first["result"]["orderId"]
+        replace = {
+            **order,
+            "price": "1001",
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrigClientOrderId": "again",
+        }
+        replaced = await client.call("order.cancelReplace", hmac_signed(key, **replace))
+        assert replaced["result"]["cancelResponse"]["orderId"] == second["result"]["orderId"]
+        third = replaced["result"]["newOrderResponse"]
+        assert third["clientOrderId"] == "again"
+        status = await client.call(
+            "order.status", hmac_signed(key, symbol="BTCUSDT", origClientOrderId="again")
+        )
+        assert (status["result"]["orderId"], status["result"]["price"]) == (third["orderId"], "1001.00000000")
+    open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
+    assert [o.order_id for o in open_orders] == [third["orderId"]]

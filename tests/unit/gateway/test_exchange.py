@@ -54,3 +54,29 @@ async def test_open_orders_per_account_are_bounded() -> None:
         )
         assert canceled.error is None
         assert (await harness.exchange.execute("BTCUSDT", resting_buy(harness, 999))).error is None
+
+
+async def test_a_client_order_id_unique_among_open_orders_is_free_again_only_once_its_order_closed() -> None:
+    async with Harness() as harness:
+        harness.deposit(ALICE, "USDT", "1000000")
+        submit = harness.exchange.submit
+        first = resting_buy(harness, 1000)
+        queued = submit("BTCUSDT", first, client_order_id="x", unique_among_open_orders=True)
+        while_queued = submit(
+            "BTCUSDT", resting_buy(harness, 1001), client_order_id="x", unique_among_open_orders=True
+        )
+        assert while_queued.done() and while_queued.result().error is RejectReason.DUPLICATE_ORDER_ID
+        assert (await queued).error is None
+        while_open = await submit(
+            "BTCUSDT", resting_buy(harness, 1001), client_order_id="x", unique_among_open_orders=True
+        )
+        assert while_open.error is RejectReason.DUPLICATE_ORDER_ID
+        await harness.exchange.execute("BTCUSDT", CancelOrder(order_id=first.order_id, account_id=ALICE))
+        retained_rule = await submit("BTCUSDT", resting_buy(harness, 1001), client_order_id="x")
+        assert retained_rule.error is RejectReason.DUPLICATE_ORDER_ID
+        second = resting_buy(harness, 1002)
+        assert (
+            await submit("BTCUSDT", second, client_order_id="x", unique_among_open_orders=True)
+        ).error is None
+        assert harness.exchange.find_order(ALICE, client_order_id="x").order_id == second.order_id
+        assert harness.exchange.find_order(ALICE, order_id=first.order_id).client_order_id == "x"
