@@ -17,6 +17,9 @@ class ConnectionsPerAddress:
         self._open[address] = count + 1
         return True
 
+    def open_count(self, address: str) -> int:
+        return self._open.get(address, 0)
+
     def release(self, address: str) -> None:
         remaining = self._open.pop(address) - 1
         if remaining:

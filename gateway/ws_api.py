@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -54,7 +55,7 @@ from session.binance.errors import (
 )
 from session.binance.market import depth, exchange_info, recent_trades, symbol_info, ticker_price
 from session.binance.orders import cancel_result, execution_report, order_fields, place_order, place_result
-from session.binance.rate_limits import RateCounter, RateLimit, RateLimiter
+from session.binance.rate_limits import RateCounter, RateLimit
 from session.binance.requests import RETURN_RATE_LIMITS, ApiRequest, Params, parse_request
 from session.binance.signing import KeyType, Verifier
 
@@ -68,7 +69,13 @@ HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.
 DISCONNECT_AT_LIMIT_MULTIPLE = 2
 # Subscription ids a connection may use over its lifetime (0 to 65,534), as Binance allows.
 SUBSCRIPTION_IDS_MAX = 65_535
+CONNECT_WEIGHT = 2
 SUBSCRIPTION_IDS_USED = ApiError(400, -2042, "Maximum subscription ID reached for this connection.")
+
+
+def _too_many(error: ApiError, counter: RateCounter, now_ms: float) -> ApiFailure:
+    """A 429 with when the client may retry, as Binance sends it."""
+    return ApiFailure(error, data={"serverTime": int(now_ms), "retryAfter": counter.window_end_ms})
 
 
 class ApiKeyDirectory:
@@ -151,8 +158,9 @@ class _ApiConnection:
     api: WsApi
     websocket: ServerConnection
     outbox: Outbox
-    weight: RateLimiter
+    weight: RateCounter  # shared by the connections from one address
     connected_ms: int
+    return_rate_limits: bool = True
     session_key: ApiKey | None = None
     authorized_ms: int = 0
     last_api_key: str | None = None
@@ -213,6 +221,7 @@ class WsApi:
         self.orders_limit = RateLimit("ORDERS", "SECOND", 10, self.limits.orders_per_10s_per_key_max)
         self._orders_by_key: dict[str, RateCounter] = {}
         self._connections = ConnectionsPerAddress(self.limits.connections_per_address_max)
+        self._weight_by_address: dict[str, RateCounter] = {}
         self.api_connections_open = 0
         self.execution_ids = itertools.count(time.time_ns())
         self._subscriptions_by_key: dict[str, set[_UserDataSubscription]] = {}
@@ -274,20 +283,45 @@ class WsApi:
             return
         try:
             if websocket.request.path.startswith(API_PATH):
-                await self._api_connection(websocket)
+                await self._api_connection(websocket, address)
             else:
                 await self.streams.serve_connection(websocket)
         finally:
             self._connections.release(address)
+            if not self._connections.open_count(address) and address in self._weight_by_address:
+                self._forget_weight_after_window(address)
 
-    async def _api_connection(self, websocket: ServerConnection) -> None:
+    def _weight_of(self, address: str) -> RateCounter:
+        counter = self._weight_by_address.get(address)
+        if counter is None:
+            counter = self._weight_by_address[address] = RateCounter(self.weight_limit)
+        return counter
+
+    def _forget_weight_after_window(self, address: str) -> None:
+        """Drop an address's weight once its window ends with no connection open (a reconnect within
+        the window keeps its count, so the counters are bounded by the addresses seen per window)."""
+
+        def forget() -> None:
+            counter = self._weight_by_address.get(address)
+            ended = counter is not None and counter.window_end_ms <= time.time() * 1000
+            if ended and not self._connections.open_count(address):
+                del self._weight_by_address[address]
+
+        delay_s = self._weight_by_address[address].window_end_ms / 1000 - time.time()
+        asyncio.get_running_loop().call_later(max(delay_s, 0.0) + 0.001, forget)
+
+    async def _api_connection(self, websocket: ServerConnection, address: str) -> None:
+        now_ms = time.time() * 1000
+        query = parse_qs(urlsplit(websocket.request.path).query)
         connection = _ApiConnection(
             api=self,
             websocket=websocket,
             outbox=Outbox(websocket, self.limits.websocket_buffer_bytes_max),
-            weight=RateLimiter([RateCounter(self.weight_limit)], []),
-            connected_ms=int(time.time() * 1000),
+            weight=self._weight_of(address),
+            connected_ms=int(now_ms),
+            return_rate_limits=query.get(RETURN_RATE_LIMITS, ["true"])[-1] != "false",
         )
+        connection.weight.charge_weight(now_ms, CONNECT_WEIGHT)
         pending: set[asyncio.Task[None]] = set()
         self.api_connections_open += 1
         try:
@@ -311,7 +345,7 @@ class WsApi:
         now_ms = time.time() * 1000
         request_id = None
         orders_report = False
-        wants_limits = True
+        wants_limits = connection.return_rate_limits
         try:
             request = parse_request(message)
             request_id = request.request_id
@@ -319,7 +353,9 @@ class WsApi:
             if method is None:
                 raise ApiFailure(UNKNOWN_METHOD)
             orders_report = bool(method.orders)
-            wants_limits = request.params.get(RETURN_RATE_LIMITS) not in (False, "false")
+            asked = request.params.get(RETURN_RATE_LIMITS)
+            if asked is not None:
+                wants_limits = asked not in (False, "false")
             self._charge(connection, method, request, now_ms)
             params = Params(request.params)
             result = await method.handler(connection, request, params)
@@ -327,9 +363,8 @@ class WsApi:
             frame = envelope.success(request_id, result, limits)
         except ApiFailure as failure:
             request_id = failure.request_id if request_id is None else request_id
-            frame = envelope.failure(
-                request_id, failure.error, self._rate_limits(connection, now_ms, orders_report), failure.data
-            )
+            limits = self._rate_limits(connection, now_ms, orders_report) if wants_limits else None
+            frame = envelope.failure(request_id, failure.error, limits, failure.data)
         except Exception:
             log.exception("ws api request failed", request_id=request_id)
             frame = envelope.failure(request_id, INTERNAL_ERROR, None)
@@ -338,31 +373,31 @@ class WsApi:
     def _charge(
         self, connection: _ApiConnection, method: _Method, request: ApiRequest, now_ms: float
     ) -> None:
-        error = connection.weight.charge(now_ms, weight=method.weight, orders=0)
-        if error is None and method.orders and connection.session_key is not None:
-            error = self._charge_orders(connection.session_key.api_key, now_ms, method.orders)
+        weight = connection.weight
+        error = weight.charge_weight(now_ms, method.weight)
         if error is not None:
-            counter = connection.weight.weight[0]
-            if counter.count > DISCONNECT_AT_LIMIT_MULTIPLE * counter.limit.limit:
+            if weight.count > DISCONNECT_AT_LIMIT_MULTIPLE * weight.limit.limit:
                 connection.close("request weight far past the limit")
-            raise ApiFailure(error)
+            raise _too_many(error, weight, now_ms)
+        if method.orders and connection.session_key is not None:
+            self._charge_orders(connection.session_key.api_key, now_ms, method.orders)
 
-    def _charge_orders(self, api_key: str, now_ms: float, orders: int) -> ApiError | None:
+    def _charge_orders(self, api_key: str, now_ms: float, orders: int) -> None:
         """Orders per 10 s are counted per API key, across all of its connections."""
         counter = self._orders_by_key.get(api_key)
         if counter is None:
             counter = self._orders_by_key[api_key] = RateCounter(self.orders_limit)
-        return counter.charge(now_ms, orders)
+        error = counter.charge(now_ms, orders)
+        if error is not None:
+            raise _too_many(error, counter, now_ms)
 
     def _charge_signed_order(self, connection: _ApiConnection, key: ApiKey) -> None:
         """Count an order sent with its own signature (a logged-on session's are counted in ``_charge``)."""
         if connection.session_key is None:
-            error = self._charge_orders(key.api_key, time.time() * 1000, 1)
-            if error is not None:
-                raise ApiFailure(error)
+            self._charge_orders(key.api_key, time.time() * 1000, 1)
 
     def _rate_limits(self, connection: _ApiConnection, now_ms: float, orders: bool) -> list[dict[str, Any]]:
-        limits = connection.weight.report(now_ms, include_orders=False)
+        limits = [connection.weight.report(now_ms)]
         api_key = connection.last_api_key
         if orders and api_key in self._orders_by_key:
             limits = [self._orders_by_key[api_key].report(now_ms), *limits]
@@ -651,11 +686,14 @@ class WsApi:
 
     async def _account_status(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         key = self._authenticate(connection, request, Permission.USER_DATA)
-        params.finish(*SIGNED_PARAMETERS, "omitZeroBalances")
+        omit_zero_balances = params.boolean("omitZeroBalances")
+        params.finish(*SIGNED_PARAMETERS)
         fees = self.settings.fees
         balances = []
         for asset, settings in self.settings.assets.items():
             balance = self.ledger.balance(key.account_id, asset)
+            if omit_zero_balances and not (balance.available_minor or balance.held_minor):
+                continue
             balances.append(
                 {
                     "asset": asset,
@@ -700,7 +738,7 @@ class WsApi:
             "apiKey": key.api_key if key else None,
             "authorizedSince": connection.authorized_ms if key else None,
             "connectedSince": connection.connected_ms,
-            "returnRateLimits": True,
+            "returnRateLimits": connection.return_rate_limits,
             "serverTime": int(time.time() * 1000),
             "userDataStream": bool(connection.subscriptions),
         }

@@ -1,7 +1,8 @@
 """Request-weight and order-count limits in fixed windows, reported as Binance's ``rateLimits``.
 
 Windows are aligned to the epoch (a MINUTE window starts on the minute), as Binance counts them. A request
-past a limit is refused with 429; the connection's owner disconnects a client that keeps going.
+past a limit is refused with 429; the connection's owner disconnects a client that keeps going. Weight is
+counted per client address, orders per API key.
 """
 
 from __future__ import annotations
@@ -53,9 +54,19 @@ class RateCounter:
             return too_many_orders(self.limit.limit, self.limit.describe())
         return None
 
-    def add(self, now_ms: float, amount: int) -> None:
+    def charge_weight(self, now_ms: float, weight: int) -> ApiError | None:
+        """Count a request's weight (refused requests count too, as Binance counts them); return the
+        error once the count is past this weight limit."""
         self._roll(now_ms)
-        self.count += amount
+        self.count += weight
+        if self.count > self.limit.limit:
+            return too_many_requests(self.limit.limit, self.limit.describe())
+        return None
+
+    @property
+    def window_end_ms(self) -> int:
+        """When the current window ends and a refused client may retry (Binance's ``retryAfter``)."""
+        return self.window_start_ms + self.span_ms
 
     def charge(self, now_ms: float, orders: int) -> ApiError | None:
         """Count ``orders`` against this order limit, or return its error (and count nothing)."""
@@ -73,30 +84,3 @@ class RateCounter:
             "limit": self.limit.limit,
             "count": self.count,
         }
-
-
-class RateLimiter:
-    """Weight counters (per connection) and order counters (per account), checked together."""
-
-    def __init__(self, weight: list[RateCounter], orders: list[RateCounter]) -> None:
-        self.weight = weight
-        self.orders = orders
-
-    def charge(self, now_ms: float, *, weight: int, orders: int) -> ApiError | None:
-        """Count a request; return the error of the first limit it breaks (refused orders are not counted)."""
-        for counter in self.weight:
-            counter.add(now_ms, weight)
-            if counter.count > counter.limit.limit:
-                return too_many_requests(counter.limit.limit, counter.limit.describe())
-        if orders:
-            for counter in self.orders:
-                error = counter.order_refusal(now_ms, orders)
-                if error is not None:
-                    return error
-            for counter in self.orders:
-                counter.add(now_ms, orders)
-        return None
-
-    def report(self, now_ms: float, *, include_orders: bool) -> list[dict[str, object]]:
-        counters = (self.orders if include_orders else []) + self.weight
-        return [counter.report(now_ms) for counter in counters]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import orjson
@@ -118,7 +119,8 @@ class Params:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ApiFailure(invalid_parameter(name))
-        text = value if isinstance(value, str) else repr(value)
+        # A float's shortest form may be in exponent notation (1e-05); its decimal value is what was sent.
+        text = value if isinstance(value, str) else format(Decimal(repr(value)), "f")
         try:
             minor = parse_decimal_minor(text, scale)
         except DecimalFormatError:

@@ -540,3 +540,58 @@ async def test_a_client_order_id_is_unique_among_open_orders_only(gateway: Gatew
         assert (status["result"]["orderId"], status["result"]["price"]) == (third["orderId"], "1001.00000000")
     open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
     assert [o.order_id for o in open_orders] == [third["orderId"]]
+
+
+async def test_request_weight_is_shared_by_an_addresses_connections_and_a_429_says_when_to_retry(
+    gateway: GatewayServer,
+) -> None:
+    gateway.ws_api.weight_limit = RateLimit("REQUEST_WEIGHT", "MINUTE", 1, 30)
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as first:
+        assert (await Client(first).call("time"))["rateLimits"][0]["count"] == 2 + 1
+        async with connect(url) as second:
+            assert (await Client(second).call("time"))["rateLimits"][0]["count"] == 3 + 2 + 1
+            assert (await Client(second).call("exchangeInfo"))["rateLimits"][0]["count"] == 6 + 20
+        refused = await Client(first).call("exchangeInfo")
+        assert (refused["status"], refused["error"]["code"]) == (429, -1003)
+        data = refused["error"]["data"]
+        assert data["retryAfter"] % 60_000 == 0
+        assert 0 < data["retryAfter"] - data["serverTime"] <= 60_000
+
+
+async def test_return_rate_limits_false_in_the_url_omits_them_unless_a_request_asks(
+    gateway: GatewayServer,
+) -> None:
+    base = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(f"{base}?returnRateLimits=false") as websocket:
+        client = Client(websocket)
+        assert "rateLimits" not in await client.call("time")
+        failed = await client.call("depth", {"symbol": "NOPE"})
+        assert failed["error"]["code"] == -1121 and "rateLimits" not in failed
+        assert "rateLimits" in await client.call("time", {"returnRateLimits": True})
+        assert (await client.call("session.status"))["result"]["returnRateLimits"] is False
+    async with connect(base) as websocket:
+        client = Client(websocket)
+        assert "rateLimits" in await client.call("time")
+        failed = await client.call("depth", {"symbol": "NOPE", "returnRateLimits": False})
+        assert failed["error"]["code"] == -1121 and "rateLimits" not in failed
+        assert (await client.call("session.status"))["result"]["returnRateLimits"] is True
+
+
+async def test_account_status_shows_balances_and_can_omit_zero_ones(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read"})
+    await gateway.admin_commands.withdraw({"account": "alice", "asset": "ETH", "amount": "100"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        status = (await client.call("account.status", hmac_signed(key)))["result"]
+        assert status["balances"] == [
+            {"asset": "BTC", "free": "10.00000000", "locked": "0.00000000"},
+            {"asset": "ETH", "free": "0.00000000", "locked": "0.00000000"},
+            {"asset": "USDT", "free": "1000000.00000000", "locked": "0.00000000"},
+        ]
+        assert (status["makerCommission"], status["commissionRates"]["maker"]) == (10, "0.00100000")
+        assert status["canTrade"] is False
+        omitted = (await client.call("account.status", hmac_signed(key, omitZeroBalances="true")))["result"]
+        assert [balance["asset"] for balance in omitted["balances"]] == ["BTC", "USDT"]
+        bad = await client.call("account.status", hmac_signed(key, omitZeroBalances="maybe"))
+        assert bad["error"]["code"] == -1130

@@ -47,6 +47,18 @@ def test_parameters_accept_strings_and_numbers() -> None:
 
 
 @pytest.mark.parametrize(
+    ("json_number", "minor"),
+    [(b"1e-05", 1_000), (b"0.00001", 1_000), (b"2E2", 20_000_000_000), (b"3", 300_000_000)],
+)
+def test_json_numbers_are_read_at_their_decimal_value(json_number: bytes, minor: int) -> None:
+    """A JSON number comes as a float; 0.00001 is 1e-05 in Python's shortest form, still 0.00001."""
+    request = parse_request(
+        b'{"id": 1, "method": "order.place", "params": {"quantity": ' + json_number + b"}}"
+    )
+    assert Params(request.params).decimal_minor("quantity", 8) == minor
+
+
+@pytest.mark.parametrize(
     ("values", "code"),
     [
         ({"quantity": "0.000000001"}, -1111),
