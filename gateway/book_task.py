@@ -64,6 +64,8 @@ class Request:
     client_order_id: str = ""
     origin: str = ""
     reply: asyncio.Future[Result] | None = None
+    # A cancel that goes ahead only while its order is in this status (checked in the order's turn).
+    cancel_only_if: OrderStatus | None = None
     enqueued_ns: int = field(default_factory=time.perf_counter_ns)
 
 
@@ -216,6 +218,10 @@ class BookTask:
             reason = self.book.check_replace(command) or self._reserve_for_replace(command)
             if reason is not None:
                 return reason
+        elif request.cancel_only_if is not None:
+            state = self.orders.get(getattr(command, "order_id", -1))
+            if state is not None and state.is_open and state.status is not request.cancel_only_if:
+                return RejectReason.CANCEL_RESTRICTED
         events = self.book.apply(command)
         for event in events:
             if type(event) is CancelRejected:

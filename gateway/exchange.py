@@ -15,7 +15,7 @@ from typing import Protocol
 import structlog
 
 from book.reports import OrderReport
-from book.types import Command, RejectReason, SubmitOrder, TradeExecuted
+from book.types import Command, OrderStatus, RejectReason, SubmitOrder, TradeExecuted
 from gateway.book_task import BookTask, Request, Result, TurnOutput
 from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
@@ -132,6 +132,7 @@ class Exchange:
         client_order_id: str = "",
         origin: str = "",
         unique_among_open_orders: bool = False,
+        cancel_only_if: OrderStatus | None = None,
     ) -> asyncio.Future[Result]:
         """Queue ``command`` now (no await, so callers keep their order) and return its result's future.
 
@@ -155,7 +156,13 @@ class Exchange:
                 return reply
         try:
             task.queue.put_nowait(
-                Request(command=command, client_order_id=client_order_id, origin=origin, reply=reply)
+                Request(
+                    command=command,
+                    client_order_id=client_order_id,
+                    origin=origin,
+                    reply=reply,
+                    cancel_only_if=cancel_only_if,
+                )
             )
         except asyncio.QueueFull:
             self.metrics.rejects.labels(RejectReason.QUEUE_FULL.value).inc()

@@ -39,6 +39,7 @@ from session.binance.errors import (
     CANCEL_REPLACE_FAILED,
     CANCEL_REPLACE_PARTIAL,
     CLIENT_ORDER_ID_INVALID,
+    INVALID_CANCEL_RESTRICTIONS,
     INVALID_SYMBOL,
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
@@ -71,6 +72,19 @@ DISCONNECT_AT_LIMIT_MULTIPLE = 2
 SUBSCRIPTION_IDS_MAX = 65_535
 CONNECT_WEIGHT = 2
 SUBSCRIPTION_IDS_USED = ApiError(400, -2042, "Maximum subscription ID reached for this connection.")
+
+
+CANCEL_RESTRICTIONS = {"ONLY_NEW": OrderStatus.NEW, "ONLY_PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED}
+
+
+def _cancel_restriction(params: Params) -> OrderStatus | None:
+    """The status a cancel is restricted to (``cancelRestrictions``), or None."""
+    value = params.text("cancelRestrictions")
+    if value is None:
+        return None
+    if value not in CANCEL_RESTRICTIONS:
+        raise ApiFailure(INVALID_CANCEL_RESTRICTIONS)
+    return CANCEL_RESTRICTIONS[value]
 
 
 def _too_many(error: ApiError, counter: RateCounter, now_ms: float) -> ApiFailure:
@@ -515,9 +529,20 @@ class WsApi:
             raise ApiFailure(new_order_error(reports[0].reject_reason))
         return place_result(reports, symbol, placed.response_type)
 
-    def _submit(self, symbol: str, command: Command, client_order_id: str = "") -> asyncio.Future[Result]:
+    def _submit(
+        self,
+        symbol: str,
+        command: Command,
+        client_order_id: str = "",
+        cancel_only_if: OrderStatus | None = None,
+    ) -> asyncio.Future[Result]:
         return self.exchange.submit(
-            symbol, command, client_order_id=client_order_id, origin="ws", unique_among_open_orders=True
+            symbol,
+            command,
+            client_order_id=client_order_id,
+            origin="ws",
+            unique_among_open_orders=True,
+            cancel_only_if=cancel_only_if,
         )
 
     def _find(
@@ -552,12 +577,13 @@ class WsApi:
         symbol = self._symbol(params)
         order = self._find_by_params(key.account_id, params, mismatch=UNKNOWN_ORDER_CANCEL)
         new_client_order_id = params.text("newClientOrderId", length_max=36)
-        params.finish(*SIGNED_PARAMETERS, "cancelRestrictions")
+        restriction = _cancel_restriction(params)
+        params.finish(*SIGNED_PARAMETERS)
         if order is None or order.symbol != symbol.name or not order.is_open:
             raise ApiFailure(UNKNOWN_ORDER_CANCEL)
         cancel_id = new_client_order_id or f"ws-cancel-{order.order_id}"
         command = CancelOrder(order_id=order.order_id, account_id=key.account_id, ts_ns=time.time_ns())
-        result = await self._submit(symbol.name, command, cancel_id)
+        result = await self._submit(symbol.name, command, cancel_id, restriction)
         if result.error is not None:
             raise ApiFailure(cancel_error(result.error))
         report = next(r for r in result.reports if r.order_id == order.order_id)
@@ -588,7 +614,8 @@ class WsApi:
             ts_ns=time.time_ns(),
             client_order_id=f"ws{order_id}",
         )
-        params.finish(*SIGNED_PARAMETERS, "cancelRestrictions", "orderRateLimitExceededMode")
+        restriction = _cancel_restriction(params)
+        params.finish(*SIGNED_PARAMETERS, "orderRateLimitExceededMode")
         filter_failure = self.exchange.filter_failure(symbol.name, placed.command)
         if filter_failure is not None:
             raise ApiFailure(new_order_error(filter_failure))
@@ -605,7 +632,7 @@ class WsApi:
         else:
             cancel_id = cancel_new_id or f"ws-cancel-{order.order_id}"
             command = CancelOrder(order_id=order.order_id, account_id=key.account_id, ts_ns=time.time_ns())
-            result = await self._submit(symbol.name, command, cancel_id)
+            result = await self._submit(symbol.name, command, cancel_id, restriction)
             if result.error is not None:
                 error = cancel_error(result.error)
                 cancel_failure = {"code": error.code, "msg": error.msg}

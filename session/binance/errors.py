@@ -70,6 +70,7 @@ UNKNOWN_ORDER_CANCEL = ApiError(400, -2011, "Unknown order sent.")
 CLIENT_ORDER_ID_INVALID = ApiError(400, -2039, "Client order ID is not correct for this order ID.")
 SUBSCRIPTION_ACTIVE = ApiError(400, -2035, "User Data Stream subscription already active.")
 SUBSCRIPTION_INACTIVE = ApiError(400, -2036, "User Data Stream subscription not active.")
+INVALID_CANCEL_RESTRICTIONS = ApiError(400, -1145, "Invalid cancelRestrictions")
 CANCEL_REPLACE_PARTIAL = ApiError(409, -2021, "Order cancel-replace partially failed.")
 CANCEL_REPLACE_FAILED = ApiError(400, -2022, "Order cancel-replace failed.")
 SERVER_BUSY = ApiError(
@@ -105,6 +106,7 @@ _NEW_ORDER_ERRORS: dict[RejectReason, tuple[int, str]] = {
     RejectReason.INVALID_ORDER: (-1014, "Unsupported order combination."),
     RejectReason.UNKNOWN_SYMBOL: (-1121, "Invalid symbol."),
     RejectReason.UNKNOWN_ORDER: (-2011, "Unknown order sent."),
+    RejectReason.CANCEL_RESTRICTED: (-2011, "Order was not canceled due to cancel restrictions."),
     RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED: (
         -2010,
         "Order amend (quantity increase) is not supported.",

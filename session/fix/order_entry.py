@@ -81,6 +81,7 @@ REJECT_CODES: dict[RejectReason, tuple[str, str]] = {
     RejectReason.POST_ONLY_WOULD_TAKE: ("99", "Post-only order would immediately match and take"),
     RejectReason.DUPLICATE_ORDER_ID: ("6", "Duplicate ClOrdID"),
     RejectReason.UNKNOWN_ORDER: ("5", "Unknown order"),
+    RejectReason.CANCEL_RESTRICTED: ("99", "Order was not canceled due to cancel restrictions"),
     RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED: ("13", "New quantity is not above the filled quantity"),
     RejectReason.INSUFFICIENT_BALANCE: ("3", "Insufficient balance"),
     RejectReason.TOO_MANY_OPEN_ORDERS: ("3", "Too many open orders"),

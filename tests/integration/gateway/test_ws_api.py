@@ -595,3 +595,42 @@ async def test_account_status_shows_balances_and_can_omit_zero_ones(gateway: Gat
         assert [balance["asset"] for balance in omitted["balances"]] == ["BTC", "USDT"]
         bad = await client.call("account.status", hmac_signed(key, omitZeroBalances="maybe"))
         assert bad["error"]["code"] == -1130
+
+
+async def test_cancel_restrictions_cancel_only_an_order_in_the_named_status(gateway: GatewayServer) -> None:
+    alice = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
+    restricted = {"code": -2011, "msg": "Order was not canceled due to cancel restrictions."}
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        await client.call("order.place", hmac_signed(alice, **RESTING_BUY, newClientOrderId="r"))
+        cancel = {"symbol": "BTCUSDT", "origClientOrderId": "r"}
+        bad = await client.call("order.cancel", hmac_signed(alice, **cancel, cancelRestrictions="ONLY_SOME"))
+        assert bad["error"] == {"code": -1145, "msg": "Invalid cancelRestrictions"}
+        refused = await client.call(
+            "order.cancel", hmac_signed(alice, **cancel, cancelRestrictions="ONLY_PARTIALLY_FILLED")
+        )
+        assert (refused["status"], refused["error"]) == (400, restricted)
+        replace = {
+            **RESTING_BUY,
+            "price": "999",
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrigClientOrderId": "r",
+            "cancelRestrictions": "ONLY_PARTIALLY_FILLED",
+        }
+        not_replaced = await client.call("order.cancelReplace", hmac_signed(alice, **replace))
+        assert not_replaced["error"]["data"]["cancelResponse"] == restricted
+        sell = {**RESTING_BUY, "side": "SELL", "quantity": "0.006", "timeInForce": "IOC"}
+        assert (await client.call("order.place", hmac_signed(bob, **sell)))["result"]["status"] == "FILLED"
+        refused = await client.call(
+            "order.cancel", hmac_signed(alice, **cancel, cancelRestrictions="ONLY_NEW")
+        )
+        assert refused["error"] == restricted
+        assert [o.status.value for o in gateway.exchange.open_orders(gateway.accounts["alice"])] == [
+            "PARTIALLY_FILLED"
+        ]
+        canceled = await client.call(
+            "order.cancel", hmac_signed(alice, **cancel, cancelRestrictions="ONLY_PARTIALLY_FILLED")
+        )
+        assert canceled["result"]["status"] == "CANCELED"
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []

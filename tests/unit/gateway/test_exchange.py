@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from book.types import CancelOrder, OrderType, RejectReason, Side, SubmitOrder, TimeInForce
+from book.types import CancelOrder, OrderStatus, OrderType, RejectReason, Side, SubmitOrder, TimeInForce
 from tests.unit.gateway.harness import Harness
 
 COIN = 10**8
 ALICE = 1
+BOB = 2
 
 
 def resting_buy(harness: Harness, price_units: int) -> SubmitOrder:
@@ -80,3 +81,30 @@ async def test_a_client_order_id_unique_among_open_orders_is_free_again_only_onc
         ).error is None
         assert harness.exchange.find_order(ALICE, client_order_id="x").order_id == second.order_id
         assert harness.exchange.find_order(ALICE, order_id=first.order_id).client_order_id == "x"
+
+
+async def test_a_restricted_cancel_is_judged_by_the_status_its_order_has_in_the_cancels_turn() -> None:
+    async with Harness() as harness:
+        harness.deposit(ALICE, "USDT", "1000000")
+        harness.deposit(BOB, "BTC", "1")
+        resting = resting_buy(harness, 1000)
+        assert (await harness.exchange.execute("BTCUSDT", resting)).error is None
+        sell = SubmitOrder(
+            order_id=harness.exchange.new_order_id(),
+            account_id=BOB,
+            side=Side.SELL,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.IOC,
+            price_minor=1000 * COIN,
+            quantity_minor=COIN // 200,
+        )
+        cancel = CancelOrder(order_id=resting.order_id, account_id=ALICE)
+        trade = harness.exchange.submit("BTCUSDT", sell)
+        only_new = harness.exchange.submit("BTCUSDT", cancel, cancel_only_if=OrderStatus.NEW)
+        assert (await trade).error is None
+        assert (await only_new).error is RejectReason.CANCEL_RESTRICTED
+        [state] = harness.exchange.open_orders(ALICE)
+        assert state.status is OrderStatus.PARTIALLY_FILLED
+        canceled = harness.exchange.submit("BTCUSDT", cancel, cancel_only_if=OrderStatus.PARTIALLY_FILLED)
+        assert (await canceled).error is None
+        assert harness.exchange.open_orders(ALICE) == []
