@@ -634,3 +634,25 @@ async def test_cancel_restrictions_cancel_only_an_order_in_the_named_status(gate
         )
         assert canceled["result"]["status"] == "CANCELED"
     assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+async def test_logging_on_with_another_key_ends_the_subscription_of_the_key_before(
+    gateway: GatewayServer,
+) -> None:
+    first_private, first_key = await ed25519_key(gateway)
+    second_private, second_key = await ed25519_key(gateway)
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        await client.call("session.logon", ed25519_logon_params(first_private, first_key))
+        subscription_id = (await client.call("userDataStream.subscribe"))["result"]["subscriptionId"]
+        relogon = await client.call("session.logon", ed25519_logon_params(second_private, second_key))
+        assert (relogon["result"]["apiKey"], relogon["result"]["userDataStream"]) == (
+            second_key["api_key"],
+            False,
+        )
+        await next_event(client, subscription_id, "eventStreamTerminated")
+        again = await client.call("session.logon", ed25519_logon_params(second_private, second_key))
+        assert again["status"] == 200
+        assert (await client.call("userDataStream.subscribe"))["result"][
+            "subscriptionId"
+        ] == subscription_id + 1
