@@ -561,7 +561,7 @@ class WsApi:
 
     def _find_by_params(self, account_id: int, params: Params, *, mismatch: ApiError) -> OrderState | None:
         order_id = params.integer("orderId")
-        client_order_id = params.text("origClientOrderId")
+        client_order_id = params.client_order_id("origClientOrderId")
         if order_id is None and client_order_id is None:
             raise ApiFailure(
                 ApiError(
@@ -576,7 +576,7 @@ class WsApi:
         key = self._authenticate(connection, request, Permission.TRADE)
         symbol = self._symbol(params)
         order = self._find_by_params(key.account_id, params, mismatch=UNKNOWN_ORDER_CANCEL)
-        new_client_order_id = params.text("newClientOrderId", length_max=36)
+        new_client_order_id = params.client_order_id("newClientOrderId")
         restriction = _cancel_restriction(params)
         params.finish(*SIGNED_PARAMETERS)
         if order is None or order.symbol != symbol.name or not order.is_open:
@@ -601,10 +601,10 @@ class WsApi:
                 ApiError(400, -1130, "Data sent for parameter 'cancelReplaceMode' is not valid.")
             )
         cancel_order_id = params.integer("cancelOrderId")
-        cancel_client_id = params.text("cancelOrigClientOrderId")
+        cancel_client_id = params.client_order_id("cancelOrigClientOrderId")
         if cancel_order_id is None and cancel_client_id is None:
             raise ApiFailure(bad_parameter("cancelOrderId"))
-        cancel_new_id = params.text("cancelNewClientOrderId", length_max=36)
+        cancel_new_id = params.client_order_id("cancelNewClientOrderId")
         order_id = self.exchange.new_order_id()
         placed = place_order(
             params,

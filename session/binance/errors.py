@@ -34,6 +34,12 @@ def bad_parameter(name: str) -> ApiError:
     return ApiError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
+def illegal_characters(name: str, legal_range: str) -> ApiError:
+    return ApiError(
+        400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal_range}'."
+    )
+
+
 def invalid_parameter(name: str) -> ApiError:
     return ApiError(400, -1130, f"Data sent for parameter '{name}' is not valid.")
 

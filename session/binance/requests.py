@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from session.binance.errors import (
     ApiError,
     ApiFailure,
     bad_parameter,
+    illegal_characters,
     invalid_parameter,
     too_precise,
     unknown_parameter,
@@ -30,6 +32,7 @@ EnumType = TypeVar("EnumType", bound=enum.Enum)
 REQUEST_ID_LENGTH_MAX = 36
 PARAMETERS_MAX = 64
 RETURN_RATE_LIMITS = "returnRateLimits"
+_CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,15 @@ class Params:
             return None
         if not isinstance(value, str) or len(value) > length_max:
             raise ApiFailure(invalid_parameter(name))
+        return value
+
+    def client_order_id(self, name: str) -> str | None:
+        """A client order id, held to Binance's legal range (-1100 outside it)."""
+        value = self._raw(name, False)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _CLIENT_ORDER_ID.fullmatch(value):
+            raise ApiFailure(illegal_characters(name, _CLIENT_ORDER_ID.pattern))
         return value
 
     def integer(self, name: str, *, required: bool = False, minimum: int = 0) -> int | None:

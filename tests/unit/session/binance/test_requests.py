@@ -91,3 +91,18 @@ def test_enums_and_unread_parameters() -> None:
     with pytest.raises(ApiFailure) as unread:
         params.finish()
     assert unread.value.error.code == -1103
+
+
+@pytest.mark.parametrize("value", ["a b", "x" * 37, "é", "id.1", "a\x00"])
+def test_client_order_ids_keep_to_binances_legal_range(value: str) -> None:
+    with pytest.raises(ApiFailure) as caught:
+        Params({"newClientOrderId": value}).client_order_id("newClientOrderId")
+    assert (caught.value.error.code, caught.value.error.msg) == (
+        -1100,
+        "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[a-zA-Z0-9-_]{1,36}$'.",
+    )
+
+
+def test_a_legal_client_order_id_is_read_as_sent() -> None:
+    assert Params({"origClientOrderId": "My-order_7"}).client_order_id("origClientOrderId") == "My-order_7"
+    assert Params({}).client_order_id("origClientOrderId") is None
