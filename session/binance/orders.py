@@ -28,7 +28,6 @@ from session.binance.errors import (
 )
 from session.binance.requests import Params
 
-CLIENT_ORDER_ID_LENGTH_MAX = 36
 STP_INVALID = ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' is not valid.")
 
 
@@ -75,7 +74,7 @@ def place_order(
     quantity = params.decimal_minor("quantity", symbol.base_scale)
     quote_quantity = params.decimal_minor("quoteOrderQty", symbol.quote_scale)
     stp = params.choice("selfTradePreventionMode", SelfTradePrevention, STP_INVALID)
-    chosen_id = params.text("newClientOrderId", length_max=CLIENT_ORDER_ID_LENGTH_MAX)
+    chosen_id = params.client_order_id("newClientOrderId")
     response = params.choice("newOrderRespType", ResponseType, invalid_parameter("newOrderRespType"))
     if order_type is OrderType.LIMIT:
         for name, value in (("timeInForce", time_in_force), ("price", price), ("quantity", quantity)):

@@ -656,3 +656,14 @@ async def test_logging_on_with_another_key_ends_the_subscription_of_the_key_befo
         assert (await client.call("userDataStream.subscribe"))["result"][
             "subscriptionId"
         ] == subscription_id + 1
+
+
+async def test_a_new_client_order_id_outside_binances_legal_range_is_refused(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        refused = await client.call(
+            "order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="two words")
+        )
+        assert refused["error"]["code"] == -1100
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
