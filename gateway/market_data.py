@@ -22,7 +22,10 @@ class MarketDataUpdate:
     """One committed turn of one symbol: level changes with update ids ``first..last``, and trades.
 
     ``bids`` and ``asks`` hold ``(price_minor, quantity_minor, is_new)``: a quantity of zero deletes the
-    level, ``is_new`` says the level did not exist before this update.
+    level, ``is_new`` says the level did not exist before this update. A level born and gone within the
+    update is left out of them (no snapshot ever showed it, so a New-Change-Delete feed skips it), but its
+    changes still took update ids; its price is in ``bids_transient`` or ``asks_transient``, for a diff
+    stream that sends every touched level that is now empty with quantity 0.
     """
 
     symbol: str
@@ -34,6 +37,8 @@ class MarketDataUpdate:
     best_bid: tuple[int, int] | None
     best_ask: tuple[int, int] | None
     ts_ns: int
+    bids_transient: tuple[int, ...] = ()
+    asks_transient: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,16 +150,20 @@ class MarketDataBroadcaster:
         if trades:
             depth.recent_trades.extend(trades)
             del depth.recent_trades[: -self._recent_trades_max]
+        bid_levels = tuple(level for level in bids.values() if level[1] or not level[2])
+        ask_levels = tuple(level for level in asks.values() if level[1] or not level[2])
         update = MarketDataUpdate(
             symbol=symbol,
             first_update_id=first_update_id,
             last_update_id=depth.last_update_id,
-            bids=tuple(level for level in bids.values() if level[1] or not level[2]),
-            asks=tuple(level for level in asks.values() if level[1] or not level[2]),
+            bids=bid_levels,
+            asks=ask_levels,
             trades=tuple(trades),
             best_bid=depth.best(Side.BUY),
             best_ask=depth.best(Side.SELL),
             ts_ns=ts_ns,
+            bids_transient=_transient(bids) if len(bid_levels) != len(bids) else (),
+            asks_transient=_transient(asks) if len(ask_levels) != len(asks) else (),
         )
         slow = [subscriber for subscriber in self._subscribers[symbol] if not subscriber.offer(update)]
         for subscriber in slow:
@@ -163,3 +172,8 @@ class MarketDataBroadcaster:
             if self._on_slow_consumer is not None:
                 self._on_slow_consumer()
         return update
+
+
+def _transient(changed: dict[int, tuple[int, int, bool]]) -> tuple[int, ...]:
+    """The prices of levels born and gone within one update."""
+    return tuple(price for price, quantity, is_new in changed.values() if is_new and not quantity)

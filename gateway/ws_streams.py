@@ -72,7 +72,12 @@ class _Message:
 
 @dataclass
 class _DepthAggregate:
-    """Level changes of one symbol since the last push of one interval."""
+    """Level changes of one symbol since the last push of one interval, and the update ids they took.
+
+    Every update's ids are taken, even one whose levels were all born and gone (a resting order filled or
+    canceled in the turn that placed it), so the pushes cover consecutive ids; a level touched in the
+    window and now empty is sent with quantity 0, whether or not a snapshot could have shown it.
+    """
 
     first_id: int = 0
     last_id: int = 0
@@ -83,10 +88,15 @@ class _DepthAggregate:
         if not self.first_id:
             self.first_id = update.first_update_id
         self.last_id = update.last_update_id
+        bids, asks = self.bids, self.asks
         for price, quantity, _ in update.bids:
-            self.bids[price] = quantity
+            bids[price] = quantity
         for price, quantity, _ in update.asks:
-            self.asks[price] = quantity
+            asks[price] = quantity
+        for price in update.bids_transient:
+            bids[price] = 0
+        for price in update.asks_transient:
+            asks[price] = 0
 
 
 @dataclass(eq=False)
@@ -170,7 +180,7 @@ class MarketStreams:
 
     def on_update(self, feed: _SymbolFeed, update: MarketDataUpdate) -> None:
         symbol, lower = feed.symbol, feed.lower
-        if update.bids or update.asks:
+        if update.last_update_id >= update.first_update_id:  # level changes took ids, even if none is left
             for interval in (100, 1000):
                 aggregate = feed.depth.get(interval)
                 if aggregate is None:

@@ -106,3 +106,28 @@ def test_level_born_and_gone_in_one_update_is_not_sent() -> None:
     assert update is not None
     assert update.bids == ()
     assert (update.first_update_id, update.last_update_id) == (1, 2)
+    # Left out of the New/Change/Delete levels, but named, for a diff stream to send as quantity 0.
+    assert (update.bids_transient, update.asks_transient) == ((99,), ())
+
+
+def test_only_levels_born_and_gone_in_the_update_are_transient() -> None:
+    broadcaster = MarketDataBroadcaster(["BTCUSDT"])
+    broadcaster.publish("BTCUSDT", [_level(1, Side.SELL, 101, 3)], ts_ns=1)
+    update = broadcaster.publish(
+        "BTCUSDT",
+        [
+            _level(2, Side.SELL, 101, 0),  # existed before: sent as a delete
+            _level(3, Side.SELL, 101, 2),
+            _level(4, Side.SELL, 101, 0),
+            _level(5, Side.SELL, 102, 1),  # born and gone
+            _level(6, Side.SELL, 102, 0),
+            _level(7, Side.BUY, 99, 4),  # born and kept
+        ],
+        ts_ns=2,
+    )
+    assert update is not None
+    assert update.asks == ((101, 0, False),) and update.bids == ((99, 4, True),)
+    assert (update.asks_transient, update.bids_transient) == ((102,), ())
+    assert (update.first_update_id, update.last_update_id) == (2, 7)
+    plain = broadcaster.publish("BTCUSDT", [_level(8, Side.BUY, 99, 1)], ts_ns=3)
+    assert plain is not None and (plain.bids_transient, plain.asks_transient) == ((), ())

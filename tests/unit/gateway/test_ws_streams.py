@@ -1,0 +1,187 @@
+"""Diff-depth aggregation with no sockets: random turns of a real book, through the broadcaster, merged per
+window as the ``@depth`` streams merge them, then replayed by a client following Binance's procedure.
+
+Binance's contract: each event's ``U`` is the previous ``u`` + 1; from a snapshot with ``lastUpdateId``,
+drop events with ``u <= lastUpdateId``, the first kept one has ``U <= lastUpdateId + 1 <= u``, and a
+quantity of 0 removes a level. The client's book must then be exactly the server's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from book.order_book import OrderBook
+from book.types import CancelOrder, OrderType, PriceLevelChanged, Side, SubmitOrder, TimeInForce
+from config import load_settings
+from gateway.market_data import DepthSnapshot, MarketDataBroadcaster
+from gateway.ws_streams import MarketStreams
+
+SETTINGS = load_settings("config/demo.toml")
+SYMBOL = SETTINGS.symbols["BTCUSDT"]
+TICK = SYMBOL.tick_size_minor
+STEP = 100 * SYMBOL.step_size_minor
+MID = 50_000 * 10**SYMBOL.quote_scale
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    first_id: int
+    last_id: int
+    bids: dict[int, int]
+    asks: dict[int, int]
+
+
+@dataclass
+class Run:
+    """One book, its broadcaster and the streams' feed; what each interval pushed, and the snapshots."""
+
+    book: OrderBook = field(default_factory=lambda: OrderBook(SYMBOL))
+    broadcaster: MarketDataBroadcaster = field(
+        default_factory=lambda: MarketDataBroadcaster(SETTINGS.symbols)
+    )
+    turn: list = field(default_factory=list)
+    order_ids: list[int] = field(default_factory=list)
+    pushed: dict[int, list[Event]] = field(default_factory=lambda: {100: [], 1000: []})
+    touched: dict[int, tuple[set[int], set[int]]] = field(default_factory=dict)
+    snapshots: list[DepthSnapshot] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        streams = MarketStreams(settings=SETTINGS, broadcaster=self.broadcaster)
+        (self.feed,) = [feed for feed in streams._feeds if feed.symbol.name == SYMBOL.name]
+        self.touched = {interval: (set(), set()) for interval in self.pushed}
+
+    def command(self, step: tuple) -> None:
+        if step[0] == "order":
+            _, account, side, offset, quantity = step
+            order_id = len(self.order_ids) + 1
+            self.order_ids.append(order_id)
+            command = SubmitOrder(
+                order_id=order_id,
+                account_id=account,
+                side=side,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.GTC,
+                price_minor=MID + offset * TICK,
+                quantity_minor=quantity * STEP,
+            )
+        else:
+            if not self.order_ids:
+                return
+            order_id = self.order_ids[-min(step[1], len(self.order_ids))]
+            command = CancelOrder(order_id=order_id, account_id=1 + order_id % 2)
+        self.turn.extend(self.book.apply(command))
+
+    def end_turn(self) -> None:
+        """Commit the turn: what the broadcaster publishes reaches the feed as in the server."""
+        for event in self.turn:
+            if type(event) is PriceLevelChanged:
+                for bids, asks in self.touched.values():
+                    (bids if event.side is Side.BUY else asks).add(event.price_minor)
+        self.broadcaster.publish(SYMBOL.name, self.turn, ts_ns=1)
+        self.turn = []
+
+    def push(self, interval_ms: int) -> None:
+        """What one interval's timer sends: the window's merged levels with its update ids."""
+        aggregate = self.feed.depth.pop(interval_ms, None)
+        touched_bids, touched_asks = self.touched[interval_ms]
+        if aggregate is not None:
+            event = Event(aggregate.first_id, aggregate.last_id, dict(aggregate.bids), dict(aggregate.asks))
+            self.pushed[interval_ms].append(event)
+            # A level touched in the window and empty at its end is sent with quantity 0.
+            truth = self.book.depth(10_000)
+            assert {p for p in touched_bids if p not in dict(truth.bids)} <= {
+                p for p, q in event.bids.items() if q == 0
+            }
+            assert {p for p in touched_asks if p not in dict(truth.asks)} <= {
+                p for p, q in event.asks.items() if q == 0
+            }
+        else:
+            assert not (touched_bids or touched_asks), "levels changed but nothing was pushed"
+        touched_bids.clear()
+        touched_asks.clear()
+
+
+def replay(snapshot: DepthSnapshot, events: list[Event]) -> tuple[dict[int, int], dict[int, int]]:
+    """A client's local book by Binance's procedure from ``snapshot`` and the diff ``events``."""
+    bids, asks = dict(snapshot.bids), dict(snapshot.asks)
+    kept = [event for event in events if event.last_id > snapshot.last_update_id]
+    if kept:
+        assert kept[0].first_id <= snapshot.last_update_id + 1 <= kept[0].last_id
+    for event in kept:
+        for book, levels in ((bids, event.bids), (asks, event.asks)):
+            for price, quantity in levels.items():
+                if quantity:
+                    book[price] = quantity
+                else:
+                    book.pop(price, None)
+    return bids, asks
+
+
+orders = st.tuples(
+    st.just("order"), st.integers(1, 2), st.sampled_from(Side), st.integers(-3, 3), st.integers(1, 4)
+)
+cancels = st.tuples(st.just("cancel"), st.integers(1, 6))
+steps = st.lists(
+    st.one_of(orders, orders, cancels, st.sampled_from(["turn", "turn", "tick", "snapshot"])),
+    max_size=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps)
+def test_a_client_following_binance_rules_ends_with_the_servers_book(plan: list) -> None:
+    run = Run()
+    ticks = 0
+    for step in plan:
+        if isinstance(step, tuple):
+            run.command(step)
+            continue
+        run.end_turn()  # a push, a snapshot or a timer tick falls between turns
+        if step == "tick":
+            ticks += 1
+            run.push(100)
+            if ticks % 3 == 0:
+                run.push(1000)
+        elif step == "snapshot":
+            run.snapshots.append(run.broadcaster.snapshot(SYMBOL.name))
+    run.end_turn()
+    run.push(100)
+    run.push(1000)
+
+    final = run.broadcaster.snapshot(SYMBOL.name)
+    truth = run.book.depth(10_000)
+    assert (dict(final.bids), dict(final.asks)) == (dict(truth.bids), dict(truth.asks))
+    empty = DepthSnapshot(symbol=SYMBOL.name, last_update_id=0, bids=(), asks=())
+    for events in run.pushed.values():
+        ids = [(event.first_id, event.last_id) for event in events]
+        assert all(first <= last for first, last in ids)
+        assert all(first == previous + 1 for (_, previous), (first, _) in itertools.pairwise(ids)), ids
+        assert (ids[0][0] if ids else 1) == 1 and (ids[-1][1] if ids else 0) == final.last_update_id
+        for snapshot in [empty, *run.snapshots]:
+            assert replay(snapshot, events) == (dict(truth.bids), dict(truth.asks))
+
+
+def test_a_level_filled_in_the_turn_that_made_it_still_takes_its_ids() -> None:
+    """The reviewer's case: a resting sell and the buy that fills it in one turn, first in a window."""
+    run = Run()
+    run.command(("order", 1, Side.BUY, -2, 1))
+    run.end_turn()
+    run.push(100)
+    snapshot = run.broadcaster.snapshot(SYMBOL.name)
+    run.command(("order", 2, Side.SELL, 1, 2))
+    run.command(("order", 1, Side.BUY, 1, 2))
+    run.end_turn()
+    run.push(100)
+    run.command(("order", 2, Side.SELL, 3, 1))
+    run.end_turn()
+    run.push(100)
+    first, second, third = run.pushed[100]
+    assert (first.first_id, first.last_id) == (1, 1)
+    assert (second.first_id, second.last_id) == (2, 3)
+    assert second.asks == {MID + TICK: 0} and second.bids == {}
+    assert (third.first_id, third.last_id) == (4, 4)
+    assert replay(snapshot, run.pushed[100]) == ({MID - 2 * TICK: STEP}, {MID + 3 * TICK: STEP})
