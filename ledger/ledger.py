@@ -32,7 +32,8 @@ ESCROW = -1
 FEES = -2
 SYSTEM_NAMES = {OPERATOR: "operator", ESCROW: "escrow", FEES: "fees"}
 BASIS_POINTS = 10_000
-# Balances are stored as 64-bit integers; refuse a deposit that could ever overflow one.
+# Balances and holds are stored as 64-bit integers: what is in circulation (deposited and not
+# withdrawn) stays within this, so no balance can overflow one.
 AMOUNT_MINOR_MAX = 2**62
 
 
@@ -209,15 +210,17 @@ class Ledger:
             if request.kind is EntryKind.WITHDRAWAL:
                 key = (request.account_id, request.asset)
                 spend[key] = spend.get(key, 0) + request.amount_minor
+        circulation: dict[str, int] = {}
         for request in fresh:
-            operator = self._accounts.get((OPERATOR, request.asset)) or Balance()
-            if (
-                request.kind is EntryKind.DEPOSIT
-                and operator.debits_posted + request.amount_minor > AMOUNT_MINOR_MAX
-            ):
-                raise LedgerError(
-                    f"transfer {request.transfer_id}: {request.asset} in circulation would exceed 2**62"
-                )
+            if request.kind is EntryKind.DEPOSIT:
+                asset = request.asset
+                if asset not in circulation:
+                    circulation[asset] = -self._accounts.get((OPERATOR, asset), Balance()).total_minor
+                circulation[asset] += request.amount_minor
+                if circulation[asset] > AMOUNT_MINOR_MAX:
+                    raise LedgerError(
+                        f"transfer {request.transfer_id}: {asset} in circulation would exceed 2**62"
+                    )
         for (account_id, asset), amount in spend.items():
             available = self.balance(account_id, asset).available_minor
             if amount > available:

@@ -18,6 +18,8 @@ from config.settings import StoreSettings
 from ledger.journal import EntryKind, JournalEntry, TradeEntry, TransferEntry
 from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA_VERSION_TABLE
 from ledger.store import (
+    CHECKPOINT_ACCOUNT_COLUMNS,
+    CHECKPOINT_ACCOUNTS_SQL,
     ENTRY_COLUMNS,
     LAST_SEQUENCE_SQL,
     OPEN_ORDERS_SQL,
@@ -44,7 +46,7 @@ from ledger.store import (
     trade_row,
 )
 
-_TYPES = {"BIG": "BIGINT", "BYTES": "BYTEA"}
+TYPE_NAMES = {"BIG": "BIGINT", "COUNTER": "NUMERIC", "BYTES": "BYTEA"}
 _TEXT_COLUMNS = {
     "kind",
     "transfer_id",
@@ -64,9 +66,13 @@ _TEXT_COLUMNS = {
     "name",
     "session_id",
 }
-_COLUMN_TYPES = {"buyer_is_maker": "boolean", "halted": "boolean", "message": "bytea"} | {
-    name: "text" for name in _TEXT_COLUMNS
-}
+_COLUMN_TYPES = {
+    "buyer_is_maker": "boolean",
+    "halted": "boolean",
+    "message": "bytea",
+    "credits_posted": "numeric",
+    "debits_posted": "numeric",
+} | {name: "text" for name in _TEXT_COLUMNS}
 # (table, columns, conflict key or None for plain inserts), in the order of the commit's parameters.
 _COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] = (
     ("ledger_entries", ENTRY_COLUMNS, None),
@@ -79,7 +85,7 @@ _COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] 
     ("fix_messages", ("session_id", "seq", "message"), ("session_id", "seq")),
     (
         "checkpoint_accounts",
-        ("account_id", "asset", "credits_posted", "debits_posted", "credits_pending", "debits_pending"),
+        CHECKPOINT_ACCOUNT_COLUMNS,
         ("account_id", "asset"),
     ),
     ("checkpoint_holds", ("hold_id", "account_id", "asset", "remaining_minor"), ("hold_id",)),
@@ -172,13 +178,13 @@ class PostgresStore:
     async def _migrate(self) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self._schema)
-            await connection.execute(SCHEMA_VERSION_TABLE.format(**_TYPES))
+            await connection.execute(SCHEMA_VERSION_TABLE.format(**TYPE_NAMES))
             current = await connection.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version")
             for version, statements in MIGRATIONS:
                 if version <= current:
                     continue
                 for statement in statements:
-                    await connection.execute(statement.format(**_TYPES))
+                    await connection.execute(statement.format(**TYPE_NAMES))
                 await connection.execute(
                     "INSERT INTO schema_version (version, applied_ns) VALUES ($1, $2)",
                     version,
@@ -237,8 +243,8 @@ class PostgresStore:
     ) -> LoadedState:
         sequence = await self._counter(connection, CHECKPOINT_SEQUENCE, 0)
         accounts = {
-            (row[0], row[1]): tuple(row[2:])
-            for row in await connection.fetch("SELECT * FROM checkpoint_accounts")
+            (row[0], row[1]): (int(row[2]), int(row[3]), row[4], row[5])
+            for row in await connection.fetch(CHECKPOINT_ACCOUNTS_SQL)
         }
         holds = {
             row[0]: (row[1], row[2], row[3])

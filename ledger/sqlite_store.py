@@ -28,6 +28,8 @@ from ledger.schema import (
     SCHEMA_VERSION_TABLE,
 )
 from ledger.store import (
+    CHECKPOINT_ACCOUNT_COLUMNS,
+    CHECKPOINT_ACCOUNTS_SQL,
     ENTRY_COLUMNS,
     LAST_SEQUENCE_SQL,
     OPEN_ORDERS_SQL,
@@ -55,7 +57,7 @@ from ledger.store import (
 )
 
 SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
-_TYPES = {"BIG": "INTEGER", "BYTES": "BLOB"}
+TYPE_NAMES = {"BIG": "INTEGER", "COUNTER": "TEXT", "BYTES": "BLOB"}
 # SQLite's smallest limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
 _PARAMETERS_MAX = 999
 _ACCOUNTS_SQL = "SELECT account_id, name FROM accounts"
@@ -117,7 +119,7 @@ _UPSERT_FIX_MESSAGE = _insert("fix_messages", ("session_id", "seq", "message"), 
 _PRUNE_FIX_MESSAGES = _ManyRows("DELETE FROM fix_messages WHERE ", "(session_id = ? AND seq < ?)", "", " OR ")
 _UPSERT_CHECKPOINT_ACCOUNT = _insert(
     "checkpoint_accounts",
-    ("account_id", "asset", "credits_posted", "debits_posted", "credits_pending", "debits_pending"),
+    CHECKPOINT_ACCOUNT_COLUMNS,
     ("account_id", "asset"),
 )
 _UPSERT_CHECKPOINT_HOLD = _insert(
@@ -158,7 +160,10 @@ _Fetch = Callable[..., Awaitable[list[tuple]]]
 
 async def _load(fetch: _Fetch, *, journal_after_checkpoint: bool = True) -> LoadedState:
     sequence = await _counter(fetch, CHECKPOINT_SEQUENCE, 0)
-    accounts = {(row[0], row[1]): tuple(row[2:]) for row in await fetch("SELECT * FROM checkpoint_accounts")}
+    accounts = {
+        (row[0], row[1]): (int(row[2]), int(row[3]), row[4], row[5])
+        for row in await fetch(CHECKPOINT_ACCOUNTS_SQL)
+    }
     holds = {row[0]: (row[1], row[2], row[3]) for row in await fetch("SELECT * FROM checkpoint_holds")}
     transfers = [
         entry_from_row(row)
@@ -245,7 +250,7 @@ class SqliteStore:
             self._db = None
 
     async def _migrate(self) -> None:
-        await self.db.execute(SCHEMA_VERSION_TABLE.format(**_TYPES))
+        await self.db.execute(SCHEMA_VERSION_TABLE.format(**TYPE_NAMES))
         async with self.db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
             (current,) = await cursor.fetchone()
         for version, statements in MIGRATIONS:
@@ -253,7 +258,7 @@ class SqliteStore:
                 continue
             async with self._transaction() as db:
                 for statement in statements:
-                    await db.execute(statement.format(**_TYPES))
+                    await db.execute(statement.format(**TYPE_NAMES))
                 await db.execute(
                     "INSERT INTO schema_version (version, applied_ns) VALUES (?, ?)",
                     (version, time.time_ns()),
@@ -315,7 +320,12 @@ class SqliteStore:
             statements += [
                 (
                     _UPSERT_CHECKPOINT_ACCOUNT,
-                    [(owner, asset, *values) for (owner, asset), values in checkpoint.accounts.items()],
+                    [
+                        (owner, asset, str(credits_posted), str(debits_posted), *pending)
+                        for (owner, asset), (credits_posted, debits_posted, *pending) in (
+                            checkpoint.accounts.items()
+                        )
+                    ],
                 ),
                 (
                     _UPSERT_CHECKPOINT_HOLD,

@@ -51,6 +51,15 @@ LAST_SEQUENCE_SQL = (
     "UNION ALL SELECT MAX(sequence) FROM trades) AS ends"
 )
 SYMBOL_STATUS_SQL = "SELECT symbol, halted FROM symbol_status"
+CHECKPOINT_ACCOUNT_COLUMNS = (
+    "account_id",
+    "asset",
+    "credits_posted",
+    "debits_posted",
+    "credits_pending",
+    "debits_pending",
+)
+CHECKPOINT_ACCOUNTS_SQL = f"SELECT {', '.join(CHECKPOINT_ACCOUNT_COLUMNS)} FROM checkpoint_accounts"
 # Written out, not bound: a planner uses the partial index ``open_orders`` only for the predicate it was
 # built with (schema migration 4), which a bound parameter cannot show it.
 OPEN_ORDERS_SQL = (

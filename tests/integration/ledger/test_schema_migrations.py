@@ -7,14 +7,24 @@ import sqlite3
 
 import asyncpg
 
+from ledger.postgres_store import TYPE_NAMES as POSTGRES_TYPE_NAMES
 from ledger.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
-from ledger.store import OPEN_ORDERS_SQL, ORDER_COLUMNS, CommitBatch
+from ledger.sqlite_store import TYPE_NAMES as SQLITE_TYPE_NAMES
+from ledger.store import (
+    CHECKPOINT_ACCOUNT_COLUMNS,
+    OPEN_ORDERS_SQL,
+    ORDER_COLUMNS,
+    CheckpointChanges,
+    CommitBatch,
+)
 from tests.integration.conftest import POSTGRES_DSN
 from tests.integration.ledger.test_stores import order
 
 VERSION_BEFORE_PARTIAL_INDEX = 3
 VERSION_BEFORE_SYMBOL_STATUS = 4
+VERSION_BEFORE_WIDE_COUNTERS = 5
 ORDERS = [order(1, "NEW", priority=5), order(2, "CANCELED"), order(3, "PARTIALLY_FILLED", priority=1)]
+CHECKPOINT_ACCOUNTS = [(-1, "USDT", 2**63 - 1, 2**63 - 5, 4, 0), (1, "USDT", 10, 6, 0, 4)]
 
 
 def _statements_up_to(version: int, types: dict[str, str]) -> list[str]:
@@ -26,17 +36,22 @@ def _statements_up_to(version: int, types: dict[str, str]) -> list[str]:
     return statements
 
 
-def _insert_orders_sql(placeholder: str) -> str:
-    values = ", ".join(placeholder.format(index + 1) for index in range(len(ORDER_COLUMNS)))
-    return f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) VALUES ({values})"
+def _insert_sql(table: str, columns: tuple[str, ...], placeholder: str) -> str:
+    values = ", ".join(placeholder.format(index + 1) for index in range(len(columns)))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
 
 def _sqlite_at(path: str, version: int) -> None:
     connection = sqlite3.connect(path)
     with connection:
-        for statement in _statements_up_to(version, {"BIG": "INTEGER", "BYTES": "BLOB"}):
+        for statement in _statements_up_to(version, SQLITE_TYPE_NAMES):
             connection.execute(statement)
-        connection.executemany(_insert_orders_sql("?"), [dataclasses.astuple(o) for o in ORDERS])
+        connection.executemany(
+            _insert_sql("orders", ORDER_COLUMNS, "?"), [dataclasses.astuple(o) for o in ORDERS]
+        )
+        connection.executemany(
+            _insert_sql("checkpoint_accounts", CHECKPOINT_ACCOUNT_COLUMNS, "?"), CHECKPOINT_ACCOUNTS
+        )
     connection.close()
 
 
@@ -45,9 +60,14 @@ async def _postgres_at(schema: str, version: int) -> None:
     try:
         await connection.execute(f'CREATE SCHEMA "{schema}"')
         async with connection.transaction():
-            for statement in _statements_up_to(version, {"BIG": "BIGINT", "BYTES": "BYTEA"}):
+            for statement in _statements_up_to(version, POSTGRES_TYPE_NAMES):
                 await connection.execute(statement)
-            await connection.executemany(_insert_orders_sql("${}"), [dataclasses.astuple(o) for o in ORDERS])
+            await connection.executemany(
+                _insert_sql("orders", ORDER_COLUMNS, "${}"), [dataclasses.astuple(o) for o in ORDERS]
+            )
+            await connection.executemany(
+                _insert_sql("checkpoint_accounts", CHECKPOINT_ACCOUNT_COLUMNS, "${}"), CHECKPOINT_ACCOUNTS
+            )
     finally:
         await connection.close()
 
@@ -102,3 +122,17 @@ async def test_a_store_from_before_symbol_status_keeps_its_orders_and_records_ha
     assert ([o.order_id for o in state.open_orders], state.symbol_halted) == ([3, 1], {})
     await store.commit(CommitBatch(symbol_halted={"BTCUSDT": True}))
     assert (await store.load()).symbol_halted == {"BTCUSDT": True}
+
+
+async def test_checkpointed_balances_survive_the_move_to_counters_wider_than_64_bits(store_factory) -> None:
+    if store_factory.backend == "sqlite":
+        _sqlite_at(store_factory.settings.sqlite_path, VERSION_BEFORE_WIDE_COUNTERS)
+    else:
+        await _postgres_at(store_factory.schema, VERSION_BEFORE_WIDE_COUNTERS)
+    store = await store_factory()
+    state = await store.load()
+    assert state.checkpoint.accounts == {(row[0], row[1]): row[2:] for row in CHECKPOINT_ACCOUNTS}
+    assert [o.order_id for o in state.open_orders] == [3, 1]
+    escrow = (2**63 + 9, 2**63 + 5, 4, 0)
+    await store.commit(CommitBatch(), CheckpointChanges(1, {(-1, "USDT"): escrow}, {}))
+    assert (await (await store_factory()).load()).checkpoint.accounts[(-1, "USDT")] == escrow

@@ -15,7 +15,7 @@ from gateway.book_task import BookTask, Request, TurnOutput
 from gateway.recovery import order_record, restore_ledger
 from ledger import verify
 from ledger.journal import EntryKind, HoldEntry
-from ledger.ledger import Ledger
+from ledger.ledger import AMOUNT_MINOR_MAX, OPERATOR, Ledger
 from ledger.store import ApiKeyRecord, BookNumbering, CheckpointChanges, CommitBatch, OrderRecord
 from ledger.verify import verify_store
 from ledger.writer import GroupCommitWriter
@@ -432,3 +432,24 @@ async def test_journal_range_is_bounded_on_both_sides(store_factory) -> None:
         middle = await snapshot.journal_range(2, 5)
         assert await snapshot.last_sequence() == ledger.sequence
     assert [e.sequence for e in middle] == [e.sequence for e in everything if 2 < e.sequence <= 5]
+
+
+async def test_posted_counters_past_64_bits_are_checkpointed_and_recovered_exactly(store_factory) -> None:
+    """Posted debits and credits only grow (escrow's by every trade's volume) while balances stay small."""
+    store = await store_factory()
+    ledger = Ledger(fees=FEES)
+    journal = []
+    amount = AMOUNT_MINOR_MAX // 2
+    for cycle in range(10):
+        journal.append(ledger.deposit(f"d{cycle}", 1, "USDT", amount))
+        journal.append(ledger.withdraw(f"w{cycle}", 1, "USDT", amount - 7))
+    credits_posted, debits_posted, _, _ = ledger.accounts()[(OPERATOR, "USDT")]
+    assert (credits_posted, debits_posted) == (10 * (amount - 7), 10 * amount)
+    assert debits_posted > 2**64
+    await store.commit(CommitBatch(journal=journal), CheckpointChanges(*ledger.checkpoint_changes()))
+    checkpoint = (await (await store_factory()).load()).checkpoint
+    assert checkpoint.accounts == ledger.accounts()
+    assert {type(value) for values in checkpoint.accounts.values() for value in values} == {int}
+    restored = restore_ledger(await store.load(), FEES, lambda entry: None)
+    assert restored.balance(1, "USDT").total_minor == 70
+    assert await verify_store(store, FEES, SETTINGS.symbols) == []

@@ -9,6 +9,7 @@ from config import load_settings
 from config.settings import FeeSettings
 from ledger.journal import EntryKind, HoldEntry, TradeEntry
 from ledger.ledger import (
+    AMOUNT_MINOR_MAX,
     ESCROW,
     FEES,
     OPERATOR,
@@ -219,3 +220,26 @@ def test_zero_holds_of_an_older_journal_or_checkpoint_are_dropped_at_restore() -
     )
     assert restored.verify({}) == []
     assert restored.checkpoint_changes()[2] == {7: None}
+
+
+def test_what_is_in_circulation_is_bounded_not_what_was_ever_deposited(ledger) -> None:
+    """A balance must fit the store's 64-bit columns; money deposited and withdrawn again takes no room."""
+    book, _ = ledger
+    book.deposit("d1", ALICE, "USDT", AMOUNT_MINOR_MAX)
+    with pytest.raises(LedgerError, match="circulation"):
+        book.deposit("d2", BOB, "USDT", 1)
+    book.withdraw("w1", ALICE, "USDT", AMOUNT_MINOR_MAX)
+    book.deposit("d3", BOB, "USDT", AMOUNT_MINOR_MAX)
+    assert book.balance(BOB, "USDT").total_minor == AMOUNT_MINOR_MAX
+
+
+def test_deposits_of_one_batch_count_together_against_the_bound(ledger) -> None:
+    book, journal = ledger
+    half = AMOUNT_MINOR_MAX // 2 + 1
+    batch = [
+        TransferRequest(EntryKind.DEPOSIT, "d1", ALICE, "USDT", half),
+        TransferRequest(EntryKind.DEPOSIT, "d2", BOB, "USDT", half),
+    ]
+    with pytest.raises(LedgerError, match="circulation"):
+        book.transfer(batch)
+    assert journal == [] and book.balance(ALICE, "USDT").total_minor == 0
