@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import ssl
+import sys
 import time
 from dataclasses import dataclass
 
@@ -190,8 +191,9 @@ class GatewayServer:
         await self.writer.commit_point()
 
     def _seed_market_data(self, symbol: str, book) -> None:
-        """Give the broadcaster the recovered depth, so snapshots start from the real book."""
-        depth = book.depth(self.settings.limits.depth_levels_max)
+        """Give the broadcaster every recovered level: it keeps the whole book, and a snapshot's
+        deeper levels come into view as the top ones go."""
+        depth = book.depth(sys.maxsize)
         levels = [PriceLevelChanged(0, Side.BUY, price, quantity, 1) for price, quantity in depth.bids]
         levels += [PriceLevelChanged(0, Side.SELL, price, quantity, 1) for price, quantity in depth.asks]
         if levels:

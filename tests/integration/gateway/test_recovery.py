@@ -1,4 +1,4 @@
-"""A gateway restarted on its store carries on where it stopped: here, an admin's halt and resume."""
+"""A gateway restarted on its store carries on where it stopped: an admin's halt and resume, market data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from book.types import OrderType, RejectReason, Side, SubmitOrder
+from book.types import CancelOrder, OrderType, RejectReason, Side, SubmitOrder
 from config import load_settings_text
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
@@ -31,13 +31,13 @@ async def _started(config_text: str) -> GatewayServer:
     return server
 
 
-async def _place_buy(server: GatewayServer) -> RejectReason | None:
+async def _place_buy(server: GatewayServer, price: int = 1000, order_id: int = 0) -> RejectReason | None:
     command = SubmitOrder(
-        order_id=server.exchange.new_order_id(),
+        order_id=order_id or server.exchange.new_order_id(),
         account_id=server.accounts["alice"],
         side=Side.BUY,
         order_type=OrderType.LIMIT,
-        price_minor=1000 * 10**8,
+        price_minor=price * 10**8,
         quantity_minor=10**6,
     )
     return (await server.exchange.execute("BTCUSDT", command)).error
@@ -62,5 +62,29 @@ async def test_an_admin_halt_and_resume_survive_a_restart(config_text: str) -> N
     try:
         assert not server.exchange.books["BTCUSDT"].book.halted
         assert await _place_buy(server) is None
+    finally:
+        await server.stop()
+
+
+async def test_market_data_restarts_from_every_recovered_level_not_only_the_deepest_snapshot(
+    config_text: str,
+) -> None:
+    """Seeded with only ``depth_levels_max`` levels, the broadcaster lost the deeper ones at a restart:
+    once the top levels went, snapshots showed an empty side over a book that still had bids."""
+    config_text += "\n[limits]\ndepth_levels_max = 2\n"
+    server = await _started(config_text)
+    try:
+        order_ids = [server.exchange.new_order_id() for _ in range(4)]
+        for offset, order_id in enumerate(order_ids):
+            assert await _place_buy(server, 1000 - offset, order_id) is None
+    finally:
+        await server.stop()
+    server = await _started(config_text)
+    try:
+        for order_id in order_ids[:2]:
+            command = CancelOrder(order_id=order_id, account_id=server.accounts["alice"])
+            assert (await server.exchange.execute("BTCUSDT", command)).error is None
+        snapshot = server.broadcaster.snapshot("BTCUSDT", 2)
+        assert list(snapshot.bids) == [(998 * 10**8, 10**6), (997 * 10**8, 10**6)]
     finally:
         await server.stop()
