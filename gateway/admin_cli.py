@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TextIO
 
 from config import ConfigError, load_settings
 from config.errors import GatewayError
 from config.settings import Settings
-from gateway.admin_endpoint import admin_request
+from gateway.admin_commands import TRADE_CSV_HEADER
+from gateway.admin_endpoint import AdminReplyTooLarge, admin_request
 from gateway.admin_token import AdminTokenError, read_admin_token
 from gateway.server import open_store
 from ledger.verify import verify_store
@@ -132,13 +134,39 @@ def render(result: Any) -> str:
     return str(result)
 
 
-def _write_csv(result: dict[str, Any], output: str) -> None:
-    text = "".join(line + "\n" for line in result["csv_lines"])
+_Request = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _export_trades(request: _Request, args: dict[str, Any], output: str) -> dict[str, Any]:
+    """Ask for the range page by page, writing each page as it comes; a file appears only when whole."""
     if output == "-":
-        sys.stdout.write(text)
+        return await _write_trade_pages(request, args, sys.stdout)
+    partial = output + ".partial"
+    try:
+        with open(partial, "w", encoding="utf-8", newline="") as target:
+            reply = await _write_trade_pages(request, args, target)
+    except BaseException:
+        os.unlink(partial)
+        raise
+    if reply.get("ok"):
+        os.replace(partial, output)
     else:
-        with open(output, "w", encoding="utf-8", newline="") as csv_file:
-            csv_file.write(text)
+        os.unlink(partial)
+    return reply
+
+
+async def _write_trade_pages(request: _Request, args: dict[str, Any], target: TextIO) -> dict[str, Any]:
+    target.write(TRADE_CSV_HEADER + "\n")
+    page_args = dict(args)
+    while True:
+        reply = await request("trades.export", page_args)
+        if not reply.get("ok"):
+            return reply
+        page = reply["result"]
+        target.write("".join(line + "\n" for line in page["csv_lines"]))
+        if page["next"] is None:
+            return reply
+        page_args["after"] = page["next"]
 
 
 def _verify_offline(settings: Settings, out: Callable[[str], None], *, as_json: bool) -> int:
@@ -180,10 +208,18 @@ def main(argv: list[str] | None = None, *, out: Callable[[str], None] = print) -
             return _verify_offline(settings, out, as_json=arguments.json)
         print(f"gateway-admin: {error}", file=sys.stderr)
         return EXIT_USAGE
+
+    def request(name: str, request_args: dict[str, Any]) -> Awaitable[dict[str, Any]]:
+        return admin_request(settings.server.host, settings.server.admin_port, token, name, request_args)
+
     try:
-        reply = asyncio.run(
-            admin_request(settings.server.host, settings.server.admin_port, token, command, args)
-        )
+        if command == "trades.export":
+            reply = asyncio.run(_export_trades(request, args, arguments.output))
+        else:
+            reply = asyncio.run(request(command, args))
+    except AdminReplyTooLarge as error:
+        print(f"gateway-admin: {error}", file=sys.stderr)
+        return EXIT_REFUSED
     except (TimeoutError, OSError) as error:
         if command == "ledger.verify":
             return _verify_offline(settings, out, as_json=arguments.json)
@@ -197,13 +233,9 @@ def main(argv: list[str] | None = None, *, out: Callable[[str], None] = print) -
         error = reply.get("error", {})
         print(f"gateway-admin: {error.get('code')}: {error.get('message')}", file=sys.stderr)
         return EXIT_REFUSED
-    result = reply.get("result")
-    if command == "trades.export":
-        _write_csv(result, getattr(arguments, "output", "-"))
-    elif arguments.json:
-        out(json.dumps(result, indent=2))
-    else:
-        out(render(result))
+    if command != "trades.export":
+        result = reply.get("result")
+        out(json.dumps(result, indent=2) if arguments.json else render(result))
     return EXIT_OK
 
 

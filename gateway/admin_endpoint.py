@@ -22,6 +22,8 @@ log = structlog.get_logger("gateway.admin")
 
 AdminHandler = Callable[[dict[str, Any]], Awaitable[Any]]
 REQUEST_BYTES_MAX = 65536
+# The largest reply a client reads: a full book's depth or every account fits; an export is paged.
+REPLY_BYTES_MAX = 64 << 20
 
 
 class AdminCommandError(GatewayError):
@@ -31,6 +33,10 @@ class AdminCommandError(GatewayError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class AdminReplyTooLarge(GatewayError):
+    """A reply past what a client reads (``REPLY_BYTES_MAX``)."""
 
 
 class AdminEndpoint:
@@ -111,11 +117,16 @@ async def admin_request(
     host: str, port: int, token: str, command: str, args: dict[str, Any], *, timeout_s: float = 30.0
 ) -> dict[str, Any]:
     """Send one admin command and return the decoded reply (used by the CLI and tests)."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, limit=REPLY_BYTES_MAX), timeout_s
+    )
     try:
         writer.write(json.dumps({"token": token, "command": command, "args": args}).encode("utf-8") + b"\n")
         await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), timeout_s)
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout_s)
+        except ValueError:
+            raise AdminReplyTooLarge(f"the reply to {command} exceeds {REPLY_BYTES_MAX} bytes") from None
     finally:
         writer.close()
     return json.loads(line)

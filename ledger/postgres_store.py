@@ -303,13 +303,26 @@ class PostgresStore:
         ):
             yield _Snapshot(self, connection)
 
-    async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]:
+    async def trades(
+        self,
+        since_ns: int,
+        until_ns: int,
+        symbol: str | None = None,
+        *,
+        after: tuple[int, int] | None = None,
+        limit: int | None = None,
+    ) -> list[TradeEntry]:
+        after_ts_ns, after_sequence = after if after is not None else (since_ns, 0)
         rows = await self.pool.fetch(
             f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE ts_ns >= $1 AND ts_ns < $2 "
-            "AND ($3::text IS NULL OR symbol = $3) ORDER BY sequence",
+            "AND ($3::text IS NULL OR symbol = $3) "
+            "AND (ts_ns > $4 OR (ts_ns = $4 AND sequence > $5)) ORDER BY ts_ns, sequence LIMIT $6",
             since_ns,
             until_ns,
             symbol,
+            after_ts_ns,
+            after_sequence,
+            limit,
         )
         return [trade_from_row(tuple(row)) for row in rows]
 

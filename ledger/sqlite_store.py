@@ -367,13 +367,28 @@ class SqliteStore:
         finally:
             await connection.close()
 
-    async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]:
+    async def trades(
+        self,
+        since_ns: int,
+        until_ns: int,
+        symbol: str | None = None,
+        *,
+        after: tuple[int, int] | None = None,
+        limit: int | None = None,
+    ) -> list[TradeEntry]:
         sql = f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE ts_ns >= ? AND ts_ns < ?"
         parameters: tuple = (since_ns, until_ns)
         if symbol is not None:
             sql += " AND symbol = ?"
             parameters += (symbol,)
-        return [trade_from_row(row) for row in await self._fetch(sql + " ORDER BY sequence", parameters)]
+        if after is not None:
+            sql += " AND (ts_ns > ? OR (ts_ns = ? AND sequence > ?))"
+            parameters += (after[0], after[0], after[1])
+        sql += " ORDER BY ts_ns, sequence"
+        if limit is not None:
+            sql += " LIMIT ?"
+            parameters += (limit,)
+        return [trade_from_row(row) for row in await self._fetch(sql, parameters)]
 
     async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
         rows = await self._fetch(

@@ -185,7 +185,18 @@ class Store(Protocol):
         """A consistent read-only view that does not hold up commits."""
         ...
 
-    async def trades(self, since_ns: int, until_ns: int, symbol: str | None = None) -> list[TradeEntry]: ...
+    async def trades(
+        self,
+        since_ns: int,
+        until_ns: int,
+        symbol: str | None = None,
+        *,
+        after: tuple[int, int] | None = None,
+        limit: int | None = None,
+    ) -> list[TradeEntry]:
+        """Trades with ``since_ns <= ts_ns < until_ns`` ordered by (ts_ns, sequence): with ``after`` only
+        those past that key, at most ``limit`` of them, so a range of any size is read page by page."""
+        ...
 
     async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
         """The last ``limit`` trades of ``symbol``, oldest first (recent trades after a restart)."""

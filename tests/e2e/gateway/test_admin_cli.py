@@ -7,11 +7,16 @@ import csv
 import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from book.types import OrderType, Side, SubmitOrder
 from config import load_settings_text
+from gateway import admin_commands
+from gateway.admin_endpoint import admin_request
+from gateway.admin_token import read_admin_token
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import ROOT, demo_config_text
 
@@ -91,3 +96,51 @@ async def test_operating_the_gateway(tmp_path: Path) -> None:
     assert code == 0 and "server not running" in out
     code, _, error = await admin(config, "accounts", "list")
     assert code == 3 and "cannot reach the server" in error
+
+
+@pytest.mark.timeout(120)
+async def test_trades_export_goes_page_by_page_through_the_range(tmp_path: Path, monkeypatch) -> None:
+    """The export was one reply holding every trade of the range, built on the loop thread."""
+    monkeypatch.setattr(admin_commands, "TRADES_PAGE_MAX", 2)
+    text = demo_config_text(tmp_path)
+    server = GatewayServer(load_settings_text(text))
+    await server.start()
+    config = tmp_path / "gateway.toml"
+    config.write_text(text.replace("admin_port = 0", f"admin_port = {server.ports.admin}"))
+    try:
+        for price in (1000, 1001, 1002, 1003, 1004):
+            for name, side in (("alice", Side.SELL), ("bob", Side.BUY)):
+                command = SubmitOrder(
+                    order_id=server.exchange.new_order_id(),
+                    account_id=server.accounts[name],
+                    side=side,
+                    order_type=OrderType.LIMIT,
+                    price_minor=price * 10**8,
+                    quantity_minor=10**7,
+                    ts_ns=time.time_ns(),
+                )
+                assert (await server.exchange.execute("BTCUSDT", command)).error is None
+        token = read_admin_token(str(tmp_path / "admin.token"))
+        first = await admin_request(
+            "127.0.0.1",
+            server.ports.admin,
+            token,
+            "trades.export",
+            {"since": "2020-01-01", "until": "2100-01-01"},
+        )
+        assert len(first["result"]["csv_lines"]) == 2 and first["result"]["next"] is not None
+        output = tmp_path / "trades.csv"
+        range_args = ("--since", "2020-01-01T00:00:00", "--until", "2100-01-01T00:00:00+00:00")
+        code, out, error = await admin(config, "trades", "export", *range_args, "--output", str(output))
+        assert (code, error) == (0, "")
+        rows = list(csv.DictReader(io.StringIO(output.read_text())))
+        assert [row["price"] for row in rows] == [f"{price}.00000000" for price in range(1000, 1005)]
+        assert {(row["buyer_account"], row["seller_account"], row["maker_side"]) for row in rows} == {
+            ("bob", "alice", "SELL")
+        }
+        code, out, _ = await admin(config, "trades", "export", *range_args, "--symbol", "ETHUSDT")
+        assert (code, out.splitlines()) == (0, [admin_commands.TRADE_CSV_HEADER])
+        code, _, error = await admin(config, "trades", "export", "--since", "yesterday", "--until", "now")
+        assert code == 1 and "bad_time" in error
+    finally:
+        await server.stop()

@@ -112,3 +112,21 @@ async def test_cli_reports_an_unreachable_server(tmp_path: Path) -> None:
     code, _, error = await _cli(tmp_path, 1, "accounts", "list")
     assert code == 3
     assert "cannot reach the server" in error
+
+
+async def test_cli_reads_a_reply_larger_than_a_stream_buffer(tmp_path: Path) -> None:
+    """A reply past asyncio's 64 KiB line limit (a deep book, many accounts) crashed the CLI."""
+    rows = [{"name": f"account{index:05d}", "account_id": index} for index in range(4000)]
+
+    async def many_accounts(args: dict) -> list[dict]:
+        return rows
+
+    token = ensure_admin_token(str(tmp_path / "admin.token"))
+    server = AdminEndpoint(handlers={"accounts.list": many_accounts}, token=token, host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        code, raw, error = await _cli(tmp_path, server.port, "--json", "accounts", "list")
+    finally:
+        await server.close()
+    assert (code, error) == (0, "")
+    assert len(raw) > 1 << 16 and json.loads(raw) == rows

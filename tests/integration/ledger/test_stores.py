@@ -280,6 +280,28 @@ async def test_trades_export_by_time_range(store_factory) -> None:
     assert await store.latest_trades("ETHUSDT", 10) == []
 
 
+async def test_trades_are_read_in_pages_ordered_by_time_then_sequence(store_factory) -> None:
+    """An export of any range goes page by page, resuming after the last (ts_ns, sequence) it got."""
+    store = await store_factory()
+    journal: list = []
+    ledger = Ledger(fees=FEES, journal=journal.append)
+    ledger.deposit("d1", 1, "USDT", 10**6 * COIN)
+    ledger.deposit("d2", 2, "BTC", COIN)
+    ledger.hold(10, 1, "USDT", 10**6 * COIN)
+    ledger.hold(20, 2, "BTC", COIN)
+    for trade_id, ts_ns in enumerate((9, 5, 5, 7, 5), start=1):
+        fill = trade(trade_id, COIN // 100, 40_000 * COIN)._replace(ts_ns=ts_ns)
+        ledger.settle_trade(fill, symbol=BTCUSDT, buyer_hold_id=10, seller_hold_id=20)
+    await store.commit(CommitBatch(journal=journal))
+    pages, after = [], None
+    while page := await store.trades(0, 10**18, after=after, limit=2):
+        pages.append([t.trade_id for t in page])
+        after = (page[-1].ts_ns, page[-1].sequence)
+    assert pages == [[2, 3], [5, 4], [1]]
+    assert [t.trade_id for t in await store.trades(6, 9, "BTCUSDT", limit=10)] == [4]
+    assert [t.trade_id for t in await store.trades(0, 10**18, after=(5, 0))] == [2, 3, 5, 4, 1]
+
+
 async def test_api_keys(store_factory) -> None:
     store = await store_factory()
     account = await store.create_account("carol", 1)
