@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from book.types import CancelAllOrders, SetSymbolStatus
+from book.types import CancelAllOrders, SetSymbolStatus, Side
 from config.money import DecimalFormatError, format_minor, parse_decimal_minor
 from gateway.admin_endpoint import AdminCommandError
 from ledger.ledger import LedgerError
@@ -116,7 +116,20 @@ class AdminCommands:
             }
             for asset, balance in self.server.ledger.balances(account_id).items()
         ]
-        return {"name": args["name"], "account_id": account_id, "balances": balances}
+        holds = []
+        for order in self.server.exchange.open_orders(account_id, None):
+            symbol = self.server.settings.symbols[order.symbol]
+            asset = symbol.quote if order.side is Side.BUY else symbol.base
+            held_minor = self.server.ledger.hold_remaining(order.order_id)
+            holds.append(
+                {
+                    "order_id": order.order_id,
+                    "symbol": order.symbol,
+                    "asset": asset,
+                    "held": self._money(asset, held_minor),
+                }
+            )
+        return {"name": args["name"], "account_id": account_id, "balances": balances, "holds": holds}
 
     async def _transfer(self, args: dict[str, Any], withdraw: bool) -> dict[str, Any]:
         account_id = self._account(args.get("account"))

@@ -99,7 +99,7 @@ async def test_operating_the_gateway(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(120)
-async def test_trades_export_goes_page_by_page_through_the_range(tmp_path: Path, monkeypatch) -> None:
+async def test_holds_are_shown_and_trades_export_goes_page_by_page(tmp_path: Path, monkeypatch) -> None:
     """The export was one reply holding every trade of the range, built on the loop thread."""
     monkeypatch.setattr(admin_commands, "TRADES_PAGE_MAX", 2)
     text = demo_config_text(tmp_path)
@@ -120,6 +120,23 @@ async def test_trades_export_goes_page_by_page_through_the_range(tmp_path: Path,
                     ts_ns=time.time_ns(),
                 )
                 assert (await server.exchange.execute("BTCUSDT", command)).error is None
+        resting = SubmitOrder(
+            order_id=server.exchange.new_order_id(),
+            account_id=server.accounts["alice"],
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            price_minor=900 * 10**8,
+            quantity_minor=10**7,
+        )
+        assert (await server.exchange.execute("BTCUSDT", resting)).error is None
+        code, out, _ = await admin(config, "--json", "accounts", "show", "alice")
+        assert json.loads(out)["holds"] == [
+            {"order_id": resting.order_id, "symbol": "BTCUSDT", "asset": "USDT", "held": "90.00000000"}
+        ]
+        code, out, _ = await admin(config, "accounts", "show", "alice")
+        assert code == 0 and [str(resting.order_id), "BTCUSDT", "USDT", "90.00000000"] in [
+            line.split() for line in out.splitlines()
+        ]
         token = read_admin_token(str(tmp_path / "admin.token"))
         first = await admin_request(
             "127.0.0.1",
