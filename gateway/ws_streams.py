@@ -336,15 +336,16 @@ class MarketStreams:
                 self._subscribers.get(stream, set()).discard(subscriber)
 
     def _subscribe(self, subscriber: _Subscriber, names: list) -> str | None:
-        """Add streams; the first invalid name, if any (then nothing is added)."""
+        """Add streams; what is wrong with them, if anything (then nothing is added)."""
         parsed = []
         for name in names:
             stream = wire.parse_stream_name(name, self.symbols) if isinstance(name, str) else None
             if stream is None:
-                return str(name)
+                return wire.INVALID_STREAM
             parsed.append(stream)
-        if len(subscriber.streams | {s.name for s in parsed}) > self.limits.subscriptions_per_connection_max:
-            return "too many streams"
+        limit = self.limits.subscriptions_per_connection_max
+        if len(subscriber.streams | {s.name for s in parsed}) > limit:
+            return f"Invalid request: a connection listens to at most {limit} streams"
         self._deliver_before_change(subscriber)
         for stream in parsed:
             subscriber.streams.add(stream.name)
@@ -353,13 +354,17 @@ class MarketStreams:
         self._members.add(subscriber)
         return None
 
-    def _unsubscribe(self, subscriber: _Subscriber, names: list) -> None:
+    def _unsubscribe(self, subscriber: _Subscriber, names: list) -> str | None:
+        """Remove streams; what is wrong with the names, if anything (then nothing is removed)."""
+        if not all(isinstance(name, str) for name in names):
+            return wire.INVALID_STREAM
         self._deliver_before_change(subscriber)
         for name in names:
             if name in subscriber.streams:
                 subscriber.streams.discard(name)
                 self._subscribers.get(name, set()).discard(subscriber)
         subscriber.regroup()
+        return None
 
     async def _control_loop(self, subscriber: _Subscriber, websocket: ServerConnection) -> None:
         window_start, count = time.monotonic(), 0
@@ -380,25 +385,24 @@ class MarketStreams:
             subscriber.outbox.put_json(answer)
 
     def _control(self, subscriber: _Subscriber, request: wire.ControlRequest) -> object:
-        if request.method == "SUBSCRIBE":
-            invalid = self._subscribe(subscriber, request.params)
+        method, params = request.method, request.params
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            change = self._subscribe if method == "SUBSCRIBE" else self._unsubscribe
+            invalid = change(subscriber, params)
             if invalid is not None:
-                raise wire.ControlError(
-                    request.request_id, 2, f"Invalid request: invalid stream name {invalid}"
-                )
+                raise wire.ControlError(request.request_id, 2, invalid)
             return None
-        if request.method == "UNSUBSCRIBE":
-            self._unsubscribe(subscriber, request.params)
-            return None
-        if request.method == "LIST_SUBSCRIPTIONS":
+        if method == "LIST_SUBSCRIPTIONS":
             return sorted(subscriber.streams)
-        if request.params[:1] != ["combined"]:
+        if not params or not isinstance(params[0], str):
+            raise wire.ControlError(request.request_id, 2, wire.INVALID_PROPERTY_NAME)
+        if params[0] != "combined":
             raise wire.ControlError(request.request_id, 0, "Unknown property")
-        if request.method == "GET_PROPERTY":
+        if method == "GET_PROPERTY":
             return subscriber.combined
-        if len(request.params) != 2 or not isinstance(request.params[1], bool):
+        if len(params) != 2 or not isinstance(params[1], bool):
             raise wire.ControlError(request.request_id, 1, "Invalid value type: expected Boolean")
         self._deliver_before_change(subscriber)
-        subscriber.combined = request.params[1]
+        subscriber.combined = params[1]
         subscriber.regroup()
         return None

@@ -67,22 +67,38 @@ class ControlError(Exception):
         self.msg = msg
 
 
+INVALID_STREAM = "Invalid request: invalid stream"
+INVALID_PROPERTY_NAME = "Invalid request: property name must be a string"
+_INVALID_ID = "Invalid request: request ID must be an unsigned integer"
+_ID_MAX = 2**63 - 1
+
+
+def _valid_id(request_id: Any) -> bool:
+    """Binance takes a 64-bit signed integer, a string of at most 36 characters (the official
+    connector sends UUIDs, hyphens and all) or null."""
+    if isinstance(request_id, bool):
+        return False
+    if isinstance(request_id, int):
+        return -_ID_MAX - 1 <= request_id <= _ID_MAX
+    return request_id is None or (isinstance(request_id, str) and len(request_id) <= 36)
+
+
 def parse_control(message: str | bytes) -> ControlRequest:
     """A SUBSCRIBE-style control message, or ``ControlError`` with Binance's stream error codes."""
     try:
         document = orjson.loads(message)
     except orjson.JSONDecodeError as error:
-        raise ControlError(None, 3, f"Invalid JSON: {error}") from None
+        raise ControlError(
+            None, 3, f"Invalid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
     if not isinstance(document, dict):
-        raise ControlError(None, 3, "Invalid JSON: expected an object")
-    request_id = document.get("id")
-    if not (
-        request_id is None
-        or (isinstance(request_id, int) and not isinstance(request_id, bool))
-        or (isinstance(request_id, str) and len(request_id) <= 36)
-    ):
-        raise ControlError(None, 2, "Invalid request: request ID must be an unsigned integer")
-    method = document.get("method")
+        raise ControlError(None, 2, "Invalid request: expected a JSON object")
+    if "id" not in document or not _valid_id(document["id"]):
+        raise ControlError(None, 2, _INVALID_ID)
+    request_id = document["id"]
+    if "method" not in document:
+        raise ControlError(request_id, 2, "Invalid request: missing field `method`")
+    method = document["method"]
     if method not in CONTROL_METHODS:
         raise ControlError(
             request_id,
@@ -101,7 +117,9 @@ def control_answer(request_id: Any, result: Any) -> bytes:
 
 
 def control_error(error: ControlError) -> bytes:
-    return orjson.dumps({"code": error.code, "msg": error.msg, "id": error.request_id})
+    """Binance nests the documented ``{"code", "msg"}`` under ``error``, which is what the official
+    connector looks for (``data.get("error")``); a bare one reads as a success there."""
+    return orjson.dumps({"error": {"code": error.code, "msg": error.msg}, "id": error.request_id})
 
 
 def encode(payload: dict[str, Any]) -> bytes:

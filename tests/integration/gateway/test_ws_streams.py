@@ -81,10 +81,13 @@ async def test_control_protocol(gateway: GatewayServer) -> None:
         assert json.loads(await websocket.recv()) == {"result": ["btcusdt@trade", "ethbtc@depth5"], "id": 2}
         await websocket.send(json.dumps({"method": "UNSUBSCRIBE", "params": ["ethbtc@depth5"], "id": 3}))
         assert json.loads(await websocket.recv()) == {"result": None, "id": 3}
-        await websocket.send(json.dumps({"method": "SUBSCRIBE", "params": ["dogeusdt@trade"], "id": 4}))
-        assert json.loads(await websocket.recv())["code"] == 2
+        await websocket.send(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@@x"], "id": 4}))
+        assert json.loads(await websocket.recv()) == {
+            "error": {"code": 2, "msg": "Invalid request: invalid stream"},
+            "id": 4,
+        }
         await websocket.send("{oops")
-        assert json.loads(await websocket.recv())["code"] == 3
+        assert json.loads(await websocket.recv())["error"]["code"] == 3
         await asyncio.sleep(1.05)  # at most 5 control messages per second
         await websocket.send(json.dumps({"method": "GET_PROPERTY", "params": ["combined"], "id": 5}))
         assert json.loads(await websocket.recv()) == {"result": True, "id": 5}
@@ -93,6 +96,19 @@ async def test_control_protocol(gateway: GatewayServer) -> None:
             for request_id in range(6, 20):
                 await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id}))
                 await asyncio.wait_for(websocket.recv(), 5)
+
+
+async def test_a_bad_unsubscribe_is_answered_and_the_connection_goes_on(gateway: GatewayServer) -> None:
+    """Unhashable stream names in UNSUBSCRIBE raised in the connection's task and ended it."""
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@trade") as websocket:
+        await websocket.send(json.dumps({"method": "UNSUBSCRIBE", "params": [["btcusdt@trade"]], "id": 1}))
+        answer = json.loads(await asyncio.wait_for(websocket.recv(), 5))
+        assert answer == {"error": {"code": 2, "msg": "Invalid request: invalid stream"}, "id": 1}
+        await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 2}))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 5)) == {
+            "result": ["btcusdt@trade"],
+            "id": 2,
+        }
 
 
 async def test_trade_book_ticker_and_partial_depth_frames(gateway: GatewayServer) -> None:

@@ -18,7 +18,8 @@ from book.order_book import OrderBook
 from book.types import CancelOrder, OrderType, PriceLevelChanged, Side, SubmitOrder, TimeInForce
 from config import load_settings
 from gateway.market_data import DepthSnapshot, MarketDataBroadcaster
-from gateway.ws_streams import MarketStreams
+from gateway.ws_streams import MarketStreams, _Subscriber
+from session.binance import streams as wire
 
 SETTINGS = load_settings("config/demo.toml")
 SYMBOL = SETTINGS.symbols["BTCUSDT"]
@@ -185,3 +186,31 @@ def test_a_level_filled_in_the_turn_that_made_it_still_takes_its_ids() -> None:
     assert second.asks == {MID + TICK: 0} and second.bids == {}
     assert (third.first_id, third.last_id) == (4, 4)
     assert replay(snapshot, run.pushed[100]) == ({MID - 2 * TICK: STEP}, {MID + 3 * TICK: STEP})
+
+
+def control(streams: MarketStreams, subscriber: _Subscriber, method: str, params: list) -> object:
+    """One control request's result, or its error as ``(code, msg)``."""
+    try:
+        return streams._control(subscriber, wire.ControlRequest(1, method, params))
+    except wire.ControlError as error:
+        return error.code, error.msg
+
+
+def test_control_requests_with_bad_params_get_binances_errors_and_change_nothing() -> None:
+    streams = MarketStreams(settings=SETTINGS, broadcaster=MarketDataBroadcaster(SETTINGS.symbols))
+    subscriber = _Subscriber(outbox=None, combined=False)
+    assert control(streams, subscriber, "SUBSCRIBE", ["btcusdt@trade"]) is None
+    invalid_stream = (2, "Invalid request: invalid stream")
+    assert control(streams, subscriber, "SUBSCRIBE", ["btcusdt@trade", "@@@"]) == invalid_stream
+    assert control(streams, subscriber, "UNSUBSCRIBE", [["btcusdt@trade"]]) == invalid_stream
+    assert control(streams, subscriber, "UNSUBSCRIBE", ["btcusdt@trade", {"a": 1}]) == invalid_stream
+    property_name = (2, "Invalid request: property name must be a string")
+    assert control(streams, subscriber, "SET_PROPERTY", [1, True]) == property_name
+    assert control(streams, subscriber, "GET_PROPERTY", []) == property_name
+    assert control(streams, subscriber, "GET_PROPERTY", ["colour"]) == (0, "Unknown property")
+    assert control(streams, subscriber, "SET_PROPERTY", ["combined", 1]) == (
+        1,
+        "Invalid value type: expected Boolean",
+    )
+    assert control(streams, subscriber, "LIST_SUBSCRIPTIONS", []) == ["btcusdt@trade"]
+    assert control(streams, subscriber, "GET_PROPERTY", ["combined"]) is False
