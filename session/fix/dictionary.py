@@ -28,8 +28,15 @@ TAG_OUT_OF_ORDER = 14
 GROUP_COUNT_INCORRECT = 16
 OTHER = 99
 
-# 25000 is Binance's RecvWindow, sent in the header by its FIX clients.
-HEADER_TAGS = (8, 9, 35, 49, 56, 115, 128, 34, 43, 97, 52, 122, 1128, 90, 91, 25000)
+# FIX 4.4's standard header: engines put any of these in every message (QuickFIX/J's SenderSubID and
+# TargetSubID settings, LastMsgSeqNumProcessed 369), the Logon included. 1128 is ApplVerID; 25000 is
+# Binance's RecvWindow, sent in the header by its FIX clients.
+HEADER_TAGS = (
+    *(8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116, 144, 129, 145, 43, 97, 52, 122),
+    *(212, 213, 347, 369, 627, 628, 629, 630, 1128, 25000),
+)
+# The header's one repeating group, NoHops (627): HopCompID, HopSendingTime and HopRefID repeat.
+HEADER_GROUP_TAGS = frozenset({628, 629, 630})
 TRAILER_TAGS = (93, 89, 10)
 
 _INT = re.compile(r"-?[0-9]+")
@@ -70,11 +77,14 @@ FIELD_FORMATS: dict[int, str] = {
     265: "int",
     267: "int",
     268: "int",
+    369: "int",
     372: "char",
     380: "int",
     383: "int",
     530: "char",
     585: "int",
+    627: "int",
+    629: "time",
     1128: "char",
     25001: "int",
 }
@@ -199,9 +209,8 @@ def _plan(msg_type: str) -> _Plan:
         for section, tags in sections:
             for tag in tags:
                 kind = FIELD_FORMATS.get(tag)
-                plan.setdefault(
-                    tag, (section, FORMATS[kind] if kind else None, ENUMS.get(tag), tag in group_tags)
-                )
+                repeatable = tag in group_tags or tag in HEADER_GROUP_TAGS
+                plan.setdefault(tag, (section, FORMATS[kind] if kind else None, ENUMS.get(tag), repeatable))
         _PLANS[msg_type] = plan
     return plan
 

@@ -39,7 +39,7 @@ TEST_REQUEST_MARGIN = 1.2
 LOGOUT_TIMEOUT_S = 10.0
 BUSINESS_REJECT_UNSUPPORTED_TYPE = "3"
 # Reverse routing: a reply to a message sent on behalf of someone is delivered to them, and back.
-REVERSE_ROUTING = {115: 128, 128: 115, 116: 129, 129: 116}
+REVERSE_ROUTING = {115: 128, 128: 115, 116: 129, 129: 116, 144: 145, 145: 144}
 
 
 class State(enum.Enum):

@@ -462,3 +462,29 @@ def test_a_market_order_by_cash_quantity_and_a_reject_without_ref_seq_num_pass_t
     client.send("j", [(372, "D"), (380, "0"), (58, "no")])
     assert client.received() == []
     assert [event.message.msg_type for event in session.events_received()] == ["D", "j"]
+
+
+def test_every_fix44_standard_header_field_is_accepted() -> None:
+    """QuickFIX/J's SenderSubID/TargetSubID settings and EnableLastMsgSeqNumProcessed put 50, 57 and 369
+    in every header, the Logon's included; FIX 4.4's header defines them (and the location IDs, hops)."""
+    session, client = new_session()
+    client.logon(header=[(50, "DESK1"), (57, "MATCHING"), (369, "0")])
+    (reply,) = client.received()
+    assert reply.msg_type == "A" and session.state is State.ACTIVE
+    session.events_received()
+    header = [(50, "DESK1"), (142, "LDN"), (143, "NY"), (369, "1"), (347, "UTF-8")]
+    header += [(627, "2"), (628, "HUB1"), (629, utc_timestamp(NOW)), (628, "HUB2"), (629, utc_timestamp(NOW))]
+    body = [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))]
+    client.send("D", body, header=header)
+    assert client.received() == []
+    (event,) = session.events_received()
+    assert isinstance(event, ApplicationMessage) and event.message.get(11) == "x"
+
+
+def test_a_reject_routes_back_on_behalf_of_and_deliver_to_sub_and_location_ids() -> None:
+    _, client = logged_on()
+    client.send("1", header=[(115, "FIRM"), (116, "TRADER"), (144, "LDN"), (129, "DESK"), (145, "NY")])
+    (reject,) = client.received()
+    assert (reject.msg_type, reject.get(373), reject.get(371)) == ("3", "1", "112")
+    routed = {tag: reject.get(tag) for tag in (128, 129, 145, 116, 144)}
+    assert routed == {128: "FIRM", 129: "TRADER", 145: "LDN", 116: "DESK", 144: "NY"}
