@@ -26,6 +26,7 @@ from book.types import (
     Command,
     Event,
     ExpireReason,
+    MatchPrevented,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -157,11 +158,17 @@ class OrderBook:
     ) -> None:
         """``stp_defaults`` maps an account to its default STP mode (read at each order, so the caller may
         update it); ``sequence`` and ``next_trade_id`` continue a recovered book's numbering, and
-        ``halted`` its status (None: as configured)."""
+        ``halted`` its status (None: as configured).
+
+        Prevented match ids are not stored: they continue from ``sequence``. Each prevented match takes a
+        sequence number too, so every id handed out before is below the sequence a book is restored at,
+        and none repeats after a restart.
+        """
         self.symbol = symbol
         self.halted = symbol.status is SymbolStatus.HALTED if halted is None else halted
         self.sequence = sequence
         self.next_trade_id = next_trade_id
+        self.next_prevented_match_id = sequence
         self._stp_defaults: Mapping[int, SelfTradePrevention] = (
             stp_defaults if stp_defaults is not None else {}
         )
@@ -442,6 +449,8 @@ class OrderBook:
                         break
                     quantity = affordable if affordable < maker.leaves_minor else maker.leaves_minor
                 if maker.account_id == taker_account and stp is not STP_NONE:
+                    taker_remaining = leaves if quote_left is None else affordable
+                    self._prevent(maker, taker, price, quantity, taker_remaining, ts_ns, events)
                     if stp is not EXPIRE_TAKER:
                         queue.popleft()
                         level.quantity_minor -= maker.leaves_minor
@@ -499,6 +508,39 @@ class OrderBook:
             if (quote_left is None and leaves == 0) or (queue and not sells_by_quote):
                 break
         return 0 if quote_left is None else quote_left
+
+    def _prevent(
+        self,
+        maker: RestingOrder,
+        taker: RestingOrder,
+        price: int,
+        quantity: int,
+        taker_remaining_minor: int,
+        ts_ns: int,
+        events: list[Event],
+    ) -> None:
+        """Record that ``taker``'s STP mode stopped its match with ``maker``, before the expiries it causes:
+        each order it expires loses its whole remaining quantity."""
+        stp = taker.self_trade_prevention
+        self.sequence += 1
+        events.append(
+            MatchPrevented(
+                self.sequence,
+                self.next_prevented_match_id,
+                stp,
+                price,
+                quantity,
+                price * quantity // self._unit,
+                maker.order_id,
+                maker.account_id,
+                0 if stp is EXPIRE_TAKER else maker.leaves_minor,
+                taker.order_id,
+                taker.account_id,
+                0 if stp is EXPIRE_MAKER else taker_remaining_minor,
+                ts_ns,
+            )
+        )
+        self.next_prevented_match_id += 1
 
     def _fillable(self, command: SubmitOrder, stp: SelfTradePrevention | None) -> Fillable:
         """What ``command`` would trade now, walking makers as ``_match`` would."""

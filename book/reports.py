@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 
 from book.types import (
+    MatchPrevented,
     OrderStatus,
     OrderType,
     RejectReason,
@@ -28,12 +29,19 @@ class ExecutionKind(enum.Enum):
     REPLACED = "REPLACED"
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
+    # Self-trade prevention expired the order (Binance's TRADE_PREVENTION; FIX knows it as EXPIRED).
+    TRADE_PREVENTION = "TRADE_PREVENTION"
     STATUS = "STATUS"
 
 
 @dataclass(slots=True, kw_only=True)
 class OrderReport:
-    """An order's state after one change; ``last_*`` describe the fill when ``execution`` is TRADE."""
+    """An order's state after one change; ``last_*`` describe the fill when ``execution`` is TRADE.
+
+    ``prevented_match`` is the prevented match that expired the order (it is what a TRADE_PREVENTION
+    report reports, and stays on later reports); ``prevented_minor`` is the base quantity self-trade
+    prevention expired over the order's life.
+    """
 
     execution: ExecutionKind
     order_id: int
@@ -62,3 +70,5 @@ class OrderReport:
     commission_minor: int = 0
     commission_asset: str = ""
     reject_reason: RejectReason | None = None
+    prevented_match: MatchPrevented | None = None
+    prevented_minor: int = 0

@@ -192,6 +192,29 @@ class TradeExecuted(NamedTuple):
     ts_ns: int
 
 
+class MatchPrevented(NamedTuple):
+    """Self-trade prevention stopped one match (Binance's prevented match); the expiries it causes follow.
+
+    ``quantity_minor`` at ``price_minor`` is what would have traded; ``maker_prevented_minor`` and
+    ``taker_prevented_minor`` are the base quantities each order lost to it (0 for an order that goes on;
+    for a market order by quote amount, what the rest of its amount would have bought at this price).
+    """
+
+    sequence: int
+    prevented_match_id: int
+    self_trade_prevention: SelfTradePrevention
+    price_minor: int
+    quantity_minor: int
+    quote_quantity_minor: int
+    maker_order_id: int
+    maker_account_id: int
+    maker_prevented_minor: int
+    taker_order_id: int
+    taker_account_id: int
+    taker_prevented_minor: int
+    ts_ns: int
+
+
 class OrderCanceled(NamedTuple):
     sequence: int
     order_id: int
@@ -254,6 +277,7 @@ Event = (
     OrderAccepted
     | OrderRejected
     | TradeExecuted
+    | MatchPrevented
     | OrderCanceled
     | OrderExpired
     | OrderReplaced

@@ -21,6 +21,7 @@ from book.types import (
     CancelRejected,
     Command,
     ExpireReason,
+    MatchPrevented,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -71,10 +72,12 @@ class Request:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Result:
-    """What one command did, released after its commit: the reports of its order(s) or a refusal."""
+    """What one command did, released after its commit: the reports of its order(s) or a refusal, and
+    the matches self-trade prevention stopped (Binance lists them in the taker's placement answer)."""
 
     reports: tuple[OrderReport, ...] = ()
     error: RejectReason | None = None
+    prevented_matches: tuple[MatchPrevented, ...] = ()
 
 
 @dataclass(slots=True)
@@ -130,10 +133,11 @@ class BookTask:
     def process(self, request: Request, output: TurnOutput) -> None:
         command = request.command
         reports: list[OrderReport] = []
+        prevented: list[MatchPrevented] = []
         if isinstance(command, SubmitOrder):
-            error = self._submit(request, command, reports, output)
+            error = self._submit(request, command, reports, prevented, output)
         elif isinstance(command, CancelOrder | ReplaceOrder | CancelAllOrders):
-            error = self._amend(request, command, reports, output)
+            error = self._amend(request, command, reports, prevented, output)
         elif isinstance(command, SetSymbolStatus):
             error = None
             output.market_events.extend(self.book.apply(command))
@@ -144,10 +148,16 @@ class BookTask:
         while len(self._closed) > self._closed_orders_retained_max:
             self._forget_order(self.orders.pop(self._closed.popleft()))
         if request.reply is not None:
-            output.replies.append((request.reply, Result(reports=tuple(reports), error=error)))
+            result = Result(reports=tuple(reports), error=error, prevented_matches=tuple(prevented))
+            output.replies.append((request.reply, result))
 
     def _submit(
-        self, request: Request, command: SubmitOrder, reports: list[OrderReport], output: TurnOutput
+        self,
+        request: Request,
+        command: SubmitOrder,
+        reports: list[OrderReport],
+        prevented: list[MatchPrevented],
+        output: TurnOutput,
     ) -> RejectReason | None:
         state = OrderState.from_command(
             command,
@@ -172,7 +182,7 @@ class BookTask:
         self.open_orders_per_account[command.account_id] = (
             self.open_orders_per_account.get(command.account_id, 0) + 1
         )
-        self._apply_events(self.book.apply(command), reports, output)
+        self._apply_events(self.book.apply(command), reports, prevented, output)
         if state.is_open:
             self._trim_hold(state)
         return None
@@ -212,6 +222,7 @@ class BookTask:
         request: Request,
         command: CancelOrder | ReplaceOrder | CancelAllOrders,
         reports: list[OrderReport],
+        prevented: list[MatchPrevented],
         output: TurnOutput,
     ) -> RejectReason | None:
         if isinstance(command, ReplaceOrder):
@@ -230,7 +241,7 @@ class BookTask:
         if target is not None and request.client_order_id:
             target.original_client_order_id = target.client_order_id
             target.client_order_id = request.client_order_id
-        self._apply_events(events, reports, output)
+        self._apply_events(events, reports, prevented, output)
         if isinstance(command, ReplaceOrder) and target is not None and target.is_open:
             self._trim_hold(target)
         return None
@@ -250,7 +261,13 @@ class BookTask:
 
     # Events -> order state, ledger postings, reports ----------------------------------------------
 
-    def _apply_events(self, events: list[Any], reports: list[OrderReport], output: TurnOutput) -> None:
+    def _apply_events(
+        self,
+        events: list[Any],
+        reports: list[OrderReport],
+        prevented: list[MatchPrevented],
+        output: TurnOutput,
+    ) -> None:
         for event in events:
             kind = type(event)
             if kind is PriceLevelChanged:
@@ -263,6 +280,9 @@ class BookTask:
                 state.priority_sequence = event.sequence
                 self._record_order(state)
                 reports.append(state.report(ExecutionKind.NEW, event.ts_ns))
+            elif kind is MatchPrevented:
+                prevented.append(event)
+                self._on_prevented(event)
             elif kind is OrderCanceled or kind is OrderExpired:
                 self._on_done(event, reports)
             elif kind is OrderReplaced:
@@ -315,12 +335,26 @@ class BookTask:
                 )
             )
 
+    def _on_prevented(self, match: MatchPrevented) -> None:
+        """Note the prevented match on each order it expires; their OrderExpired events follow."""
+        for order_id, prevented_minor in (
+            (match.maker_order_id, match.maker_prevented_minor),
+            (match.taker_order_id, match.taker_prevented_minor),
+        ):
+            if prevented_minor:
+                state = self.orders[order_id]
+                state.prevented_match = match
+                state.prevented_minor += prevented_minor
+
     def _on_done(self, event: OrderCanceled | OrderExpired, reports: list[OrderReport]) -> None:
         state = self.orders[event.order_id]
         if type(event) is OrderCanceled:
             state.status, kind = OrderStatus.CANCELED, ExecutionKind.CANCELED
         elif event.reason is ExpireReason.SELF_TRADE_PREVENTION:
-            state.status, kind = OrderStatus.EXPIRED_IN_MATCH, ExecutionKind.EXPIRED
+            assert state.prevented_match is not None, (
+                f"STP expired order {state.order_id} in no prevented match"
+            )
+            state.status, kind = OrderStatus.EXPIRED_IN_MATCH, ExecutionKind.TRADE_PREVENTION
         else:
             state.status, kind = OrderStatus.EXPIRED, ExecutionKind.EXPIRED
         state.updated_ns = event.ts_ns

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from book.reports import ExecutionKind, OrderReport
 from book.types import (
+    MatchPrevented,
     OrderStatus,
     OrderType,
     RejectReason,
@@ -55,6 +56,9 @@ class OrderState:
     updated_ns: int
     origin: str = ""
     priority_sequence: int = 0
+    # Only an order self-trade prevention expired has these; it is closed, so they are never recovered.
+    prevented_match: MatchPrevented | None = None
+    prevented_minor: int = 0
 
     @classmethod
     def from_command(
@@ -136,4 +140,6 @@ class OrderState:
             commission_minor=commission_minor,
             commission_asset=self.commission_asset,
             reject_reason=reject_reason,
+            prevented_match=self.prevented_match,
+            prevented_minor=self.prevented_minor,
         )

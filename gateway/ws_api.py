@@ -527,7 +527,7 @@ class WsApi:
             raise ApiFailure(new_order_error(result.error))
         if reports and reports[0].execution is ExecutionKind.REJECTED:
             raise ApiFailure(new_order_error(reports[0].reject_reason))
-        return place_result(reports, symbol, placed.response_type)
+        return place_result(reports, symbol, placed.response_type, result.prevented_matches)
 
     def _submit(
         self,
@@ -655,7 +655,7 @@ class WsApi:
         elif reports and reports[0].execution is ExecutionKind.REJECTED:
             new_error = new_order_error(reports[0].reject_reason)
         if new_error is None:
-            new_response: dict = place_result(reports, symbol, placed.response_type)
+            new_response: dict = place_result(reports, symbol, placed.response_type, result.prevented_matches)
         else:
             new_response = {"code": new_error.code, "msg": new_error.msg}
         data = {

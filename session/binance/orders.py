@@ -8,11 +8,20 @@ an ``executionReport`` event, so a client sees one order one way everywhere.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from book.reports import ExecutionKind, OrderReport
-from book.types import OrderStatus, OrderType, SelfTradePrevention, Side, SubmitOrder, TimeInForce
+from book.types import (
+    MatchPrevented,
+    OrderStatus,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+)
 from config.money import format_minor
 from config.settings import SymbolSettings
 from session.binance.errors import (
@@ -29,6 +38,7 @@ from session.binance.errors import (
 from session.binance.requests import Params
 
 STP_INVALID = ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' is not valid.")
+NO_TRADE_GROUP = -1  # Binance's tradeGroupId of an account in no trade group (we have none)
 
 
 class ResponseType(enum.Enum):
@@ -53,6 +63,7 @@ EXECUTION_TYPES = {
     ExecutionKind.REPLACED: "REPLACED",
     ExecutionKind.REJECTED: "REJECTED",
     ExecutionKind.EXPIRED: "EXPIRED",
+    ExecutionKind.TRADE_PREVENTION: "TRADE_PREVENTION",
     ExecutionKind.STATUS: "NEW",
 }
 
@@ -129,8 +140,14 @@ def _status(report: OrderReport) -> str:
     return report.status.value
 
 
+def _time_in_force(report: OrderReport) -> str:
+    """Binance reports GTC for every MARKET order (all its examples do); ours trade as IOC or FOK."""
+    return "GTC" if report.order_type is OrderType.MARKET else report.time_in_force.value
+
+
 def order_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
-    """The RESULT shape of an order (also ``order.status`` and ``openOrders.status`` entries)."""
+    """The RESULT shape of an order (also ``order.status`` and ``openOrders.status`` entries); an order
+    self-trade prevention expired also has its ``preventedMatchId`` and ``preventedQuantity``."""
     base, quote = symbol.base_scale, symbol.quote_scale
     fields: dict[str, Any] = {
         "symbol": report.symbol,
@@ -143,19 +160,30 @@ def order_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
         "origQuoteOrderQty": format_minor(report.quote_quantity_minor, quote),
         "cummulativeQuoteQty": format_minor(report.cumulative_quote_minor, quote),
         "status": _status(report),
-        "timeInForce": report.time_in_force.value,
+        "timeInForce": _time_in_force(report),
         "type": report.order_type.value,
         "side": report.side.value,
         "workingTime": _ms(report.created_ns) if report.status is not OrderStatus.REJECTED else -1,
         "selfTradePreventionMode": report.self_trade_prevention.value,
     }
+    if report.prevented_match is not None:
+        fields["preventedMatchId"] = report.prevented_match.prevented_match_id
+        fields["preventedQuantity"] = format_minor(report.prevented_minor, base)
     return fields
 
 
 def place_result(
-    reports: list[OrderReport], symbol: SymbolSettings, response_type: ResponseType
+    reports: list[OrderReport],
+    symbol: SymbolSettings,
+    response_type: ResponseType,
+    prevented_matches: Sequence[MatchPrevented] = (),
 ) -> dict[str, Any]:
-    """The ``order.place`` result from the reports of the order's first turn (accepted and fills)."""
+    """The ``order.place`` result from the reports of the order's first turn (accepted and fills) and
+    the matches self-trade prevention stopped in it.
+
+    As in Binance's STP FAQ, the answer lists the order's prevented matches (``preventedMatches``, in
+    RESULT and FULL: Binance's changelog names no response type) instead of a ``preventedMatchId``.
+    """
     last = reports[-1]
     head = {
         "symbol": last.symbol,
@@ -167,6 +195,7 @@ def place_result(
     if response_type is ResponseType.ACK:
         return head
     result = {**head, **{key: value for key, value in order_fields(last, symbol).items() if key not in head}}
+    result.pop("preventedMatchId", None)
     if response_type is ResponseType.FULL:
         result["fills"] = [
             {
@@ -182,7 +211,29 @@ def place_result(
             for report in reports
             if report.execution is ExecutionKind.TRADE
         ]
+    entries = [
+        _prevented_match_entry(match, symbol)
+        for match in prevented_matches
+        if match.taker_order_id == last.order_id
+    ]
+    if entries:
+        result["preventedMatches"] = entries
     return result
+
+
+def _prevented_match_entry(match: MatchPrevented, symbol: SymbolSettings) -> dict[str, Any]:
+    """One ``preventedMatches`` entry: a side's prevented quantity appears only if the match expired it."""
+    entry: dict[str, Any] = {
+        "preventedMatchId": match.prevented_match_id,
+        "makerSymbol": symbol.name,
+        "makerOrderId": match.maker_order_id,
+        "price": format_minor(match.price_minor, symbol.quote_scale),
+    }
+    if match.taker_prevented_minor:
+        entry["takerPreventedQuantity"] = format_minor(match.taker_prevented_minor, symbol.base_scale)
+    if match.maker_prevented_minor:
+        entry["makerPreventedQuantity"] = format_minor(match.maker_prevented_minor, symbol.base_scale)
+    return entry
 
 
 def cancel_result(
@@ -211,7 +262,7 @@ def execution_report(
         "c": report.client_order_id,
         "S": report.side.value,
         "o": report.order_type.value,
-        "f": report.time_in_force.value,
+        "f": _time_in_force(report),
         "q": format_minor(report.quantity_minor, base),
         "p": format_minor(report.price_minor, quote),
         "P": format_minor(0, quote),
@@ -242,4 +293,27 @@ def execution_report(
     }
     if report.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
         event["W"] = _ms(report.created_ns)
+    if report.execution is ExecutionKind.TRADE_PREVENTION:
+        event.update(_prevention_fields(report, symbol))
     return event
+
+
+def _prevention_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
+    """What the executionReport of an order self-trade prevention expired adds: the prevented match (v),
+    what the order lost (A over its life, B to this match), the other order (U, Cs), and what would have
+    traded (pl, pL, pY; ``l``, ``L`` and ``Y`` stay 0)."""
+    match = report.prevented_match
+    assert match is not None, f"TRADE_PREVENTION report of order {report.order_id} names no prevented match"
+    base, quote = symbol.base_scale, symbol.quote_scale
+    is_taker = report.order_id == match.taker_order_id
+    return {
+        "v": match.prevented_match_id,
+        "A": format_minor(report.prevented_minor, base),
+        "B": format_minor(match.taker_prevented_minor if is_taker else match.maker_prevented_minor, base),
+        "u": NO_TRADE_GROUP,
+        "U": match.maker_order_id if is_taker else match.taker_order_id,
+        "Cs": report.symbol,
+        "pl": format_minor(match.quantity_minor, base),
+        "pL": format_minor(match.price_minor, quote),
+        "pY": format_minor(match.quote_quantity_minor, quote),
+    }

@@ -52,6 +52,8 @@ EXEC_TYPES = {
     ExecutionKind.REPLACED: "5",
     ExecutionKind.REJECTED: "8",
     ExecutionKind.EXPIRED: "C",
+    # FIX 4.4 has no ExecType for a prevented self-trade: the order expired.
+    ExecutionKind.TRADE_PREVENTION: "C",
     ExecutionKind.TRADE: "F",
     ExecutionKind.STATUS: "I",
 }

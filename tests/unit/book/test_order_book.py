@@ -11,6 +11,7 @@ from book.types import (
     CancelReason,
     CancelRejected,
     ExpireReason,
+    MatchPrevented,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -439,6 +440,84 @@ def test_stp_uses_the_account_default_when_the_order_names_none() -> None:
     other = limit(book, 4, 11, BUY, 100, 1)
     assert other[0].self_trade_prevention is STP.EXPIRE_MAKER
     assert [e.order_id for e in of_type(other, OrderExpired)] == [3]
+
+
+def prevented(events) -> list[tuple[int, int, int, int, int, int, int]]:
+    """(id, price, would-be quantity, maker order, maker prevented, taker order, taker prevented)."""
+    return [
+        (
+            e.prevented_match_id,
+            e.price_minor,
+            e.quantity_minor,
+            e.maker_order_id,
+            e.maker_prevented_minor,
+            e.taker_order_id,
+            e.taker_prevented_minor,
+        )
+        for e in events
+        if type(e) is MatchPrevented
+    ]
+
+
+def test_a_prevented_match_is_an_event_before_the_expiry_it_causes(book: OrderBook) -> None:
+    """Binance's STP FAQ scenario C: the taker's remaining quantity is prevented; the maker rests on."""
+    limit(book, 1, 10, BUY, 120, 1)
+    events = limit(book, 2, 10, SELL, 100, 3, self_trade_prevention=STP.EXPIRE_TAKER)
+    match = of_type(events, MatchPrevented)[0]
+    assert prevented(events) == [(0, 120, 1, 1, 0, 2, 3)]
+    assert (match.self_trade_prevention, match.quote_quantity_minor, match.taker_account_id) == (
+        STP.EXPIRE_TAKER,
+        120,
+        10,
+    )
+    assert [type(e) for e in events] == [OrderAccepted, MatchPrevented, OrderExpired, PriceLevelChanged]
+    assert events[2].order_id == 2
+    assert book.best_bid() == (120, 1)
+
+
+def test_expire_maker_prevents_one_match_per_maker(book: OrderBook) -> None:
+    """Scenario B: three resting buys expire one by one, ids 0, 1, 2; the taker rests."""
+    limit(book, 1, 10, BUY, 120, 12)
+    limit(book, 2, 10, BUY, 110, 13)
+    limit(book, 3, 10, BUY, 100, 81)
+    events = limit(book, 4, 10, SELL, 100, 30, self_trade_prevention=STP.EXPIRE_MAKER)
+    assert prevented(events) == [
+        (0, 120, 12, 1, 12, 4, 0),
+        (1, 110, 13, 2, 13, 4, 0),
+        (2, 100, 30, 3, 81, 4, 0),
+    ]
+    kinds = [type(e) for e in events if type(e) is not PriceLevelChanged]
+    assert kinds == [OrderAccepted] + [MatchPrevented, OrderExpired] * 3
+    assert book.best_ask() == (100, 30)
+
+
+def test_expire_both_names_both_orders_in_one_prevented_match(book: OrderBook) -> None:
+    """Scenario D: one prevented match, then the maker's expiry and the taker's."""
+    limit(book, 1, 10, BUY, 100, 1)
+    events = limit(book, 2, 10, SELL, 100, 3, self_trade_prevention=STP.EXPIRE_BOTH)
+    assert prevented(events) == [(0, 100, 1, 1, 1, 2, 3)]
+    assert [e.order_id for e in of_type(events, OrderExpired)] == [1, 2]
+
+
+def test_a_market_order_by_quote_amount_prevents_what_the_rest_would_buy_there(book: OrderBook) -> None:
+    limit(book, 1, 10, SELL, 200, 9)
+    events = market(book, 2, 10, BUY, quote_quantity_minor=1000, self_trade_prevention=STP.EXPIRE_TAKER)
+    assert prevented(events) == [(0, 200, 5, 1, 0, 2, 5)]
+    assert of_type(events, OrderExpired)[0].expired_quantity_minor == 1000  # in quote, as before
+
+
+def test_prevented_match_ids_continue_past_a_restart_without_a_stored_counter(book: OrderBook) -> None:
+    """Every prevented match also takes a sequence number, so a book restored at its sequence starts its
+    ids above every id it handed out before."""
+    seen = []
+    for order_id in range(1, 7, 2):
+        limit(book, order_id, 10, BUY, 100, 1)
+        seen += prevented(limit(book, order_id + 1, 10, SELL, 100, 1, self_trade_prevention=STP.EXPIRE_BOTH))
+    assert [match[0] for match in seen] == [0, 1, 2]
+    restored = OrderBook(small_symbol(), sequence=book.sequence)
+    limit(restored, 7, 10, BUY, 100, 1)
+    (after,) = prevented(limit(restored, 8, 10, SELL, 100, 1, self_trade_prevention=STP.EXPIRE_TAKER))
+    assert after[0] > seen[-1][0]
 
 
 def test_market_hold_walks_the_book_as_matching_will(book: OrderBook) -> None:

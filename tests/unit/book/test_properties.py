@@ -13,6 +13,8 @@ from book.types import (
     CancelOrder,
     CancelRejected,
     Command,
+    ExpireReason,
+    MatchPrevented,
     OrderAccepted,
     OrderCanceled,
     OrderExpired,
@@ -208,6 +210,33 @@ def test_every_order_is_filled_open_or_ended_for_its_whole_quantity(specs: list[
         view = book.order(order_id)
         open_minor = view.leaves_minor if view is not None else 0
         assert filled[order_id] + open_minor + ended[order_id] == total, order_id
+
+
+@PROPERTY_SETTINGS
+@given(streams)
+def test_every_stp_expiry_follows_the_prevented_match_that_names_it(specs: list[tuple]) -> None:
+    """The edges report an STP expiry with its prevented match; ids count up from 0 by one."""
+    book = OrderBook(small_symbol())
+    ids: list[int] = []
+    for command in to_commands(specs):
+        named: set[int] = set()
+        for event in book.apply(command):
+            if type(event) is MatchPrevented:
+                assert not named, "an expiry of the previous prevented match is missing"
+                ids.append(event.prevented_match_id)
+                named = {
+                    order_id
+                    for order_id, lost in (
+                        (event.maker_order_id, event.maker_prevented_minor),
+                        (event.taker_order_id, event.taker_prevented_minor),
+                    )
+                    if lost
+                }
+                assert named
+            elif type(event) is OrderExpired and event.reason is ExpireReason.SELF_TRADE_PREVENTION:
+                named.remove(event.order_id)
+        assert not named
+    assert ids == list(range(len(ids)))
 
 
 @PROPERTY_SETTINGS

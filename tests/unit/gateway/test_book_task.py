@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from book.order_book import OrderBook
+from book.reports import ExecutionKind
 from book.types import (
     Command,
     OrderStatus,
@@ -212,3 +213,66 @@ def test_a_market_order_that_can_fill_nothing_holds_nothing(desk: Desk) -> None:
     result = desk.submit(ALICE, BUY, MARKET, time_in_force=TimeInForce.IOC, quantity_minor=10)
     assert [report.status for report in result.reports] == [OrderStatus.NEW, OrderStatus.EXPIRED]
     assert desk.ledger.holds() == {} and desk.problems() == []
+
+
+# Self-trade prevention ---------------------------------------------------------------------------
+
+STP = SelfTradePrevention
+PREVENTED = (ExecutionKind.TRADE_PREVENTION, OrderStatus.EXPIRED_IN_MATCH)
+
+
+@pytest.fixture
+def trader(desk: Desk) -> Desk:
+    """Alice holds both assets, so her orders can meet each other."""
+    desk.ledger.deposit("alice-test", ALICE, "TEST", 1_000)
+    return desk
+
+
+def outcome(result: Result) -> list[tuple]:
+    return [(report.order_id, report.execution, report.status) for report in result.reports]
+
+
+def test_expire_taker_reports_the_taker_as_trade_prevention(trader: Desk) -> None:
+    trader.submit(ALICE, SELL, price_minor=100, quantity_minor=2)
+    result = trader.submit(
+        ALICE, BUY, price_minor=100, quantity_minor=5, self_trade_prevention=STP.EXPIRE_TAKER
+    )
+    assert outcome(result) == [(2, ExecutionKind.NEW, OrderStatus.NEW), (2, *PREVENTED)]
+    (prevented,) = result.prevented_matches
+    assert (prevented.prevented_match_id, prevented.maker_order_id, prevented.taker_order_id) == (0, 1, 2)
+    expired = result.reports[-1]
+    assert (expired.prevented_match, expired.prevented_minor, expired.leaves_minor) == (prevented, 5, 0)
+    maker = trader.task.orders[1]
+    assert (maker.is_open, maker.prevented_minor, maker.prevented_match) == (True, 0, None)
+    assert trader.ledger.hold_remaining(2) == 0 and trader.problems() == []
+
+
+def test_expire_maker_reports_each_maker_and_the_taker_goes_on(trader: Desk) -> None:
+    trader.submit(ALICE, SELL, price_minor=100, quantity_minor=2)
+    trader.submit(ALICE, SELL, price_minor=101, quantity_minor=3)
+    result = trader.submit(
+        ALICE, BUY, price_minor=101, quantity_minor=10, self_trade_prevention=STP.EXPIRE_MAKER
+    )
+    assert outcome(result) == [(3, ExecutionKind.NEW, OrderStatus.NEW), (1, *PREVENTED), (2, *PREVENTED)]
+    assert [report.prevented_minor for report in result.reports] == [0, 2, 3]
+    assert [match.prevented_match_id for match in result.prevented_matches] == [0, 1]
+    assert [report.prevented_match for report in result.reports[1:]] == list(result.prevented_matches)
+    taker = trader.task.orders[3]
+    assert (taker.status, taker.prevented_minor, taker.prevented_match) == (OrderStatus.NEW, 0, None)
+    status = trader.task.orders[1].report(ExecutionKind.STATUS, 0)
+    assert (status.prevented_match, status.prevented_minor) == (result.prevented_matches[0], 2)
+    assert trader.problems() == []
+
+
+def test_expire_both_reports_the_maker_then_the_taker_with_one_prevented_match(trader: Desk) -> None:
+    trader.submit(ALICE, SELL, price_minor=100, quantity_minor=2)
+    result = trader.submit(
+        ALICE, BUY, price_minor=100, quantity_minor=5, self_trade_prevention=STP.EXPIRE_BOTH
+    )
+    assert outcome(result) == [(2, ExecutionKind.NEW, OrderStatus.NEW), (1, *PREVENTED), (2, *PREVENTED)]
+    (prevented,) = result.prevented_matches
+    assert [(r.prevented_match, r.prevented_minor) for r in result.reports[1:]] == [
+        (prevented, 2),
+        (prevented, 5),
+    ]
+    assert trader.ledger.holds() == {} and trader.problems() == []

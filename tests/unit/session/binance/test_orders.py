@@ -7,10 +7,17 @@ import dataclasses
 import pytest
 
 from book.reports import ExecutionKind, OrderReport
-from book.types import OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
+from book.types import MatchPrevented, OrderStatus, OrderType, SelfTradePrevention, Side, TimeInForce
 from config import load_settings
 from session.binance.errors import ApiFailure
-from session.binance.orders import ResponseType, cancel_result, execution_report, place_order, place_result
+from session.binance.orders import (
+    ResponseType,
+    cancel_result,
+    execution_report,
+    order_fields,
+    place_order,
+    place_result,
+)
 from session.binance.requests import Params
 
 BTCUSDT = load_settings("config/demo.toml").symbols["BTCUSDT"]
@@ -183,3 +190,200 @@ def test_execution_report_event() -> None:
         None,
     )
     assert (event["q"], event["p"], event["W"]) == ("0.00847000", "23416.10000000", 1660801715639)
+
+
+# Self-trade prevention, as Binance's STP FAQ shows it ------------------------------------------------
+
+UNIT = 10**8  # BTCUSDT's base and quote scales are both 8
+EXPIRE_MAKER, EXPIRE_BOTH = SelfTradePrevention.EXPIRE_MAKER, SelfTradePrevention.EXPIRE_BOTH
+
+
+def match(
+    prevented_match_id: int,
+    mode: SelfTradePrevention,
+    *,
+    price: float,
+    maker: tuple[int, float],
+    taker: tuple[int, float],
+    quantity: float,
+) -> MatchPrevented:
+    """A prevented match in whole units: (order id, prevented quantity) of the maker and the taker."""
+    return MatchPrevented(
+        sequence=1,
+        prevented_match_id=prevented_match_id,
+        self_trade_prevention=mode,
+        price_minor=round(price * UNIT),
+        quantity_minor=round(quantity * UNIT),
+        quote_quantity_minor=round(price * quantity * UNIT),
+        maker_order_id=maker[0],
+        maker_account_id=1,
+        maker_prevented_minor=round(maker[1] * UNIT),
+        taker_order_id=taker[0],
+        taker_account_id=1,
+        taker_prevented_minor=round(taker[1] * UNIT),
+        ts_ns=1_673_842_413_170 * MS,
+    )
+
+
+def stp_report(order_id: int, side: Side, price: float, quantity: float, **changes) -> OrderReport:
+    return report(
+        order_id=order_id,
+        client_order_id=f"c{order_id}",
+        side=side,
+        price_minor=round(price * UNIT),
+        quantity_minor=round(quantity * UNIT),
+        leaves_minor=round(quantity * UNIT),
+        **changes,
+    )
+
+
+def expired_by(prevented: MatchPrevented, base: OrderReport, prevented_minor: int) -> OrderReport:
+    return dataclasses.replace(
+        base,
+        execution=ExecutionKind.TRADE_PREVENTION,
+        status=OrderStatus.EXPIRED_IN_MATCH,
+        leaves_minor=0,
+        prevented_minor=prevented_minor,
+        prevented_match=prevented,
+        ts_ns=prevented.ts_ns,
+    )
+
+
+def test_an_order_expired_by_stp_answers_order_place_with_its_prevented_matches() -> None:
+    """Scenario D: the taker's FULL response lists the prevented match and its preventedQuantity, and
+    (as every placement response in the FAQ) no top-level preventedMatchId."""
+    both = match(0, EXPIRE_BOTH, price=1, maker=(2, 1), taker=(5, 3), quantity=1)
+    accepted = stp_report(5, Side.SELL, 1, 3, self_trade_prevention=EXPIRE_BOTH)
+    expired = expired_by(both, accepted, 3 * UNIT)
+    assert place_result([accepted, expired], BTCUSDT, ResponseType.FULL, [both]) == {
+        "symbol": "BTCUSDT",
+        "orderId": 5,
+        "orderListId": -1,
+        "clientOrderId": "c5",
+        "transactTime": 1660801715639,
+        "price": "1.00000000",
+        "origQty": "3.00000000",
+        "executedQty": "0.00000000",
+        "origQuoteOrderQty": "0.00000000",
+        "cummulativeQuoteQty": "0.00000000",
+        "status": "EXPIRED_IN_MATCH",
+        "timeInForce": "GTC",
+        "type": "LIMIT",
+        "side": "SELL",
+        "workingTime": 1660801715639,
+        "selfTradePreventionMode": "EXPIRE_BOTH",
+        "preventedQuantity": "3.00000000",
+        "fills": [],
+        "preventedMatches": [
+            {
+                "preventedMatchId": 0,
+                "makerSymbol": "BTCUSDT",
+                "makerOrderId": 2,
+                "price": "1.00000000",
+                "takerPreventedQuantity": "3.00000000",
+                "makerPreventedQuantity": "1.00000000",
+            }
+        ],
+    }
+
+
+def test_a_taker_that_expired_makers_lists_them_and_has_no_prevented_quantity() -> None:
+    """Scenario B: EXPIRE_MAKER; each entry has makerPreventedQuantity only, the taker rests."""
+    matches = [
+        match(0, EXPIRE_MAKER, price=1.2, maker=(2, 1.2), taker=(5, 0), quantity=1.2),
+        match(1, EXPIRE_MAKER, price=1.1, maker=(3, 1.3), taker=(5, 0), quantity=1.3),
+    ]
+    accepted = stp_report(5, Side.SELL, 1, 3, self_trade_prevention=EXPIRE_MAKER)
+    for response_type in (ResponseType.RESULT, ResponseType.FULL):
+        result = place_result([accepted], BTCUSDT, response_type, matches)
+        assert "preventedQuantity" not in result and "preventedMatchId" not in result
+        assert result["preventedMatches"] == [
+            {
+                "preventedMatchId": 0,
+                "makerSymbol": "BTCUSDT",
+                "makerOrderId": 2,
+                "price": "1.20000000",
+                "makerPreventedQuantity": "1.20000000",
+            },
+            {
+                "preventedMatchId": 1,
+                "makerSymbol": "BTCUSDT",
+                "makerOrderId": 3,
+                "price": "1.10000000",
+                "makerPreventedQuantity": "1.30000000",
+            },
+        ]
+    assert "preventedMatches" not in place_result([accepted], BTCUSDT, ResponseType.FULL, [])
+    assert "preventedMatches" not in place_result([accepted], BTCUSDT, ResponseType.ACK, matches)
+
+
+def test_a_market_order_reports_time_in_force_gtc() -> None:
+    """Scenario F and every MARKET example in Binance's docs: timeInForce GTC, whatever ours is inside."""
+    maker_only = match(0, EXPIRE_MAKER, price=1, maker=(2, 1), taker=(3, 0), quantity=1)
+    for time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+        accepted = stp_report(
+            3,
+            Side.SELL,
+            0,
+            1,
+            order_type=OrderType.MARKET,
+            time_in_force=time_in_force,
+            self_trade_prevention=EXPIRE_MAKER,
+        )
+        expired = dataclasses.replace(
+            accepted, execution=ExecutionKind.EXPIRED, status=OrderStatus.EXPIRED, leaves_minor=0
+        )
+        result = place_result([accepted, expired], BTCUSDT, ResponseType.FULL, [maker_only])
+        assert (result["status"], result["timeInForce"], result["price"]) == ("EXPIRED", "GTC", "0.00000000")
+        assert "preventedQuantity" not in result
+        assert [entry["makerOrderId"] for entry in result["preventedMatches"]] == [2]
+        event = execution_report(expired, BTCUSDT, event_ns=1, execution_id=1)
+        assert (event["f"], event["x"], event["X"]) == ("GTC", "EXPIRED", "EXPIRED")
+        assert not {"v", "A", "B", "u", "U", "Cs", "pl", "pL", "pY"} & set(event)
+
+
+def test_the_order_stp_expired_shows_its_prevented_match_in_order_status() -> None:
+    """Maker order 1 of scenario B as order.status and openOrders.status show it."""
+    prevented = match(0, EXPIRE_MAKER, price=1.2, maker=(2, 1.2), taker=(5, 0), quantity=1.2)
+    expired = expired_by(prevented, stp_report(2, Side.BUY, 1.2, 1.2), round(1.2 * UNIT))
+    fields = order_fields(expired, BTCUSDT)
+    assert (fields["status"], fields["preventedMatchId"], fields["preventedQuantity"]) == (
+        "EXPIRED_IN_MATCH",
+        0,
+        "1.20000000",
+    )
+    assert "preventedMatchId" not in order_fields(report(), BTCUSDT)
+    assert "preventedQuantity" not in order_fields(report(), BTCUSDT)
+
+
+def test_the_order_stp_expired_gets_a_trade_prevention_execution_report() -> None:
+    """user-data-stream.md: x TRADE_PREVENTION with v, A, B, u, U, Cs and the prevented execution
+    pl, pL, pY; l, L and Y are 0 (CHANGELOG: what they would have been moved to pl, pL, pY)."""
+    prevented = match(3, EXPIRE_MAKER, price=1.2, maker=(2, 1.2), taker=(5, 0), quantity=1.2)
+    expired = expired_by(prevented, stp_report(2, Side.BUY, 1.2, 1.2), round(1.2 * UNIT))
+    event = execution_report(expired, BTCUSDT, event_ns=1_670_217_957_498 * MS, execution_id=7)
+    assert {key: event[key] for key in ("x", "X", "v", "A", "B", "u", "U", "Cs", "pl", "pL", "pY")} == {
+        "x": "TRADE_PREVENTION",
+        "X": "EXPIRED_IN_MATCH",
+        "v": 3,
+        "A": "1.20000000",
+        "B": "1.20000000",
+        "u": -1,
+        "U": 5,
+        "Cs": "BTCUSDT",
+        "pl": "1.20000000",
+        "pL": "1.20000000",
+        "pY": "1.44000000",
+    }
+    assert (event["l"], event["L"], event["Y"], event["t"], event["w"]) == (
+        "0.00000000",
+        "0.00000000",
+        "0.00000000",
+        -1,
+        False,
+    )
+    assert "W" not in event
+    taker_side = match(4, EXPIRE_BOTH, price=1, maker=(2, 1), taker=(5, 3), quantity=1)
+    taker = expired_by(taker_side, stp_report(5, Side.SELL, 1, 3), 3 * UNIT)
+    event = execution_report(taker, BTCUSDT, event_ns=1, execution_id=8)
+    assert (event["v"], event["A"], event["B"], event["U"]) == (4, "3.00000000", "3.00000000", 2)

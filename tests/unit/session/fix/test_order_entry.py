@@ -169,3 +169,26 @@ def test_every_reject_reason_has_a_fix_code() -> None:
     from session.fix.order_entry import REJECT_CODES
 
     assert set(REJECT_CODES) == set(RejectReason)
+
+
+def test_a_self_trade_prevented_order_is_reported_expired() -> None:
+    """FIX 4.4 has no ExecType for a prevented match: the order expired, with its market TimeInForce."""
+    report = _report(
+        execution=ExecutionKind.TRADE_PREVENTION,
+        status=OrderStatus.EXPIRED_IN_MATCH,
+        order_type=OrderType.MARKET,
+        time_in_force=TimeInForce.IOC,
+        filled_minor=0,
+        cumulative_quote_minor=0,
+        leaves_minor=0,
+        prevented_minor=100_000_000,
+    )
+    fields = dict(execution_report_fields(report, SYMBOL, "E4"))
+    assert (fields[150], fields[39], fields[59], fields[151]) == ("C", "C", "3", "0.00000000")
+    assert 31 not in fields
+
+
+def test_every_execution_kind_has_a_fix_exec_type() -> None:
+    from session.fix.order_entry import EXEC_TYPES
+
+    assert set(EXEC_TYPES) == set(ExecutionKind)
