@@ -279,6 +279,10 @@ def _validate_cross(settings: Settings) -> None:
         if pair in seen:
             raise ConfigError(f"fix_sessions[{index}]", f"CompIDs {pair} are configured twice")
         seen.add(pair)
+        if session.daily_reset_utc and not re.fullmatch(
+            r"([01][0-9]|2[0-3]):[0-5][0-9]", session.daily_reset_utc
+        ):
+            raise ConfigError(f"fix_sessions[{index}].daily_reset_utc", "must be HH:MM (UTC), e.g. 22:00")
     names = [account.name for account in settings.demo_accounts]
     if len(names) != len(set(names)):
         raise ConfigError("demo_accounts", "account names must be unique")

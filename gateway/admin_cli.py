@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     add_session.add_argument("account")
     add_session.add_argument("--password", help="Password (554) the client must send")
     add_session.add_argument("--ed25519-public-key", metavar="PEM_FILE", help="Binance-style signed logon")
+    add_session.add_argument("--username", help="Username (553) the client must send")
+    add_session.add_argument("--target-comp-id", help="our CompID (default: the configured sessions' one)")
     sessions.add_parser("list", help="configured and connected sessions")
     sessions.add_parser("disconnect", help="log a session out").add_argument("sender_comp_id")
 

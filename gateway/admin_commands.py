@@ -6,7 +6,9 @@ with a code the CLI shows. Deposits and withdrawals return only after their comm
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -15,16 +17,20 @@ from typing import TYPE_CHECKING, Any
 
 from book.types import CancelAllOrders, SetSymbolStatus, Side
 from config.money import DecimalFormatError, format_minor, parse_decimal_minor
+from config.settings import FixSessionSettings
 from gateway.admin_endpoint import AdminCommandError
+from gateway.fix_sessions import accepted_session
 from ledger.ledger import LedgerError
-from ledger.store import ApiKeyRecord
+from ledger.store import ApiKeyRecord, FixSessionRecord
 from ledger.verify import verify_store
 from session.binance.auth import Permission
+from session.fix.auth import hash_password
 
 if TYPE_CHECKING:
     from gateway.server import GatewayServer
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COMP_ID = re.compile(r"[!-~]{1,64}")
 # Trades per reply of an export (about 130 bytes of CSV each).
 TRADES_PAGE_MAX = 1000
 TRADE_CSV_HEADER = (
@@ -36,6 +42,7 @@ TRADE_CSV_HEADER = (
 class AdminCommands:
     def __init__(self, server: GatewayServer) -> None:
         self.server = server
+        self._fix_sessions_being_added: set[tuple[str, str]] = set()
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
         return {
@@ -47,6 +54,7 @@ class AdminCommands:
             "api_keys.create": self.create_api_key,
             "api_keys.list": self.list_api_keys,
             "api_keys.revoke": self.revoke_api_key,
+            "fix_sessions.add": self.add_fix_session,
             "fix_sessions.list": self.list_fix_sessions,
             "fix_sessions.disconnect": self.disconnect_fix_session,
             "symbols.list": self.list_symbols,
@@ -233,6 +241,65 @@ class AdminCommands:
                 }
             )
         return rows
+
+    async def add_fix_session(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Allow a FIX session from now on and after restarts; only the password's scrypt hash is kept."""
+        sender, account = args.get("sender_comp_id"), args.get("account")
+        target = args.get("target_comp_id") or self._default_target_comp_id()
+        for comp_id in (sender, target):
+            if not isinstance(comp_id, str) or not COMP_ID.fullmatch(comp_id):
+                raise AdminCommandError(
+                    "bad_comp_id", f"CompID {comp_id!r}: 1 to 64 printable ASCII characters"
+                )
+        account_id = self._account(account)
+        password, public_key_pem = args.get("password") or "", args.get("ed25519_public_key") or ""
+        username = args.get("username") or ""
+        if not all(isinstance(value, str) for value in (password, public_key_pem, username)):
+            raise AdminCommandError("bad_request", "password, username and the public key are strings")
+        if not password and not public_key_pem:
+            raise AdminCommandError(
+                "credentials_required", "a session needs a password or an Ed25519 public key to log on with"
+            )
+        key = (sender, target)
+        if key in self.server.fix_sessions or key in self._fix_sessions_being_added:
+            raise AdminCommandError("exists", f"a FIX session {sender}->{target} exists")
+        self._fix_sessions_being_added.add(key)
+        try:
+            settings = FixSessionSettings(
+                sender_comp_id=sender,
+                target_comp_id=target,
+                account=account,
+                username=username,
+                password_hash=await asyncio.to_thread(hash_password, password) if password else "",
+                ed25519_public_key_pem=public_key_pem,
+            )
+            try:
+                accepted = accepted_session(settings)
+            except ValueError as error:
+                raise AdminCommandError("bad_public_key", str(error)) from None
+            await self.server.store.add_fix_session_settings(
+                FixSessionRecord(
+                    sender_comp_id=sender,
+                    target_comp_id=target,
+                    account_id=account_id,
+                    username=username,
+                    password_hash=settings.password_hash,
+                    ed25519_public_key_pem=public_key_pem,
+                    heartbeat_interval_s_min=settings.heartbeat_interval_s_min,
+                    heartbeat_interval_s_max=settings.heartbeat_interval_s_max,
+                    daily_reset_utc=settings.daily_reset_utc,
+                    created_ns=time.time_ns(),
+                )
+            )
+            self.server.fix_sessions[key] = accepted
+        finally:
+            self._fix_sessions_being_added.discard(key)
+        return {"sender_comp_id": sender, "target_comp_id": target, "account": account}
+
+    def _default_target_comp_id(self) -> str:
+        """Our CompID when the operator names none: the one every configured session uses, else GATEWAY."""
+        ours = {target for _, target in self.server.fix_sessions}
+        return ours.pop() if len(ours) == 1 else "GATEWAY"
 
     async def disconnect_fix_session(self, args: dict[str, Any]) -> dict[str, Any]:
         sender = args.get("sender_comp_id")

@@ -25,6 +25,7 @@ from gateway.admin_token import ensure_admin_token
 from gateway.book_task import BookTask
 from gateway.exchange import Exchange
 from gateway.fix_orders import FixApplication
+from gateway.fix_sessions import accepted_session, fix_session_settings
 from gateway.fix_transport import AcceptedSession, FixAcceptor
 from gateway.http_endpoint import start_http_endpoint
 from gateway.logging_setup import configure_logging
@@ -38,8 +39,6 @@ from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
 from ledger.store import BookNumbering, CheckpointChanges, Store
 from ledger.writer import GroupCommitWriter
-from session.fix.auth import make_authenticator
-from session.fix.session import SessionConfig
 
 log = structlog.get_logger("gateway.server")
 BOOK_BATCH_MAX = 256
@@ -200,25 +199,21 @@ class GatewayServer:
             self.broadcaster.publish(symbol, levels, time.time_ns())
 
     async def _start_fix(self, settings: Settings) -> None:
-        sessions = {}
+        sessions: dict[tuple[str, str], AcceptedSession] = {}
         for fix_session in settings.fix_sessions:
-            config = SessionConfig(
-                session_id=f"{fix_session.sender_comp_id}-{fix_session.target_comp_id}",
-                our_comp_id=fix_session.target_comp_id,
-                their_comp_id=fix_session.sender_comp_id,
-                heartbeat_interval_s_min=fix_session.heartbeat_interval_s_min,
-                heartbeat_interval_s_max=fix_session.heartbeat_interval_s_max,
-                authenticate=make_authenticator(
-                    username=fix_session.username,
-                    password_hash=fix_session.password_hash,
-                    ed25519_public_key_pem=fix_session.ed25519_public_key_pem,
-                ),
-            )
             if fix_session.account not in self.accounts:
                 raise GatewayError(f"fix_sessions: account {fix_session.account!r} does not exist")
-            sessions[(config.their_comp_id, config.our_comp_id)] = AcceptedSession(
-                config, fix_session.account
-            )
+            sessions[(fix_session.sender_comp_id, fix_session.target_comp_id)] = accepted_session(fix_session)
+        names = {account_id: name for name, account_id in self.accounts.items()}
+        for record in await self.store.fix_session_settings():
+            key = (record.sender_comp_id, record.target_comp_id)
+            if key in sessions:
+                log.warning(
+                    "stored FIX session shadowed by the config", sender_comp_id=key[0], target_comp_id=key[1]
+                )
+                continue
+            sessions[key] = accepted_session(fix_session_settings(record, names[record.account_id]))
+        self.fix_sessions = sessions
         self.fix_application = FixApplication(
             exchange=self.exchange,
             broadcaster=self.broadcaster,

@@ -8,6 +8,7 @@ parameterised. ``schema`` selects a PostgreSQL schema (tests give each run its o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from ledger.store import (
     CHECKPOINT_ACCOUNT_COLUMNS,
     CHECKPOINT_ACCOUNTS_SQL,
     ENTRY_COLUMNS,
+    FIX_SESSION_RECORD_COLUMNS,
     LAST_SEQUENCE_SQL,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
@@ -33,6 +35,7 @@ from ledger.store import (
     Checkpoint,
     CheckpointChanges,
     CommitBatch,
+    FixSessionRecord,
     LoadedState,
     OrderRecord,
     StoreSnapshot,
@@ -385,6 +388,20 @@ class PostgresStore:
             "ORDER BY api_key"
         )
         return [ApiKeyRecord(*row) for row in rows]
+
+    async def add_fix_session_settings(self, record: FixSessionRecord) -> None:
+        columns = FIX_SESSION_RECORD_COLUMNS
+        await self.pool.execute(
+            f"INSERT INTO fix_session_settings ({', '.join(columns)}) "
+            f"VALUES ({', '.join(f'${index}' for index in range(1, len(columns) + 1))})",
+            *dataclasses.astuple(record),
+        )
+
+    async def fix_session_settings(self) -> list[FixSessionRecord]:
+        rows = await self.pool.fetch(
+            f"SELECT {', '.join(FIX_SESSION_RECORD_COLUMNS)} FROM fix_session_settings ORDER BY created_ns"
+        )
+        return [FixSessionRecord(*row) for row in rows]
 
     async def revoke_api_key(self, api_key: str) -> bool:
         status = await self.pool.execute("UPDATE api_keys SET revoked = TRUE WHERE api_key = $1", api_key)

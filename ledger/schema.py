@@ -148,6 +148,24 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "ALTER TABLE checkpoint_accounts_v6 RENAME TO checkpoint_accounts",
         ),
     ),
+    (
+        7,
+        (
+            # FIX sessions an operator added at run time (those of the config file are not stored).
+            """CREATE TABLE fix_session_settings (
+                sender_comp_id TEXT NOT NULL,
+                target_comp_id TEXT NOT NULL,
+                account_id {BIG} NOT NULL REFERENCES accounts (account_id),
+                username TEXT NOT NULL,
+                password_hash TEXT NOT NULL,
+                ed25519_public_key_pem TEXT NOT NULL,
+                heartbeat_interval_s_min {BIG} NOT NULL,
+                heartbeat_interval_s_max {BIG} NOT NULL,
+                daily_reset_utc TEXT NOT NULL,
+                created_ns {BIG} NOT NULL,
+                PRIMARY KEY (sender_comp_id, target_comp_id))""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

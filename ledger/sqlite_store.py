@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,6 +32,7 @@ from ledger.store import (
     CHECKPOINT_ACCOUNT_COLUMNS,
     CHECKPOINT_ACCOUNTS_SQL,
     ENTRY_COLUMNS,
+    FIX_SESSION_RECORD_COLUMNS,
     LAST_SEQUENCE_SQL,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
@@ -43,6 +45,7 @@ from ledger.store import (
     Checkpoint,
     CheckpointChanges,
     CommitBatch,
+    FixSessionRecord,
     LoadedState,
     OrderRecord,
     StoreSnapshot,
@@ -124,6 +127,13 @@ _UPSERT_CHECKPOINT_ACCOUNT = _insert(
 )
 _UPSERT_CHECKPOINT_HOLD = _insert(
     "checkpoint_holds", ("hold_id", "account_id", "asset", "remaining_minor"), ("hold_id",)
+)
+_INSERT_FIX_SESSION_SETTINGS = (
+    f"INSERT INTO fix_session_settings ({', '.join(FIX_SESSION_RECORD_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(FIX_SESSION_RECORD_COLUMNS))})"
+)
+_FIX_SESSION_SETTINGS_SQL = (
+    f"SELECT {', '.join(FIX_SESSION_RECORD_COLUMNS)} FROM fix_session_settings ORDER BY created_ns"
 )
 _DELETE_CHECKPOINT_HOLDS = _ManyRows("DELETE FROM checkpoint_holds WHERE hold_id IN (", "?", ")")
 
@@ -447,6 +457,13 @@ class SqliteStore:
             "ORDER BY api_key"
         )
         return [ApiKeyRecord(*row[:6], bool(row[6])) for row in rows]
+
+    async def add_fix_session_settings(self, record: FixSessionRecord) -> None:
+        async with self._transaction() as db:
+            await db.execute(_INSERT_FIX_SESSION_SETTINGS, dataclasses.astuple(record))
+
+    async def fix_session_settings(self) -> list[FixSessionRecord]:
+        return [FixSessionRecord(*row) for row in await self._fetch(_FIX_SESSION_SETTINGS_SQL)]
 
     async def revoke_api_key(self, api_key: str) -> bool:
         async with self._transaction() as db:

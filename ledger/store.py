@@ -89,6 +89,25 @@ class ApiKeyRecord:
     revoked: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FixSessionRecord:
+    """A FIX session added by an operator: who may log on, with what credentials, for which account."""
+
+    sender_comp_id: str
+    target_comp_id: str
+    account_id: int
+    username: str
+    password_hash: str
+    ed25519_public_key_pem: str
+    heartbeat_interval_s_min: int
+    heartbeat_interval_s_max: int
+    daily_reset_utc: str
+    created_ns: int
+
+
+FIX_SESSION_RECORD_COLUMNS = tuple(FixSessionRecord.__dataclass_fields__)
+
+
 @dataclass(slots=True)
 class CommitBatch:
     """Everything to make durable in one transaction."""
@@ -216,6 +235,12 @@ class Store(Protocol):
     async def add_api_key(self, record: ApiKeyRecord) -> None: ...
 
     async def api_keys(self) -> list[ApiKeyRecord]: ...
+
+    async def add_fix_session_settings(self, record: FixSessionRecord) -> None: ...
+
+    async def fix_session_settings(self) -> list[FixSessionRecord]:
+        """The operator-added FIX sessions, oldest first."""
+        ...
 
     async def revoke_api_key(self, api_key: str) -> bool: ...
 

@@ -19,6 +19,7 @@ from gateway.admin_endpoint import admin_request
 from gateway.admin_token import read_admin_token
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import ROOT, demo_config_text
+from tests.e2e.gateway.fix_client import FixTestClient
 
 
 async def admin(config: Path, *argv: str) -> tuple[int, str, str]:
@@ -159,5 +160,58 @@ async def test_holds_are_shown_and_trades_export_goes_page_by_page(tmp_path: Pat
         assert (code, out.splitlines()) == (0, [admin_commands.TRADE_CSV_HEADER])
         code, _, error = await admin(config, "trades", "export", "--since", "yesterday", "--until", "now")
         assert code == 1 and "bad_time" in error
+    finally:
+        await server.stop()
+
+
+async def _logon_answer(port: int, sender: str, password: str) -> str:
+    """The MsgType of the gateway's answer to a Logon (asking to start over at 1): A accepted, 5 refused."""
+    client = FixTestClient(sender, password)
+    await client.connect(port, reset_seq_num=True)
+    try:
+        for _ in range(200):
+            answers = [m.msg_type for m in client.received if m.msg_type in ("A", "5")]
+            if answers:
+                return answers[0]
+            await asyncio.sleep(0.02)
+        raise AssertionError("no answer to the Logon")
+    finally:
+        await client.close()
+
+
+@pytest.mark.timeout(120)
+async def test_a_fix_session_added_by_the_operator_logs_on_and_outlives_a_restart(tmp_path: Path) -> None:
+    text = demo_config_text(tmp_path)
+    server = GatewayServer(load_settings_text(text))
+    await server.start()
+    config = tmp_path / "gateway.toml"
+    config.write_text(text.replace("admin_port = 0", f"admin_port = {server.ports.admin}"))
+    try:
+        code, out, _ = await admin(config, "--json", "accounts", "create", "carol")
+        assert code == 0
+        code, out, error = await admin(
+            config, "--json", "fix-sessions", "add", "CAROL", "carol", "--password", "c-secret"
+        )
+        assert (code, error) == (0, "")
+        assert json.loads(out) == {"sender_comp_id": "CAROL", "target_comp_id": "GATEWAY", "account": "carol"}
+        assert "c-secret" not in out
+        code, out, _ = await admin(config, "--json", "fix-sessions", "list")
+        assert {"sender_comp_id": "CAROL", "account": "carol"}.items() <= json.loads(out)[-1].items()
+        assert await _logon_answer(server.ports.fix, "CAROL", "wrong") == "5"
+        assert await _logon_answer(server.ports.fix, "CAROL", "c-secret") == "A"
+        for argv, code_text in (
+            (("ALICE", "alice", "--password", "x"), "exists"),
+            (("DAVE", "dave", "--password", "x"), "unknown_account"),
+            (("DAVE", "carol"), "credentials_required"),
+            (("BAD ID", "carol", "--password", "x"), "bad_comp_id"),
+        ):
+            code, _, error = await admin(config, "fix-sessions", "add", *argv)
+            assert code == 1 and code_text in error, error
+    finally:
+        await server.stop()
+    server = GatewayServer(load_settings_text(text))
+    await server.start()
+    try:
+        assert await _logon_answer(server.ports.fix, "CAROL", "c-secret") == "A"
     finally:
         await server.stop()

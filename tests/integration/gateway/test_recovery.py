@@ -88,3 +88,16 @@ async def test_market_data_restarts_from_every_recovered_level_not_only_the_deep
         assert list(snapshot.bids) == [(998 * 10**8, 10**6), (997 * 10**8, 10**6)]
     finally:
         await server.stop()
+
+
+async def test_a_configured_daily_reset_reaches_the_acceptor(config_text: str) -> None:
+    """The config's daily_reset_utc was read and then dropped: the session never started over."""
+    config_text = config_text.replace(
+        'sender_comp_id = "ALICE"\n', 'sender_comp_id = "ALICE"\ndaily_reset_utc = "22:00"\n'
+    )
+    server = await _started(config_text)
+    try:
+        assert server.fix.sessions[("ALICE", "GATEWAY")].daily_reset_utc == "22:00"
+        assert server.fix.sessions[("BOB", "GATEWAY")].daily_reset_utc == ""
+    finally:
+        await server.stop()

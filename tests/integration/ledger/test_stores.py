@@ -16,7 +16,14 @@ from gateway.recovery import order_record, restore_ledger
 from ledger import verify
 from ledger.journal import EntryKind, HoldEntry
 from ledger.ledger import AMOUNT_MINOR_MAX, OPERATOR, Ledger
-from ledger.store import ApiKeyRecord, BookNumbering, CheckpointChanges, CommitBatch, OrderRecord
+from ledger.store import (
+    ApiKeyRecord,
+    BookNumbering,
+    CheckpointChanges,
+    CommitBatch,
+    FixSessionRecord,
+    OrderRecord,
+)
 from ledger.verify import verify_store
 from ledger.writer import GroupCommitWriter
 
@@ -311,6 +318,20 @@ async def test_api_keys(store_factory) -> None:
     assert await store.revoke_api_key("k1")
     assert not await store.revoke_api_key("nope")
     assert (await store.api_keys())[0].revoked
+
+
+async def test_fix_sessions_added_at_run_time_are_kept(store_factory) -> None:
+    store = await store_factory()
+    account = await store.create_account("carol", 1)
+    records = [
+        FixSessionRecord("CAROL", "GATEWAY", account, "", "scrypt$aa$bb", "", 5, 120, "", 10),
+        FixSessionRecord(
+            "CAROL2", "GATEWAY", account, "carol", "", "-----BEGIN PUBLIC KEY-----", 1, 60, "22:00", 20
+        ),
+    ]
+    for record in reversed(records):
+        await store.add_fix_session_settings(record)
+    assert await (await store_factory()).fix_session_settings() == records
 
 
 async def test_fix_frames_before_a_sessions_kept_from_are_deleted(store_factory) -> None:

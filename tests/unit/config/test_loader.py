@@ -130,6 +130,13 @@ def test_duplicate_fix_session_comp_ids() -> None:
     assert error.key == "fix_sessions[1]"
 
 
+@pytest.mark.parametrize("reset", ["24:00", "7:00", "07:60", "0700", "07:00:00", "٠٧:٠٠"])
+def test_a_daily_reset_that_is_not_hh_mm_names_the_key(reset: str) -> None:
+    session = '\n[[fix_sessions]]\nsender_comp_id = "A"\ntarget_comp_id = "GW"\naccount = "a"\n'
+    session += f'daily_reset_utc = "{reset}"\n'
+    assert _error(BASE + session).key == "fix_sessions[0].daily_reset_utc"
+
+
 def test_full_garbage_collection_needs_an_interval() -> None:
     error = _error(BASE + "\n[server]\ngc_full_collection_interval_s = 0\n")
     assert error.key == "server.gc_full_collection_interval_s"
