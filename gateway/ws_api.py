@@ -139,10 +139,15 @@ class _UserDataSubscription:
     active: bool = True
 
     def offer_report(self, report: OrderReport, commit: asyncio.Future[None]) -> bool:
-        """Render now (balances as of this turn), push once ``commit`` has made the change durable."""
+        """Render now (balances as of this turn), push once ``commit`` has made the change durable.
+
+        A refused placement is no event (its answer carries the error), but for the new order of a
+        cancelReplace whose cancel went through, as Binance's stream shows it."""
         if self.connection.closing or not self.active:
             return False
         api = self.connection.api
+        if report.execution is ExecutionKind.REJECTED and report.order_id not in api.rejections_reported:
+            return True
         symbol = api.symbols[report.symbol]
         now_ns = time.time_ns()
         event = execution_report(report, symbol, event_ns=now_ns, execution_id=next(api.execution_ids))
@@ -238,6 +243,8 @@ class WsApi:
         self._weight_by_address: dict[str, RateCounter] = {}
         self.api_connections_open = 0
         self.execution_ids = itertools.count(time.time_ns())
+        # New orders of cancelReplaces whose cancel went through: their refusal is a user data event.
+        self.rejections_reported: set[int] = set()
         self._subscriptions_by_key: dict[str, set[_UserDataSubscription]] = {}
         keys.on_revoke(self._end_subscriptions_of)
         self._methods: dict[str, _Method] = {
@@ -647,7 +654,12 @@ class WsApi:
                 "newOrderResponse": None,
             }
             raise ApiFailure(CANCEL_REPLACE_FAILED, data=data)
-        result = await self._submit(symbol.name, placed.command, placed.client_order_id)
+        if cancel_failure is None:
+            self.rejections_reported.add(order_id)
+        try:
+            result = await self._submit(symbol.name, placed.command, placed.client_order_id)
+        finally:
+            self.rejections_reported.discard(order_id)
         reports = [report for report in result.reports if report.order_id == order_id]
         new_error = None
         if result.error is not None and not reports:

@@ -17,6 +17,7 @@ from book.types import (
     MatchPrevented,
     OrderStatus,
     OrderType,
+    RejectReason,
     SelfTradePrevention,
     Side,
     SubmitOrder,
@@ -271,7 +272,7 @@ def execution_report(
         "C": report.original_client_order_id if report.execution is ExecutionKind.CANCELED else "",
         "x": EXECUTION_TYPES[report.execution],
         "X": _status(report),
-        "r": "NONE" if report.reject_reason is None else report.reject_reason.value,
+        "r": "NONE" if report.reject_reason is None else _reject_reason(report.reject_reason),
         "i": report.order_id,
         "l": format_minor(report.last_quantity_minor, base),
         "z": format_minor(report.filled_minor, base),
@@ -317,3 +318,14 @@ def _prevention_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str,
         "pL": format_minor(match.price_minor, quote),
         "pY": format_minor(match.quote_quantity_minor, quote),
     }
+
+
+# executionReport ``r``: Binance's names where user-data-stream.md documents one, else the core's own.
+_REJECT_REASONS = {
+    RejectReason.INSUFFICIENT_BALANCE: "INSUFFICIENT_BALANCES",
+    RejectReason.POST_ONLY_WOULD_TAKE: "WOULD_MATCH_IMMEDIATELY",
+}
+
+
+def _reject_reason(reason: RejectReason) -> str:
+    return _REJECT_REASONS.get(reason, reason.value)

@@ -667,3 +667,37 @@ async def test_a_new_client_order_id_outside_binances_legal_range_is_refused(gat
         )
         assert refused["error"]["code"] == -1100
     assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+async def test_a_refused_placement_is_no_user_data_event_unless_a_cancel_replace_canceled_first(
+    gateway: GatewayServer,
+) -> None:
+    """Binance's user data stream shows REJECTED only for a cancelReplace whose cancel went through and whose
+    new order was refused; a plain order.place answered -2010 leaves the stream alone."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    too_dear = {"quantity": "2000"}  # 2,000,000 USDT at 1000, twice alice's balance
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        subscribed = await client.call("userDataStream.subscribe.signature", hmac_signed(key))
+        subscription_id = subscribed["result"]["subscriptionId"]
+        refused = await client.call("order.place", hmac_signed(key, **{**RESTING_BUY, **too_dear}))
+        assert refused["error"]["code"] == -2010
+        placed = await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="kept"))
+        assert placed["status"] == 200
+        first = await next_event(client, subscription_id, "executionReport")
+        assert (first["x"], first["c"]) == ("NEW", "kept")
+        replace = {
+            **RESTING_BUY,
+            **too_dear,
+            "newClientOrderId": "dear",
+            "cancelReplaceMode": "ALLOW_FAILURE",
+            "cancelOrigClientOrderId": "kept",
+        }
+        replaced = await client.call("order.cancelReplace", hmac_signed(key, **replace))
+        assert replaced["error"]["data"]["cancelResult"] == "SUCCESS"
+        assert replaced["error"]["data"]["newOrderResult"] == "FAILURE"
+        canceled = await next_event(client, subscription_id, "executionReport")
+        rejected = await next_event(client, subscription_id, "executionReport")
+        assert (canceled["x"], canceled["C"]) == ("CANCELED", "kept")
+        assert (rejected["x"], rejected["X"], rejected["c"]) == ("REJECTED", "REJECTED", "dear")
+        assert rejected["r"] == "INSUFFICIENT_BALANCES"
