@@ -133,7 +133,11 @@ class RollingStats:
 
 
 class RollingWindow:
-    """Trades of the last ``window_s`` seconds, bucketed per second."""
+    """Trades of the last ``window_s`` seconds, bucketed per second.
+
+    Adding a trade drops the buckets its time has left behind, so the window stays bounded even when
+    nobody reads it (no ``@ticker`` subscriber).
+    """
 
     def __init__(self, window_s: int = 86_400) -> None:
         self.window_ms = window_s * MS_PER_S
@@ -148,6 +152,7 @@ class RollingWindow:
         self._expired_close_minor = 0
 
     def add(self, ts_ms: int, price_minor: int, quantity_minor: int, quote_minor: int, trade_id: int) -> None:
+        self._expire(ts_ms)
         second_ms = ts_ms - ts_ms % MS_PER_S
         buckets = self._buckets
         if not buckets or buckets[-1].start_ms < second_ms:
@@ -159,6 +164,7 @@ class RollingWindow:
     def add_second(self, second: Candle, last_quantity_minor: int) -> None:
         """One second of past trades (restored at start), later than any held; ``last_quantity_minor`` is
         the size of its last trade."""
+        self._expire(second.start_ms)
         self._buckets.append(second)
         self._track(
             second,

@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from functools import partial
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import structlog
 from websockets.asyncio.server import ServerConnection
@@ -43,30 +45,40 @@ TICKER_WINDOW_S = 86_400
 class _Subscriber:
     outbox: Outbox
     combined: bool
+    micro: bool = False  # times in microseconds (``timeUnit=MICROSECOND``)
     streams: set[str] = field(default_factory=set)
     joined_at: int = 0  # frames of the current window before this index predate its subscriptions
-    group: tuple[frozenset[str], bool] = (frozenset(), False)
+    group: tuple[frozenset[str], bool, bool] = (frozenset(), False, False)
 
     def regroup(self) -> None:
-        """Subscribers with the same streams and shape share one buffer per flush."""
-        self.group = (frozenset(self.streams), self.combined)
+        """Subscribers with the same streams, shape and time unit share one buffer per flush."""
+        self.group = (frozenset(self.streams), self.combined, self.micro)
+
+
+Build = Callable[[bool], dict]  # a payload, its times in microseconds if asked
 
 
 class _Message:
-    """One encoded stream message; its two framings are built on first use and shared by everyone."""
+    """One encoded stream message; its framings are built on first use and shared by everyone.
 
-    __slots__ = ("_framed", "payload", "stream")
+    ``payloads`` holds the payload with times in milliseconds and, if a subscriber of the stream asked
+    for them, in microseconds (a payload without times serves both).
+    """
 
-    def __init__(self, stream: str, payload: bytes) -> None:
+    __slots__ = ("_framed", "payloads", "stream")
+
+    def __init__(self, stream: str, payload: bytes, payload_micro: bytes | None = None) -> None:
         self.stream = stream
-        self.payload = payload
-        self._framed: list[bytes | None] = [None, None]
+        self.payloads = (payload, payload_micro or payload)
+        self._framed: list[bytes | None] = [None, None, None, None]
 
-    def framed(self, combined: bool) -> bytes:
-        frame = self._framed[combined]
+    def framed(self, combined: bool, micro: bool) -> bytes:
+        index = 2 * micro + combined
+        frame = self._framed[index]
         if frame is None:
-            body = wire.combined(self.stream, self.payload) if combined else self.payload
-            frame = self._framed[combined] = text_frame(body)
+            payload = self.payloads[micro]
+            body = wire.combined(self.stream, payload) if combined else payload
+            frame = self._framed[index] = text_frame(body)
         return frame
 
 
@@ -132,6 +144,7 @@ class MarketStreams:
         for feed in self._feeds:
             broadcaster.subscribe(feed.symbol.name, feed)
         self._subscribers: dict[str, set[_Subscriber]] = {}
+        self._micro_subscribers: Counter[str] = Counter()  # per stream, those wanting microseconds
         self._members: set[_Subscriber] = set()
         self._window: list[_Message] = []
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -187,11 +200,12 @@ class MarketStreams:
                     aggregate = feed.depth[interval] = _DepthAggregate()
                 aggregate.add(update)
         if update.trades:
-            event_ms = update.ts_ns // 1_000_000
+            event_us = update.ts_ns // 1000
             trade_stream = f"{lower}@trade"
             publish = bool(self._subscribers.get(trade_stream))
             for trade in update.trades:
-                trade_ms = trade.ts_ns // 1_000_000
+                trade_us = trade.ts_ns // 1000
+                trade_ms = trade_us // 1000
                 price, quantity, quote = trade.price_minor, trade.quantity_minor, trade.quote_quantity_minor
                 taker_buys = trade.aggressor_side is Side.BUY
                 feed.rolling.add(trade_ms, price, quantity, quote, trade.trade_id)
@@ -200,78 +214,99 @@ class MarketStreams:
                     if closed is not None:
                         self._publish(
                             f"{lower}@kline_{name}",
-                            lambda c=closed, n=name: wire.kline(symbol, event_ms, n, c, True),
+                            lambda micro, c=closed, n=name: wire.kline(symbol, event_us, n, c, True, micro),
                         )
                 if publish:
-                    payload = wire.trade(
-                        symbol, event_ms, trade.trade_id, price, quantity, trade_ms, not taker_buys
+                    build = partial(
+                        wire.trade,
+                        symbol,
+                        event_us,
+                        trade.trade_id,
+                        price,
+                        quantity,
+                        trade_us,
+                        not taker_buys,
                     )
-                    self._window.append(_Message(trade_stream, wire.encode(payload)))
+                    self._window.append(self._message(trade_stream, build))
             self._schedule_flush()
         best = (update.best_bid, update.best_ask)
         if best != feed.best:
             feed.best = best
             self._publish(
-                f"{lower}@bookTicker", lambda: wire.book_ticker(symbol, update.last_update_id, *best)
+                f"{lower}@bookTicker",
+                lambda _: wire.book_ticker(symbol, update.last_update_id, *best),
+                timed=False,
             )
 
     async def _tick_loop(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
             self._ticks += 1
-            now_ms = int(time.time() * 1000)
+            now_us = time.time_ns() // 1000
             for feed in self._feeds:
-                self._push_depth(feed, 100, now_ms)
+                self._push_depth(feed, 100, now_us)
                 if self._ticks % 10 == 0:
-                    self._push_depth(feed, 1000, now_ms)
-                    self._push_statistics(feed, now_ms)
+                    self._push_depth(feed, 1000, now_us)
+                    self._push_statistics(feed, now_us)
 
-    def _push_depth(self, feed: _SymbolFeed, interval_ms: int, now_ms: int) -> None:
+    def _push_depth(self, feed: _SymbolFeed, interval_ms: int, now_us: int) -> None:
         symbol, lower = feed.symbol, feed.lower
         suffix = "@100ms" if interval_ms == 100 else ""
         aggregate = feed.depth.pop(interval_ms, None)
         if aggregate is not None:
             self._publish(
                 f"{lower}@depth{suffix}",
-                lambda: wire.diff_depth(
+                lambda micro: wire.diff_depth(
                     symbol,
-                    now_ms,
+                    now_us,
                     aggregate.first_id,
                     aggregate.last_id,
                     sorted(aggregate.bids.items(), reverse=True),
                     sorted(aggregate.asks.items()),
+                    micro,
                 ),
             )
         for levels in (5, 10, 20):
 
-            def partial(levels: int = levels) -> dict:
+            def partial(_: bool, levels: int = levels) -> dict:
                 snapshot = self.broadcaster.snapshot(symbol.name, levels)
                 return wire.partial_depth(
                     symbol, snapshot.last_update_id, list(snapshot.bids), list(snapshot.asks)
                 )
 
-            self._publish(f"{lower}@depth{levels}{suffix}", partial)
+            self._publish(f"{lower}@depth{levels}{suffix}", partial, timed=False)
 
-    def _push_statistics(self, feed: _SymbolFeed, now_ms: int) -> None:
+    def _push_statistics(self, feed: _SymbolFeed, now_us: int) -> None:
         symbol, lower = feed.symbol, feed.lower
+        now_ms = now_us // 1000
+        stats = feed.rolling.stats(now_ms)
         self._publish(
-            f"{lower}@ticker", lambda: wire.ticker_24h(symbol, now_ms, feed.rolling.stats(now_ms), *feed.best)
+            f"{lower}@ticker", lambda micro: wire.ticker_24h(symbol, now_us, stats, *feed.best, micro)
         )
         for name, series in feed.klines.items():
             stream = f"{lower}@kline_{name}"
             closed = series.roll(now_ms)
             if closed is not None:
-                self._publish(stream, lambda c=closed, n=name: wire.kline(symbol, now_ms, n, c, True))
+                self._publish(
+                    stream, lambda micro, c=closed, n=name: wire.kline(symbol, now_us, n, c, True, micro)
+                )
             current = series.current
             if current is not None and (closed is not None or self._ticks % KLINE_PUSH_TICKS == 0):
-                self._publish(stream, lambda c=current, n=name: wire.kline(symbol, now_ms, n, c, False))
+                self._publish(
+                    stream, lambda micro, c=current, n=name: wire.kline(symbol, now_us, n, c, False, micro)
+                )
 
     # Fan-out ----------------------------------------------------------------------------------------
 
-    def _publish(self, stream: str, payload: object) -> None:
-        """Queue ``payload()`` (built only if someone listens) for the subscribers of ``stream``."""
+    def _message(self, stream: str, build: Build, timed: bool = True) -> _Message:
+        """``build``'s payload encoded once, and once more in microseconds if anyone wants them."""
+        micro = wire.encode(build(True)) if timed and self._micro_subscribers[stream] else None
+        return _Message(stream, wire.encode(build(False)), micro)
+
+    def _publish(self, stream: str, build: Build, timed: bool = True) -> None:
+        """Queue ``build``'s payload (built only if someone listens) for the subscribers of ``stream``."""
         if self._subscribers.get(stream):
-            self._window.append(_Message(stream, wire.encode(payload())))
+            self._window.append(self._message(stream, build, timed))
             self._schedule_flush()
 
     def _schedule_flush(self) -> None:
@@ -287,27 +322,30 @@ class MarketStreams:
         window, self._window = self._window, []
         if not window:
             return
-        buffers: dict[tuple[frozenset[str], bool], bytes] = {}
+        buffers: dict[tuple[frozenset[str], bool, bool], bytes] = {}
         for subscriber in self._members:
             if subscriber.joined_at:
-                data = self._join(window[subscriber.joined_at :], subscriber.streams, subscriber.combined)
+                data = self._join(window[subscriber.joined_at :], subscriber)
                 subscriber.joined_at = 0
             else:
                 group = subscriber.group
                 data = buffers.get(group)
                 if data is None:
-                    data = buffers[group] = self._join(window, subscriber.streams, subscriber.combined)
+                    data = buffers[group] = self._join(window, subscriber)
             if data:
                 subscriber.outbox.send(data)
 
     @staticmethod
-    def _join(messages: list[_Message], streams: set[str], combined: bool) -> bytes:
-        return b"".join([message.framed(combined) for message in messages if message.stream in streams])
+    def _join(messages: list[_Message], subscriber: _Subscriber) -> bytes:
+        streams, combined, micro = subscriber.streams, subscriber.combined, subscriber.micro
+        return b"".join(
+            [message.framed(combined, micro) for message in messages if message.stream in streams]
+        )
 
     def _deliver_before_change(self, subscriber: _Subscriber) -> None:
         """Hand the subscriber its part of the window so far; later frames follow its new streams."""
         if self._window:
-            data = self._join(self._window[subscriber.joined_at :], subscriber.streams, subscriber.combined)
+            data = self._join(self._window[subscriber.joined_at :], subscriber)
             if data:
                 subscriber.outbox.put(data)
             subscriber.joined_at = len(self._window)
@@ -316,14 +354,23 @@ class MarketStreams:
 
     async def serve_connection(self, websocket: ServerConnection) -> None:
         url = urlsplit(websocket.request.path)
+        query = parse_qs(url.query)
         combined = url.path.startswith("/stream")
-        subscriber = _Subscriber(Outbox(websocket, self.limits.websocket_buffer_bytes_max), combined)
+        time_unit = query.get("timeUnit", ["MILLISECOND"])[-1]
+        subscriber = _Subscriber(
+            Outbox(websocket, self.limits.websocket_buffer_bytes_max),
+            combined,
+            wire.TIME_UNITS.get(time_unit, False),
+        )
         initial = (
-            [name for value in parse_qs(url.query).get("streams", []) for name in value.split("/") if name]
+            [name for value in query.get("streams", []) for name in value.split("/") if name]
             if combined
-            else [name for name in url.path.removeprefix("/ws").split("/") if name]
+            else [name for name in unquote(url.path).removeprefix("/ws").split("/") if name]
         )
         try:
+            if time_unit not in wire.TIME_UNITS:
+                await websocket.close(1008, "invalid timeUnit")
+                return
             if initial and self._subscribe(subscriber, initial) is not None:
                 await websocket.close(1008, "invalid stream name")
                 return
@@ -332,8 +379,8 @@ class MarketStreams:
             pass
         finally:
             self._members.discard(subscriber)
-            for stream in subscriber.streams:
-                self._subscribers.get(stream, set()).discard(subscriber)
+            for stream in list(subscriber.streams):
+                self._remove(subscriber, stream)
 
     def _subscribe(self, subscriber: _Subscriber, names: list) -> str | None:
         """Add streams; what is wrong with them, if anything (then nothing is added)."""
@@ -348,8 +395,7 @@ class MarketStreams:
             return f"Invalid request: a connection listens to at most {limit} streams"
         self._deliver_before_change(subscriber)
         for stream in parsed:
-            subscriber.streams.add(stream.name)
-            self._subscribers.setdefault(stream.name, set()).add(subscriber)
+            self._add(subscriber, stream.name)
         subscriber.regroup()
         self._members.add(subscriber)
         return None
@@ -360,11 +406,29 @@ class MarketStreams:
             return wire.INVALID_STREAM
         self._deliver_before_change(subscriber)
         for name in names:
-            if name in subscriber.streams:
-                subscriber.streams.discard(name)
-                self._subscribers.get(name, set()).discard(subscriber)
+            self._remove(subscriber, name)
         subscriber.regroup()
         return None
+
+    def _add(self, subscriber: _Subscriber, name: str) -> None:
+        if name not in subscriber.streams:
+            subscriber.streams.add(name)
+            self._subscribers.setdefault(name, set()).add(subscriber)
+            if subscriber.micro:
+                self._micro_subscribers[name] += 1
+
+    def _remove(self, subscriber: _Subscriber, name: str) -> None:
+        """Forget a subscription, and a stream once no one listens (names come from clients)."""
+        if name in subscriber.streams:
+            subscriber.streams.discard(name)
+            listeners = self._subscribers[name]
+            listeners.discard(subscriber)
+            if not listeners:
+                del self._subscribers[name]
+            if subscriber.micro:
+                self._micro_subscribers[name] -= 1
+                if not self._micro_subscribers[name]:
+                    del self._micro_subscribers[name]
 
     async def _control_loop(self, subscriber: _Subscriber, websocket: ServerConnection) -> None:
         window_start, count = time.monotonic(), 0

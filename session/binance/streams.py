@@ -3,6 +3,9 @@
 Stream names are lowercase: ``<symbol>@depth``, ``<symbol>@depth@100ms``, ``<symbol>@depth<5|10|20>``
 (optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@bookTicker``, ``<symbol>@ticker`` (24 h rolling
 window) and ``<symbol>@kline_<1m|5m|1h>``. Payloads are UTF-8 JSON bytes, encoded once per update.
+
+Times are taken in microseconds; each builder gives them in milliseconds, or in microseconds for a
+connection opened with ``timeUnit=MICROSECOND``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ _STREAM = re.compile(
     r"|kline_(?P<interval>1m|5m|1h))"
 )
 KLINE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
+TIME_UNITS = {"MILLISECOND": False, "millisecond": False, "MICROSECOND": True, "microsecond": True}
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 
 
@@ -131,21 +135,26 @@ def combined(stream: str, encoded_payload: bytes) -> bytes:
     return orjson.dumps({"stream": stream, "data": orjson.Fragment(encoded_payload)})
 
 
+def _time(us: int, micro: bool) -> int:
+    return us if micro else us // 1000
+
+
 def _levels(symbol: SymbolSettings, levels: list[tuple[int, int]]) -> list[list[str]]:
     return [[format_minor(p, symbol.quote_scale), format_minor(q, symbol.base_scale)] for p, q in levels]
 
 
 def diff_depth(
     symbol: SymbolSettings,
-    event_ms: int,
+    event_us: int,
     first_id: int,
     last_id: int,
     bids: list[tuple[int, int]],
     asks: list[tuple[int, int]],
+    micro: bool,
 ) -> dict[str, Any]:
     return {
         "e": "depthUpdate",
-        "E": event_ms,
+        "E": _time(event_us, micro),
         "s": symbol.name,
         "U": first_id,
         "u": last_id,
@@ -162,21 +171,22 @@ def partial_depth(
 
 def trade(
     symbol: SymbolSettings,
-    event_ms: int,
+    event_us: int,
     trade_id: int,
     price: int,
     quantity: int,
-    trade_ms: int,
+    trade_us: int,
     buyer_is_maker: bool,
+    micro: bool,
 ) -> dict[str, Any]:
     return {
         "e": "trade",
-        "E": event_ms,
+        "E": _time(event_us, micro),
         "s": symbol.name,
         "t": trade_id,
         "p": format_minor(price, symbol.quote_scale),
         "q": format_minor(quantity, symbol.base_scale),
-        "T": trade_ms,
+        "T": _time(trade_us, micro),
         "m": buyer_is_maker,
         "M": True,
     }
@@ -207,19 +217,20 @@ def _ratio_text(numerator: int, denominator: int, scale: int) -> str:
 
 def ticker_24h(
     symbol: SymbolSettings,
-    event_ms: int,
+    event_us: int,
     stats: RollingStats,
     bid: tuple[int, int] | None,
     ask: tuple[int, int] | None,
+    micro: bool,
 ) -> dict[str, Any]:
-    """Binance's ``24hrTicker`` event for the rolling window in ``stats``."""
+    """Binance's ``24hrTicker`` event for the rolling window in ``stats``, which ends at the event."""
     price, quantity = symbol.quote_scale, symbol.base_scale
     bid = bid or (0, 0)
     ask = ask or (0, 0)
     change = stats.last_minor - stats.open_minor
     return {
         "e": "24hrTicker",
-        "E": event_ms,
+        "E": _time(event_us, micro),
         "s": symbol.name,
         "p": format_minor(change, price),
         "P": _ratio_text(change * 100, stats.open_minor, 3),
@@ -236,8 +247,8 @@ def ticker_24h(
         "l": format_minor(stats.low_minor, price),
         "v": format_minor(stats.volume_minor, quantity),
         "q": format_minor(stats.quote_volume_minor, price),
-        "O": stats.open_ms,
-        "C": stats.close_ms,
+        "O": _time(event_us - (stats.close_ms - stats.open_ms) * 1000, micro),
+        "C": _time(event_us, micro),
         "F": stats.first_trade_id,
         "L": stats.last_trade_id,
         "n": stats.count,
@@ -245,17 +256,19 @@ def ticker_24h(
 
 
 def kline(
-    symbol: SymbolSettings, event_ms: int, interval: str, candle: Candle, closed: bool
+    symbol: SymbolSettings, event_us: int, interval: str, candle: Candle, closed: bool, micro: bool
 ) -> dict[str, Any]:
-    """Binance's ``kline`` event for one candle of ``interval`` (``1m``, ``5m``, ``1h``)."""
+    """Binance's ``kline`` event for one candle of ``interval`` (``1m``, ``5m``, ``1h``); it closes one
+    unit of time before the next one starts."""
     price, quantity = symbol.quote_scale, symbol.base_scale
+    start, end = candle.start_ms, candle.start_ms + KLINE_INTERVALS_MS[interval]
     return {
         "e": "kline",
-        "E": event_ms,
+        "E": _time(event_us, micro),
         "s": symbol.name,
         "k": {
-            "t": candle.start_ms,
-            "T": candle.start_ms + KLINE_INTERVALS_MS[interval] - 1,
+            "t": start * 1000 if micro else start,
+            "T": (end * 1000 if micro else end) - 1,
             "s": symbol.name,
             "i": interval,
             "f": candle.first_trade_id,

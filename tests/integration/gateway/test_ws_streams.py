@@ -140,6 +140,58 @@ async def test_invalid_stream_in_the_url_closes_the_connection(gateway: GatewayS
             await asyncio.wait_for(websocket.recv(), 5)
 
 
+async def test_url_encoded_stream_names_are_read(gateway: GatewayServer) -> None:
+    """Binance's streams take URL-encoded URLs (changelog 2025-12-02): ``%40`` is ``@``, ``%2F`` ``/``."""
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}"
+    for path in (
+        "/ws/btcusdt%40trade%2Fethbtc%40depth5",
+        "/stream?streams=btcusdt%40trade%2Fethbtc%40depth5",
+    ):
+        async with connect(url + path) as websocket:
+            await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
+            answer = json.loads(await asyncio.wait_for(websocket.recv(), 5))
+            assert answer == {"result": ["btcusdt@trade", "ethbtc@depth5"], "id": 1}, path
+
+
+async def test_time_unit_microsecond_gives_every_time_in_microseconds(gateway: GatewayServer) -> None:
+    """``timeUnit=MICROSECOND`` (or ``microsecond``) on the URL; milliseconds stay the default."""
+    streams = "btcusdt@trade/btcusdt@kline_1m/btcusdt@ticker/btcusdt@depth"
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams={streams}"
+    async with (
+        connect(url) as milliseconds,
+        connect(url + "&timeUnit=MICROSECOND") as microseconds,
+        connect(url + "&timeUnit=microsecond") as lowercase,
+    ):
+        await asyncio.sleep(0.2)
+        await trade_once(gateway)
+        seen = {}
+        for name, websocket in (("ms", milliseconds), ("us", microseconds), ("lower", lowercase)):
+            by_stream: dict[str, dict] = {}  # the first frame of each stream
+            async with asyncio.timeout(6):
+                while len(by_stream) < 4:
+                    frame = json.loads(await websocket.recv())
+                    by_stream.setdefault(frame["stream"], frame["data"])
+            seen[name] = by_stream
+    ms, us = seen["ms"], seen["us"]
+    assert seen["lower"]["btcusdt@trade"]["T"] == us["btcusdt@trade"]["T"]
+    assert us["btcusdt@trade"]["T"] // 1000 == ms["btcusdt@trade"]["T"]
+    assert us["btcusdt@trade"]["E"] // 1000 == ms["btcusdt@trade"]["E"]
+    assert us["btcusdt@trade"]["T"] > 10**15 > ms["btcusdt@trade"]["T"]
+    kline = us["btcusdt@kline_1m"]["k"]
+    assert kline["t"] % 60_000_000 == 0 and kline["T"] == kline["t"] + 60_000_000 - 1
+    assert kline["t"] == ms["btcusdt@kline_1m"]["k"]["t"] * 1000
+    ticker = us["btcusdt@ticker"]
+    assert ticker["C"] - ticker["O"] == 86_400_000_000 and ticker["E"] == ticker["C"] > 10**15
+    assert us["btcusdt@depth"]["E"] > 10**15 > ms["btcusdt@depth"]["E"]
+
+
+async def test_an_unknown_time_unit_closes_the_connection(gateway: GatewayServer) -> None:
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@trade?timeUnit=NANOSECOND"
+    async with connect(url) as websocket:
+        with pytest.raises(ConnectionClosed, match="invalid timeUnit"):
+            await asyncio.wait_for(websocket.recv(), 5)
+
+
 async def test_24h_ticker_and_klines_follow_the_trades(gateway: GatewayServer) -> None:
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams=btcusdt@ticker/btcusdt@kline_1m"
     async with connect(url) as websocket:

@@ -15,7 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from book.order_book import OrderBook
-from book.types import CancelOrder, OrderType, PriceLevelChanged, Side, SubmitOrder, TimeInForce
+from book.types import (
+    CancelOrder,
+    OrderType,
+    PriceLevelChanged,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    TradeExecuted,
+)
 from config import load_settings
 from gateway.market_data import DepthSnapshot, MarketDataBroadcaster
 from gateway.ws_streams import MarketStreams, _Subscriber
@@ -214,3 +222,20 @@ def test_control_requests_with_bad_params_get_binances_errors_and_change_nothing
     )
     assert control(streams, subscriber, "LIST_SUBSCRIPTIONS", []) == ["btcusdt@trade"]
     assert control(streams, subscriber, "GET_PROPERTY", ["combined"]) is False
+
+
+def test_the_24h_window_stays_bounded_with_no_ticker_subscriber() -> None:
+    """Buckets were dropped only when a ``@ticker`` push read the window; unread, it kept every second
+    with a trade for as long as the process ran."""
+    run = Run()
+    minute_ns = 60 * 10**9
+    for minute in range(3 * 24 * 60):  # one trade a minute for three days
+        run.command(("order", 1, Side.SELL, 0, 1))
+        run.command(("order", 2, Side.BUY, 0, 1))
+        run.turn = [
+            event._replace(ts_ns=minute * minute_ns) if type(event) is TradeExecuted else event
+            for event in run.turn
+        ]
+        run.end_turn()
+    assert len(run.feed.rolling._buckets) <= 24 * 60 + 1
+    assert run.feed.rolling.stats(3 * 24 * 60 * 60_000).count == 24 * 60
