@@ -24,6 +24,7 @@ from session.fix.dictionary import (
     ADMIN_MSG_TYPES,
     COMP_ID_PROBLEM,
     INVALID_MSG_TYPE,
+    INVALID_TAG_NUMBER,
     KNOWN_MSG_TYPES_44,
     MESSAGES,
     REQUIRED_TAG_MISSING,
@@ -226,7 +227,7 @@ class FixSession:
 
     def _reject(self, message: FixMessage, problem: Problem, now_s: float) -> None:
         body = [(45, message.get(34) or "0"), (372, message.msg_type)]
-        if problem.ref_tag:
+        if problem.ref_tag or problem.reason == INVALID_TAG_NUMBER:
             body.append((371, str(problem.ref_tag)))
         body += [(373, str(problem.reason)), (58, problem.text)]
         self._send("3", body, now_s, header=_reverse_routing(message))
@@ -269,15 +270,23 @@ class FixSession:
 
     def _header_ok(self, message: FixMessage, now_s: float) -> bool:
         if message.get(49) != self.config.their_comp_id or message.get(56) != self.config.our_comp_id:
-            self._reject(message, Problem(COMP_ID_PROBLEM, 0, "CompID problem"), now_s)
-            self._logout_and_close("CompID problem", now_s)
+            self._reject_and_logout(message, Problem(COMP_ID_PROBLEM, 0, "CompID problem"), now_s)
             return False
         sending_time = parse_utc_timestamp(message.get(52) or "")
         if sending_time is None or abs(sending_time - now_s) > SENDING_TIME_TOLERANCE_S:
-            self._reject(message, Problem(SENDING_TIME_ACCURACY, 52, "SendingTime accuracy problem"), now_s)
-            self._logout_and_close("SendingTime accuracy problem", now_s)
+            problem = Problem(SENDING_TIME_ACCURACY, 52, "SendingTime accuracy problem")
+            self._reject_and_logout(message, problem, now_s)
             return False
         return True
+
+    def _reject_and_logout(self, message: FixMessage, problem: Problem, now_s: float) -> None:
+        """Reject, consuming the message's number if it was the one expected (as QuickFIX does): else the
+        next logon's ResendRequest would bring it back as a PossDup resend and it would be acted on."""
+        self._reject(message, problem, now_s)
+        seq_text = message.get(34) or ""
+        if ascii_digits(seq_text) and int(seq_text) == self.next_incoming_seq:
+            self._advance()
+        self._logout_and_close(problem.text, now_s)
 
     def _sequence_ok(self, message: FixMessage, now_s: float) -> bool:
         """Whether ``message`` is the next in sequence (and should be processed)."""
@@ -297,7 +306,9 @@ class FixSession:
                 self._send("2", [(7, str(expected)), (16, "0")], now_s)
             self._resend_requested_up_to = max(self._resend_requested_up_to, seq - 1)
             return False
-        if message.get(43) == "Y":
+        # A SequenceReset needs no OrigSendingTime (QuickFIX's Session::doPossDup): engines send gap fills
+        # without it, and a rejected gap fill would leave the gap open.
+        if message.get(43) == "Y" and message.msg_type != "4":
             original = message.get(122)
             if original is None:
                 self._reject(message, Problem(REQUIRED_TAG_MISSING, 122, "Required tag missing (122)"), now_s)
@@ -307,15 +318,12 @@ class FixSession:
             original_s = parse_utc_timestamp(original)
             sent_s = parse_utc_timestamp(message.get(52) or "")
             if original_s is None or sent_s is None or original_s > sent_s:
-                self._reject(
-                    message, Problem(SENDING_TIME_ACCURACY, 122, "SendingTime accuracy problem"), now_s
-                )
-                self._logout_and_close("OrigSendingTime (122) is later than SendingTime (52)", now_s)
+                text = "OrigSendingTime (122) is later than SendingTime (52)"
+                self._reject_and_logout(message, Problem(SENDING_TIME_ACCURACY, 122, text), now_s)
                 return False
-            if seq < expected:
-                return False
-        elif seq < expected:
-            self._logout_and_close(f"MsgSeqNum too low, expecting {expected} but received {seq}", now_s)
+        if seq < expected:
+            if message.get(43) != "Y":
+                self._logout_and_close(f"MsgSeqNum too low, expecting {expected} but received {seq}", now_s)
             return False
         return True
 

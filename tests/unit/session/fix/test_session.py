@@ -488,3 +488,39 @@ def test_a_reject_routes_back_on_behalf_of_and_deliver_to_sub_and_location_ids()
     assert (reject.msg_type, reject.get(373), reject.get(371)) == ("3", "1", "112")
     routed = {tag: reject.get(tag) for tag in (128, 129, 145, 116, 144)}
     assert routed == {128: "FIRM", 129: "TRADER", 145: "LDN", 116: "DESK", 144: "NY"}
+
+
+def test_a_poss_dup_gap_fill_without_orig_sending_time_closes_the_gap() -> None:
+    """QuickFIX and QuickFIX/J ask OrigSendingTime (122) of every PossDup message but a SequenceReset
+    (Session::doPossDup): rejecting the gap fill left the gap open, and the resend was never asked again."""
+    session, client = logged_on()
+    client.send("D", [(11, "x")], seq=5)
+    (resend_request,) = client.received()
+    assert (resend_request.get(7), resend_request.get(16)) == ("2", "0")
+    client.send("4", [(123, "Y"), (36, "5")], seq=2, header=[(43, "Y")])
+    assert client.received() == []
+    assert session.next_incoming_seq == 5
+    client.send("0", seq=5, header=[(43, "Y"), (122, utc_timestamp(NOW - 1))])
+    assert client.received() == [] and session.next_incoming_seq == 6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"), [({"sent_at": NOW - 500}, "10"), ({"comp": ("ALICE", "SOMEONE")}, "9")]
+)
+def test_a_message_rejected_for_its_sending_time_or_comp_ids_is_not_asked_for_again(kwargs, reason) -> None:
+    """The Reject consumes the message's number (QuickFIX's generateReject, FIX test cases 2k and 2o: the
+    counterparty's Logout that follows is in sequence): else the next logon's ResendRequest brings the
+    rejected message back as a PossDup resend with a fresh SendingTime, and a stale order is executed."""
+    session, client = logged_on()
+    client.send("D", [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "BTCUSDT")], **kwargs)
+    reject, logout = client.received()
+    assert (reject.msg_type, reject.get(373), reject.get(45), logout.msg_type) == ("3", reason, "2", "5")
+    assert session.next_incoming_seq == 3
+
+
+def test_a_reject_of_tag_number_zero_names_it() -> None:
+    _, client = logged_on()
+    client.send("0", [(0, "x")])
+    (reject,) = client.received()
+    assert (reject.get(373), reject.get(371)) == ("0", "0")
+
