@@ -25,6 +25,7 @@ from gateway.book_task import Result
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.orders import OrderState
+from session.fix.dictionary import CLIENT_ID, CLIENT_ID_PATTERN
 from session.fix.market_data import (
     EntryType,
     MarketDataRequestProblem,
@@ -57,6 +58,7 @@ BUSINESS_REJECT_UNSUPPORTED_TYPE = "3"
 BUSINESS_REJECT_OTHER = "0"
 EXEC_TYPE_ORDER_STATUS = "I"
 INSUFFICIENT_BANDWIDTH = "2"  # MDReqRejReason (281) for a subscription past the session's bound
+ILLEGAL_CLIENT_ORDER_ID = f"ClOrdID (11) must match {CLIENT_ID_PATTERN}"
 
 
 class FixSender(Protocol):
@@ -281,6 +283,10 @@ class FixApplication:
             self._reject_new_order(session_id, state, fields, RejectReason.RATE_LIMITED, "")
             return
         client_order_id = fields.get(11) or ""
+        if not CLIENT_ID.fullmatch(client_order_id):
+            text = ILLEGAL_CLIENT_ORDER_ID
+            self._reject_new_order(session_id, state, fields, RejectReason.INVALID_ORDER, text)
+            return
         symbol = self.symbols.get(fields.get(55) or "")
         if symbol is None:
             self._reject_new_order(session_id, state, fields, RejectReason.UNKNOWN_SYMBOL, "")
@@ -354,6 +360,10 @@ class FixApplication:
 
     def _cancel(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
         order = self._find(state, fields)
+        if not CLIENT_ID.fullmatch(fields.get(11) or ""):
+            reason, text = RejectReason.INVALID_ORDER, ILLEGAL_CLIENT_ORDER_ID
+            self._cancel_reject(session_id, fields, order, RESPONSE_TO_CANCEL, reason, text)
+            return
         if order is None or not order.is_open:
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_CANCEL, RejectReason.UNKNOWN_ORDER)
             return
@@ -369,6 +379,10 @@ class FixApplication:
         order = self._find(state, fields)
         if self._rate_limited(state):
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.RATE_LIMITED)
+            return
+        if not CLIENT_ID.fullmatch(fields.get(11) or ""):
+            reason, text = RejectReason.INVALID_ORDER, ILLEGAL_CLIENT_ORDER_ID
+            self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, reason, text)
             return
         if order is None or not order.is_open:
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.UNKNOWN_ORDER)

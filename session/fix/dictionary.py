@@ -187,6 +187,12 @@ def is_fix44_tag(tag: int) -> bool:
     return 1 <= tag <= FIX44_TAG_MAX and tag not in FIX44_UNDEFINED_TAGS
 
 
+# Binance's FIX API: "Client order ID fields must conform to the regex ^[a-zA-Z0-9-_]{1,36}$" (ClOrdID,
+# MDReqID, ...). An id that the venue keeps and repeats in every report is bounded and printable.
+CLIENT_ID_PATTERN = "^[a-zA-Z0-9-_]{1,36}$"
+CLIENT_ID = re.compile(r"[a-zA-Z0-9_-]{1,36}")
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     reason: int

@@ -368,3 +368,41 @@ async def test_a_fault_in_a_handler_rejects_that_message_and_the_next_ones_still
     (reject,) = sender.of("B", "j")
     assert (reject[372], reject[380], reject[379]) == ("F", "0", "c1")
     assert sender.of("B", "8")[0][39] == "0"
+
+
+@pytest.mark.parametrize("client_id", ["x" * 37, "a b", "caf\xe9", "a/b", "a\x7fb"])
+async def test_a_client_order_id_outside_the_legal_range_is_rejected_and_changes_nothing(
+    venue, client_id: str
+) -> None:
+    """ClOrdID (11) keeps to ^[a-zA-Z0-9-_]{1,36}$ (Binance's FIX API): it names an order, is stored with
+    it and repeated in every report, so an over-long or unprintable one was a bound missing."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order(client_id, "2", "0.5", "60000"))
+    await settle(application)
+    (report,) = sender.of("B", "8")
+    assert (report[150], report[39], report[11], report[103]) == ("8", "8", client_id, "11")
+    assert "ClOrdID (11)" in report[58] and harness.exchange.open_orders(BOB) == []
+    application.on_message("B", "D", order("s-1_" + "x" * 32, "2", "0.5", "60000"))
+    await settle(application)
+    assert sender.of("B", "8")[-1][39] == "0"
+    application.on_message("B", "F", [(11, client_id), (41, "s-1_" + "x" * 32), (55, "BTCUSDT"), (54, "2")])
+    replace = [
+        (11, client_id),
+        (41, "s-1_" + "x" * 32),
+        (55, "BTCUSDT"),
+        (54, "2"),
+        (38, "0.4"),
+        (44, "60000"),
+    ]
+    application.on_message("B", "G", [*replace, (40, "2")])
+    await settle(application)
+    rejects = sender.of("B", "9")
+    assert [(r[434], r[102], r[39], r[11]) for r in rejects] == [
+        ("1", "99", "0", client_id),
+        ("2", "99", "0", client_id),
+    ]
+    assert all("ClOrdID (11)" in r[58] for r in rejects)
+    (resting,) = harness.exchange.open_orders(BOB)
+    assert (resting.client_order_id, resting.quantity_minor) == ("s-1_" + "x" * 32, 50_000_000)
+    assert harness.exchange.find_order(BOB, client_order_id=client_id) is None
+
