@@ -102,26 +102,35 @@ class _ReportStream:
 
 @dataclass(slots=True, eq=False)
 class _MarketDataStream:
-    """One MarketDataRequest subscription of a session to one symbol."""
+    """One MarketDataRequest subscription of a session to one symbol.
+
+    An update can leave nothing to send (only levels born and gone within it, or only sides or trades
+    not subscribed to), so each X starts its update ids right after the last one sent (or the snapshot):
+    a client checking that FirstBookUpdateID follows the previous LastBookUpdateID sees no false gap.
+    """
 
     application: FixApplication
     session_id: str
     request_id: str
     symbol: SymbolSettings
     entry_types: frozenset[EntryType]
+    next_update_id: int = 0  # set from the snapshot sent with the subscription
 
     def offer(self, update: MarketDataUpdate) -> bool:
         body = incremental_fields(
             self.request_id,
             self.symbol,
-            first_update_id=update.first_update_id,
+            first_update_id=self.next_update_id,
             last_update_id=update.last_update_id,
             bids=update.bids,
             asks=update.asks,
             trades=update.trades,
             entry_types=self.entry_types,
         )
-        return not body or self.application.sender.send(self.session_id, "X", body)
+        if not body:
+            return True
+        self.next_update_id = update.last_update_id + 1
+        return self.application.sender.send(self.session_id, "X", body)
 
     def disconnect(self, reason: str) -> None:
         self.application.sender.disconnect(self.session_id, reason)
@@ -557,7 +566,11 @@ class FixApplication:
             self.sender.send(session_id, "Y", reject_fields(request))
             return
         if request.unsubscribe:
-            for stream in state.market_data.pop(request.request_id, []):
+            streams = state.market_data.pop(request.request_id, None)
+            if streams is None:
+                problem = MarketDataRequestProblem(request.request_id, None, "Unknown MDReqID (262)")
+                self.sender.send(session_id, "Y", reject_fields(problem))
+            for stream in streams or []:
                 self.broadcaster.unsubscribe(stream.symbol.name, stream)
             return
         if request.subscribe and request.request_id in state.market_data:
@@ -578,6 +591,8 @@ class FixApplication:
                 self.broadcaster.subscribe(name, stream)
                 streams.append(stream)
             snapshot = self.broadcaster.snapshot(name, request.depth_levels or self._depth_levels_max)
+            if request.subscribe:
+                stream.next_update_id = snapshot.last_update_id + 1
             trades = (
                 self.broadcaster.recent_trades(name, 100) if EntryType.TRADE in request.entry_types else []
             )

@@ -95,7 +95,10 @@ ENUMS: dict[int, frozenset[str]] = {
     98: frozenset({"0"}),
     263: frozenset({"0", "1", "2"}),
     265: frozenset({"0", "1"}),
-    269: frozenset({"0", "1", "2"}),
+    266: frozenset({"Y", "N"}),
+    # Every MDEntryType FIX 4.4 defines: the ones the venue does not publish get a MarketDataRequestReject
+    # with MDReqRejReason 8 (unsupported MDEntryType), not a session-level Reject.
+    269: frozenset("0123456789ABC"),
     530: frozenset({"1", "7"}),
     559: frozenset({"0", "4"}),
     585: frozenset({"1", "7"}),
@@ -150,7 +153,8 @@ MESSAGES: dict[str, MessageSpec] = {
     "H": _spec((54, 55), (37, 11, 790, 1)),
     "q": _spec((11, 530, 60), (55, 1)),
     "AF": _spec((584, 585), (55, 1)),
-    "V": _spec((262, 263, 264), (265, 266), (MD_ENTRY_TYPES, RELATED_SYMBOLS)),
+    # MarketDepth (264) is optional in Binance's dialect (its trade stream is asked for without it).
+    "V": _spec((262, 263), (264, 265, 266), (MD_ENTRY_TYPES, RELATED_SYMBOLS)),
     "x": _spec((320, 559), (55,)),
 }
 # Every MsgType FIX 4.4 defines: a type outside this set is rejected (11); one inside it that the gateway does

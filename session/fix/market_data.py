@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from book.types import Side, TradeExecuted
 from config.money import ascii_digits, format_minor
 from config.settings import SymbolSettings
+from session.fix.dictionary import CLIENT_ID, CLIENT_ID_PATTERN
 from session.fix.order_entry import utc_timestamp
 
 
@@ -36,27 +37,48 @@ class MarketDataSubscription:
 
 @dataclass(frozen=True, slots=True)
 class MarketDataRequestProblem:
-    """Reject with MarketDataRequestReject (35=Y): MDReqRejReason (281) and a text."""
+    """Reject with MarketDataRequestReject (35=Y): MDReqRejReason (281), None where no value fits, and a
+    text."""
 
     request_id: str
-    reason_code: str
+    reason_code: str | None
     text: str
 
 
 def parse_market_data_request(
     fields: Sequence[tuple[int, str]], *, depth_levels_max: int, known_symbols: Iterable[str]
 ) -> MarketDataSubscription | MarketDataRequestProblem:
-    """Read a V message's body fields, in order, groups included."""
+    """Read a V message's body fields, in order, groups included.
+
+    An unsubscribe is by MDReqID alone (Binance's example sends no groups); a subscription's updates are
+    incremental refreshes of the aggregated book, so MDUpdateType 0 and AggregatedBook N are refused.
+    """
     values = {tag: value for tag, value in fields}
     request_id = values.get(262, "")
+    if not CLIENT_ID.fullmatch(request_id):
+        return MarketDataRequestProblem(request_id, None, f"MDReqID (262) must match {CLIENT_ID_PATTERN}")
     request_type = values.get(263)
     if request_type not in ("0", "1", "2"):
         return MarketDataRequestProblem(request_id, "4", "SubscriptionRequestType (263) must be 0, 1 or 2")
+    if request_type == "2":
+        return MarketDataSubscription(
+            request_id=request_id,
+            subscribe=False,
+            unsubscribe=True,
+            depth_levels=0,
+            entry_types=frozenset(),
+            symbols=(),
+        )
     depth_raw = values.get(264, "0")
     if not ascii_digits(depth_raw) or int(depth_raw) > depth_levels_max:
         return MarketDataRequestProblem(request_id, "5", f"MarketDepth (264) must be 0 to {depth_levels_max}")
-    if values.get(265, "1") not in ("0", "1"):
-        return MarketDataRequestProblem(request_id, "6", "MDUpdateType (265) must be 0 or 1")
+    if request_type == "1" and values.get(265, "1") != "1":
+        text = "MDUpdateType (265) must be 1: updates come as incremental refreshes (X)"
+        return MarketDataRequestProblem(request_id, "6", text)
+    if values.get(266, "Y") != "Y":
+        return MarketDataRequestProblem(
+            request_id, "7", "AggregatedBook (266) must be Y: one entry per price"
+        )
     entry_types = []
     for tag, value in fields:
         if tag == 269:
@@ -172,7 +194,8 @@ def incremental_fields(
 
 def reject_fields(problem: MarketDataRequestProblem) -> list[tuple[int, str]]:
     """Body of a MarketDataRequestReject (35=Y)."""
-    return [(262, problem.request_id), (281, problem.reason_code), (58, problem.text)]
+    reason = [(281, problem.reason_code)] if problem.reason_code is not None else []
+    return [(262, problem.request_id), *reason, (58, problem.text)]
 
 
 def security_list_fields(

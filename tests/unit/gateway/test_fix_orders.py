@@ -406,3 +406,58 @@ async def test_a_client_order_id_outside_the_legal_range_is_rejected_and_changes
     assert (resting.client_order_id, resting.quantity_minor) == ("s-1_" + "x" * 32, 50_000_000)
     assert harness.exchange.find_order(BOB, client_order_id=client_id) is None
 
+
+def market_data_request(request_id: str, request_type: str, *entry_types: str, symbol: str = "BTCUSDT"):
+    return [
+        (262, request_id),
+        (263, request_type),
+        (264, "0"),
+        (267, str(len(entry_types))),
+        *[(269, entry_type) for entry_type in entry_types],
+        (146, "1"),
+        (55, symbol),
+    ]
+
+
+async def test_an_unsubscribe_by_md_req_id_alone_ends_the_subscription(venue) -> None:
+    """Binance's example: 262=TRADE_STREAM|263=2|264=1, no groups. It was refused (281=0) and the
+    subscription went on; an unsubscribe naming no subscription gets a MarketDataRequestReject."""
+    harness, application, sender = venue
+    application.on_message("A", "V", market_data_request("TRADE_STREAM", "1", "2"))
+    assert harness.broadcaster.subscriber_count() == 1
+    application.on_message("A", "V", [(262, "TRADE_STREAM"), (263, "2"), (264, "1")])
+    assert harness.broadcaster.subscriber_count() == 0 and sender.of("A", "Y") == []
+    application.on_message("A", "V", [(262, "TRADE_STREAM"), (263, "2")])
+    (reject,) = sender.of("A", "Y")
+    assert (reject[262], 281 in reject) == ("TRADE_STREAM", False) and "MDReqID (262)" in reject[58]
+
+
+async def test_market_data_nobody_publishes_and_illegal_request_ids_are_refused(venue) -> None:
+    harness, application, sender = venue
+    application.on_message("A", "V", market_data_request("open", "1", "0", "4"))
+    application.on_message("A", "V", market_data_request("a b", "1", "0", "1"))
+    rejects = sender.of("A", "Y")
+    assert [(r[262], r.get(281)) for r in rejects] == [("open", "8"), ("a b", None)]
+    assert harness.broadcaster.subscriber_count() == 0 and sender.of("A", "W") == []
+
+
+async def test_increments_follow_each_other_across_updates_that_leave_nothing_to_send(venue) -> None:
+    """A level born and gone in one turn (a resting sell taken in the turn it was placed) takes update
+    ids but leaves no New/Change/Delete entry, so no X goes out for it: the next X starts right after the
+    last one sent (FirstBookUpdateID 25043 = previous LastBookUpdateID 25044 + 1), or a client following
+    the ids sees a gap and resynchronises for nothing."""
+    _, application, sender = venue
+    application.on_message("A", "V", market_data_request("depth", "1", "0", "1"))
+    (snapshot,) = sender.of("A", "W")
+    application.on_message("B", "D", order("s1", "2", "0.1", "60000"))
+    application.on_message("A", "D", order("b1", "1", "0.1", "60000"))
+    await settle(application)
+    application.on_message("B", "D", order("s2", "2", "0.1", "61000"))
+    await settle(application)
+    increments = sender.of("A", "X")
+    assert increments, "the new level at 61000 is sent"
+    last = int(snapshot[25044])
+    for increment in increments:
+        assert int(increment[25043]) == last + 1
+        last = int(increment[25044])
+    assert increments[-1][270] == "61000.00000000"

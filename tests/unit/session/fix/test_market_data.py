@@ -134,3 +134,41 @@ def test_security_list_has_tick_and_step() -> None:
     fields = security_list_fields("q", "s", [SYMBOL])
     assert (969, "0.01000000") in fields
     assert (561, "0.00001000") in fields
+
+
+def test_an_unsubscribe_names_only_its_request() -> None:
+    """Binance's own example unsubscribes with MDReqID and SubscriptionRequestType alone (no groups)."""
+    request = _parse([(262, "TRADE_STREAM"), (263, "2"), (264, "1")])
+    assert isinstance(request, MarketDataSubscription)
+    assert (request.request_id, request.unsubscribe, request.subscribe) == ("TRADE_STREAM", True, False)
+    assert isinstance(_parse([(262, "TRADE_STREAM"), (263, "2")]), MarketDataSubscription)
+
+
+def test_market_depth_may_be_left_out() -> None:
+    """Binance's trade stream needs only SubscriptionRequestType 1 and MDEntryType 2: the full book."""
+    request = _parse([(262, "t1"), (263, "1"), (267, "1"), (269, "2"), (146, "1"), (55, "BTCUSDT")])
+    assert isinstance(request, MarketDataSubscription) and request.depth_levels == 0
+
+
+def test_md_req_id_keeps_to_the_legal_range() -> None:
+    for request_id in ("x" * 37, "a b", "caf\xe9", "a/b"):
+        problem = _parse([(262, request_id) if tag == 262 else (tag, v) for tag, v in REQUEST])
+        assert isinstance(problem, MarketDataRequestProblem) and problem.request_id == request_id
+        assert problem.reason_code is None and "MDReqID (262)" in problem.text
+        assert [tag for tag, _ in reject_fields(problem)] == [262, 58]
+    assert isinstance(
+        _parse([(262, "A-z_09" + "x" * 30) if t == 262 else (t, v) for t, v in REQUEST]),
+        MarketDataSubscription,
+    )
+
+
+def test_what_the_venue_does_not_publish_is_refused_with_its_reason() -> None:
+    """Updates come only as incremental refreshes of the aggregated book: MDUpdateType 0 (full refresh)
+    is refused with 281=6 and AggregatedBook N with 281=7, instead of being served something else."""
+    full_refresh = _parse([(tag, "0" if tag == 265 else v) for tag, v in REQUEST])
+    assert isinstance(full_refresh, MarketDataRequestProblem) and full_refresh.reason_code == "6"
+    by_order = _parse([*REQUEST[:4], (266, "N"), *REQUEST[4:]])
+    assert isinstance(by_order, MarketDataRequestProblem) and by_order.reason_code == "7"
+    snapshot_only = [(tag, "0" if tag in (263, 265) else v) for tag, v in REQUEST]
+    assert isinstance(_parse(snapshot_only), MarketDataSubscription)
+    assert isinstance(_parse([*REQUEST[:4], (266, "Y"), *REQUEST[4:]]), MarketDataSubscription)

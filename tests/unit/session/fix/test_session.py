@@ -524,3 +524,15 @@ def test_a_reject_of_tag_number_zero_names_it() -> None:
     (reject,) = client.received()
     assert (reject.get(373), reject.get(371)) == ("0", "0")
 
+
+def test_market_data_requests_as_binance_documents_them_pass_the_dictionary() -> None:
+    """No MarketDepth (264) on a trade stream, no groups on an unsubscribe; and an MDEntryType that FIX 4.4
+    defines but the venue does not publish reaches the application, for a MarketDataRequestReject 281=8."""
+    session, client = logged_on()
+    client.send("V", [(262, "t1"), (263, "1"), (267, "1"), (269, "2"), (146, "1"), (55, "BTCUSDT")])
+    client.send("V", [(262, "t1"), (263, "2")])
+    client.send(
+        "V", [(262, "o1"), (263, "1"), (264, "0"), (267, "1"), (269, "4"), (146, "1"), (55, "BTCUSDT")]
+    )
+    assert client.received() == []
+    assert [event.message.get(262) for event in session.events_received()] == ["t1", "t1", "o1"]
