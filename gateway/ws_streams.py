@@ -39,6 +39,8 @@ TICK_S = 0.1
 KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (and each closed one at once)
 CONTROL_MESSAGES_PER_S_MAX = 5
 TICKER_WINDOW_S = 86_400
+CONNECTION_LIFETIME_S = 86_400  # Binance ends a stream connection at 24 h
+GOING_AWAY = 1001
 
 
 @dataclass(eq=False, slots=True)
@@ -152,6 +154,7 @@ class MarketStreams:
         self._flush_interval_s = settings.server.stream_flush_interval_ms / 1000
         self._ticks = 0
         self._timer: asyncio.Task[None] | None = None
+        self.connection_lifetime_s: float = CONNECTION_LIFETIME_S
 
     def restore(self, seconds: Iterable[TradeSecond]) -> None:
         """Rebuild the 24 h windows and open klines from the store's per-second trade aggregates."""
@@ -182,12 +185,26 @@ class MarketStreams:
         self._timer = asyncio.get_running_loop().create_task(self._tick_loop())
 
     async def close(self) -> None:
+        """Write what is pending and Binance's ``serverShutdown`` to every connection, then stop.
+
+        Nothing is awaited before those writes, so they go out ahead of the close frames of the
+        server's shutdown, which closes connections from a task of its own.
+        """
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
+        now_us = time.time_ns() // 1000
+        shutdown = _Message(
+            wire.SERVER_SHUTDOWN_STREAM,
+            wire.encode(wire.server_shutdown(now_us, False)),
+            wire.encode(wire.server_shutdown(now_us, True)),
+        )
+        for subscriber in self._members:
+            subscriber.outbox.send(shutdown.framed(subscriber.combined, subscriber.micro))
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
 
     # Feed -------------------------------------------------------------------------------------------
 
@@ -367,6 +384,7 @@ class MarketStreams:
             if combined
             else [name for name in unquote(url.path).removeprefix("/ws").split("/") if name]
         )
+        self._members.add(subscriber)
         try:
             if time_unit not in wire.TIME_UNITS:
                 await websocket.close(1008, "invalid timeUnit")
@@ -374,7 +392,10 @@ class MarketStreams:
             if initial and self._subscribe(subscriber, initial) is not None:
                 await websocket.close(1008, "invalid stream name")
                 return
-            await self._control_loop(subscriber, websocket)
+            async with asyncio.timeout(self.connection_lifetime_s):
+                await self._control_loop(subscriber, websocket)
+        except TimeoutError:
+            await websocket.close(GOING_AWAY, "connection lifetime of 24 h reached")
         except ConnectionClosed:
             pass
         finally:
@@ -386,7 +407,7 @@ class MarketStreams:
         """Add streams; what is wrong with them, if anything (then nothing is added)."""
         parsed = []
         for name in names:
-            stream = wire.parse_stream_name(name, self.symbols) if isinstance(name, str) else None
+            stream = wire.parse_stream_name(name) if isinstance(name, str) else None
             if stream is None:
                 return wire.INVALID_STREAM
             parsed.append(stream)
@@ -397,7 +418,6 @@ class MarketStreams:
         for stream in parsed:
             self._add(subscriber, stream.name)
         subscriber.regroup()
-        self._members.add(subscriber)
         return None
 
     def _unsubscribe(self, subscriber: _Subscriber, names: list) -> str | None:

@@ -21,7 +21,7 @@ from config.money import format_minor
 from config.settings import SymbolSettings
 
 _STREAM = re.compile(
-    r"(?P<symbol>[a-z0-9]+)@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?|trade|bookTicker|ticker"
+    r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?|trade|bookTicker|ticker"
     r"|kline_(?P<interval>1m|5m|1h))"
 )
 KLINE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
@@ -40,9 +40,12 @@ class StreamName:
     interval_ms: int = 0
 
 
-def parse_stream_name(name: str, symbols: dict[str, SymbolSettings]) -> StreamName | None:
+def parse_stream_name(name: str) -> StreamName | None:
+    """The stream ``name`` names, or None if it is malformed. A symbol that is not listed is no error:
+    Binance takes such a subscription and sends nothing on it, so one unknown name does not cost a
+    client its other streams."""
     match = _STREAM.fullmatch(name)
-    if match is None or match["symbol"].upper() not in symbols:
+    if match is None:
         return None
     symbol = match["symbol"].upper()
     kind = match["kind"]
@@ -137,6 +140,14 @@ def combined(stream: str, encoded_payload: bytes) -> bytes:
 
 def _time(us: int, micro: bool) -> int:
     return us if micro else us // 1000
+
+
+SERVER_SHUTDOWN_STREAM = "!serverShutdown"
+
+
+def server_shutdown(event_us: int, micro: bool) -> dict[str, Any]:
+    """Sent to every connection when the server is about to shut down."""
+    return {"e": "serverShutdown", "E": _time(event_us, micro)}
 
 
 def _levels(symbol: SymbolSettings, levels: list[tuple[int, int]]) -> list[list[str]]:

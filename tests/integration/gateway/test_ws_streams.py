@@ -135,9 +135,24 @@ async def test_trade_book_ticker_and_partial_depth_frames(gateway: GatewayServer
 
 
 async def test_invalid_stream_in_the_url_closes_the_connection(gateway: GatewayServer) -> None:
-    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/nosuch@trade") as websocket:
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@nosuch") as websocket:
         with pytest.raises(ConnectionClosed, match="invalid stream"):
             await asyncio.wait_for(websocket.recv(), 5)
+
+
+async def test_a_symbol_not_listed_is_taken_and_carries_nothing(gateway: GatewayServer) -> None:
+    """As on Binance: an unlisted symbol is no error, so it does not cost the client its other streams."""
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams=nosuch@trade/btcusdt@trade"
+    async with connect(url) as websocket:
+        await websocket.send(json.dumps({"method": "SUBSCRIBE", "params": ["dogeusdt@depth"], "id": 1}))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 5)) == {"result": None, "id": 1}
+        await trade_once(gateway)
+        (frame,) = await frames_until(websocket, lambda f: f.get("stream") == "btcusdt@trade")
+        assert frame["data"]["s"] == "BTCUSDT"
+        await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 2}))
+        frames = await frames_until(websocket, lambda f: f.get("id") == 2)
+        assert frames[-1]["result"] == ["btcusdt@trade", "dogeusdt@depth", "nosuch@trade"]
+        assert not [f for f in frames if f.get("stream") in ("nosuch@trade", "dogeusdt@depth")]
 
 
 async def test_url_encoded_stream_names_are_read(gateway: GatewayServer) -> None:
@@ -268,6 +283,43 @@ async def test_connections_per_address_are_bounded(tmp_path: Path) -> None:
             await asyncio.sleep(0.05)
     finally:
         await server.stop()
+
+
+async def test_a_connection_ends_at_its_lifetime(gateway: GatewayServer) -> None:
+    """Binance ends a stream connection at 24 h; here the lifetime is shortened to see it."""
+    gateway.streams.connection_lifetime_s = 0.3
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@depth") as websocket:
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                while True:
+                    await websocket.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+
+
+async def test_a_shutdown_tells_every_connection_server_shutdown_first(tmp_path: Path) -> None:
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    url = f"ws://127.0.0.1:{server.ports.websocket}"
+    async with (
+        connect(f"{url}/ws") as raw,
+        connect(f"{url}/stream?streams=btcusdt@trade&timeUnit=MICROSECOND") as combined,
+    ):
+        await raw.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
+        assert json.loads(await raw.recv()) == {"result": [], "id": 1}
+        await server.stop()
+        received = {}
+        for name, websocket in (("raw", raw), ("combined", combined)):
+            frames = []
+            with pytest.raises(ConnectionClosed):
+                async with asyncio.timeout(5):
+                    while True:
+                        frames.append(json.loads(await websocket.recv()))
+            received[name] = frames
+    (raw_event,) = received["raw"]
+    assert raw_event["e"] == "serverShutdown" and abs(raw_event["E"] - time.time() * 1000) < 10_000
+    (wrapped,) = received["combined"]
+    assert wrapped["stream"] == "!serverShutdown" and wrapped["data"]["e"] == "serverShutdown"
+    assert wrapped["data"]["E"] > 10**15  # microseconds, as the connection asked
 
 
 async def test_24h_ticker_and_klines_survive_a_restart(tmp_path: Path) -> None:

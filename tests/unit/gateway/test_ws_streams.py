@@ -239,3 +239,15 @@ def test_the_24h_window_stays_bounded_with_no_ticker_subscriber() -> None:
         run.end_turn()
     assert len(run.feed.rolling._buckets) <= 24 * 60 + 1
     assert run.feed.rolling.stats(3 * 24 * 60 * 60_000).count == 24 * 60
+
+
+def test_names_of_unlisted_symbols_are_forgotten_once_no_one_listens() -> None:
+    """Clients choose those names, so the streams' table must not keep them."""
+    streams = MarketStreams(settings=SETTINGS, broadcaster=MarketDataBroadcaster(SETTINGS.symbols))
+    first, second = _Subscriber(outbox=None, combined=False), _Subscriber(outbox=None, combined=True)
+    for subscriber in (first, second):
+        assert control(streams, subscriber, "SUBSCRIBE", ["nosuch@trade", "btcusdt@trade"]) is None
+    assert control(streams, first, "UNSUBSCRIBE", ["nosuch@trade"]) is None
+    assert set(streams._subscribers) == {"nosuch@trade", "btcusdt@trade"}
+    assert control(streams, second, "UNSUBSCRIBE", ["nosuch@trade", "btcusdt@trade"]) is None
+    assert set(streams._subscribers) == {"btcusdt@trade"}
