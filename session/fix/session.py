@@ -257,7 +257,10 @@ class FixSession:
             self._on_logon(message, now_s)
             return
         if message.msg_type == "A":
-            self._logout_and_close("Logon received on a logged-on session", now_s)
+            if message.get(141) == "Y" and self.state is State.ACTIVE:
+                self._on_in_session_reset(message, now_s)
+            else:
+                self._logout_and_close("Logon received on a logged-on session", now_s)
             return
         if not self._header_ok(message, now_s):
             return
@@ -368,16 +371,22 @@ class FixSession:
 
     # Admin messages -------------------------------------------------------------------------------
 
-    def _on_logon(self, message: FixMessage, now_s: float) -> None:
+    def _logon_problem(self, message: FixMessage) -> str | None:
+        """Why a Logon is refused by the dictionary or for its HeartBtInt, or None."""
         problem = validate(message)
         if problem is not None:
-            self._logout_and_close(problem.text, now_s)
+            return problem.text
+        low, high = self.config.heartbeat_interval_s_min, self.config.heartbeat_interval_s_max
+        if not low <= int(message.get(108) or "0") <= high:
+            return f"HeartBtInt (108) must be between {low} and {high}"
+        return None
+
+    def _on_logon(self, message: FixMessage, now_s: float) -> None:
+        failure = self._logon_problem(message)
+        if failure is not None:
+            self._logout_and_close(failure, now_s)
             return
         interval = int(message.get(108) or "0")
-        low, high = self.config.heartbeat_interval_s_min, self.config.heartbeat_interval_s_max
-        if not low <= interval <= high:
-            self._logout_and_close(f"HeartBtInt (108) must be between {low} and {high}", now_s)
-            return
         failure = self.config.authenticate(message)
         if failure is not None:
             self._logout_and_close(failure, now_s)
@@ -411,6 +420,27 @@ class FixSession:
             self._resend_requested_up_to = seq - 1
         else:
             self._advance()
+
+    def _on_in_session_reset(self, message: FixMessage, now_s: float) -> None:
+        """A Logon with ResetSeqNumFlag=Y on a logged-on session: both sides start over at 1, answered with
+        a Logon with ResetSeqNumFlag=Y (FIX's in-session reset; QuickFIX's acceptance test SessionReset).
+        Frames of the old numbering still queued go out but are not stored: the new store starts empty."""
+        if not self._header_ok(message, now_s):
+            return
+        failure = self._logon_problem(message)
+        if failure is None and message.get(34) != "1":
+            failure = "MsgSeqNum (34) must be 1 with ResetSeqNumFlag (141)"
+        if failure is not None:
+            self._logout_and_close(failure, now_s)
+            return
+        self.heartbeat_interval_s = int(message.get(108) or "0")
+        self._persist.clear()
+        self.stored_messages_obsolete = True
+        self._resend_requested_up_to = 0
+        self.next_incoming_seq = 2
+        self.next_outgoing_seq = 1
+        self._sequence_changed = True
+        self._send("A", [(98, "0"), (108, str(self.heartbeat_interval_s)), (141, "Y")], now_s)
 
     def _on_resend_request(self, message: FixMessage) -> None:
         begin = int(message.get(7) or "0")

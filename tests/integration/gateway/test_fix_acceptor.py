@@ -287,3 +287,39 @@ async def test_credentials_are_checked_off_the_event_loop(tmp_path: Path) -> Non
         finally:
             release.set()
             await client.close()
+
+
+async def test_an_in_session_reset_starts_the_stored_session_over(tmp_path: Path) -> None:
+    """A Logon with ResetSeqNumFlag=Y on a logged-on session: the reply is numbered 1, and the store
+    holds the new numbering from 1 (not frames of the old one), as a reset at logon does."""
+    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    client = FixTestClient("ALICE", "unused")
+    try:
+        acceptor = alice_acceptor(store, writer)
+        port = await acceptor.listen("127.0.0.1", 0)
+        try:
+            await client.connect(port)
+            await asyncio.wait_for(_until(lambda: client.of_type("A")), 15)
+            for index in range(3):
+                client.send("1", [(112, f"old-{index}")])
+            await asyncio.wait_for(_until(lambda: len(client.of_type("0")) == 3), 15)
+            client.next_out = 1
+            client.send("A", [(98, "0"), (108, "30"), (141, "Y")])
+            client.send("1", [(112, "new")])
+            await asyncio.wait_for(_until(lambda: any(m.get(112) == "new" for m in client.of_type("0"))), 15)
+            reset_reply, new_heartbeat = client.of_type("A")[1], client.of_type("0")[-1]
+            assert (reset_reply.get(34), reset_reply.get(141), new_heartbeat.get(34)) == ("1", "Y", "2")
+        finally:
+            await client.close()
+            await acceptor.close()
+        await writer.commit_point()
+        stored = await store.fetch_sent_messages("S", 1, 10**9)
+        assert [seq for seq, _ in stored] == [1, 2] and b"\x01141=Y\x01" in stored[0][1]
+        assert await store.load_fix_session("S") == (3, 3)
+    finally:
+        await writer.close()
+        await task
+        await store.close()

@@ -536,3 +536,35 @@ def test_market_data_requests_as_binance_documents_them_pass_the_dictionary() ->
     )
     assert client.received() == []
     assert [event.message.get(262) for event in session.events_received()] == ["t1", "t1", "o1"]
+
+
+def test_a_reset_logon_on_a_logged_on_session_starts_both_sides_over_at_one() -> None:
+    """FIX's in-session sequence reset (QuickFIX's acceptance test SessionReset): a Logon with
+    ResetSeqNumFlag=Y and MsgSeqNum 1 is answered with a Logon with ResetSeqNumFlag=Y numbered 1, and
+    both sides go on from 2; it was logged out as a Logon on a logged-on session."""
+    session, client = logged_on()
+    for _ in range(3):
+        client.send("0")
+    client.send("1", [(112, "old")])
+    client.seq = 1
+    client.logon((141, "Y"), heartbeat="20")
+    heartbeat, reply = client.received()
+    assert (heartbeat.get(112), heartbeat.get(34)) == ("old", "2")
+    assert (reply.msg_type, reply.get(34), reply.get(141), reply.get(108)) == ("A", "1", "Y", "20")
+    assert session.stored_messages_obsolete and session.heartbeat_interval_s == 20
+    assert (session.state, session.next_incoming_seq, session.next_outgoing_seq) == (State.ACTIVE, 2, 2)
+    client.send("1", [(112, "new")])
+    (heartbeat,) = client.received()
+    assert (heartbeat.get(34), heartbeat.get(112)) == ("2", "new")
+    assert session.events_received() == []
+
+
+def test_a_logon_on_a_logged_on_session_without_a_reset_or_numbered_other_than_one_is_logged_out() -> None:
+    for extra, seq, text in [
+        ((), None, "Logon received on a logged-on session"),
+        (((141, "Y"),), 5, "MsgSeqNum (34) must be 1 with ResetSeqNumFlag (141)"),
+    ]:
+        session, client = logged_on()
+        client.logon(*extra, seq=seq)
+        (logout,) = client.received()
+        assert (logout.msg_type, logout.get(58), session.state) == ("5", text, State.CLOSED)
