@@ -288,10 +288,19 @@ class FixApplication:
         return state.orders_in_window > self._orders_per_second_max
 
     def _new_order(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        client_order_id = fields.get(11) or ""
+        if fields.get(97) == "Y" and self.exchange.find_order(
+            state.account_id, client_order_id=client_order_id
+        ):
+            # PossResend of an order already taken (FIX test case 19a): the original stands, and a
+            # "Duplicate ClOrdID" reject would read as that live order rejected.
+            log.info(
+                "fix poss resend of a known order ignored", session=session_id, cl_ord_id=client_order_id
+            )
+            return
         if self._rate_limited(state):
             self._reject_new_order(session_id, state, fields, RejectReason.RATE_LIMITED, "")
             return
-        client_order_id = fields.get(11) or ""
         if not CLIENT_ID.fullmatch(client_order_id):
             text = ILLEGAL_CLIENT_ORDER_ID
             self._reject_new_order(session_id, state, fields, RejectReason.INVALID_ORDER, text)

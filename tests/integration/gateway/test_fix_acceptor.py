@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from config.settings import StoreSettings
 from gateway.fix_transport import AcceptedSession, FixAcceptor, last_reset_instant_s
 from ledger.sqlite_store import SqliteStore
 from ledger.writer import GroupCommitWriter
-from session.fix.codec import FixMessage
-from session.fix.session import SessionConfig
+from session.fix.codec import FixMessage, encode
+from session.fix.session import SessionConfig, utc_timestamp
 from tests.e2e.gateway.fix_client import FixTestClient
 
 DAY_S = 86400
@@ -320,6 +321,58 @@ async def test_an_in_session_reset_starts_the_stored_session_over(tmp_path: Path
         assert [seq for seq, _ in stored] == [1, 2] and b"\x01141=Y\x01" in stored[0][1]
         assert await store.load_fix_session("S") == (3, 3)
     finally:
+        await writer.close()
+        await task
+        await store.close()
+
+
+class RecordingApplication(NullApplication):
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[tuple[int, str]]]] = []
+
+    def on_message(self, session_id: str, msg_type: str, fields: list) -> None:
+        self.messages.append((msg_type, fields))
+
+
+async def test_poss_resend_reaches_the_application(tmp_path: Path) -> None:
+    """PossResend (97) is a header field, but only the application can tell whether it saw the message."""
+    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    application = RecordingApplication()
+    acceptor = alice_acceptor(store, writer)
+    acceptor.application = application
+    port = await acceptor.listen("127.0.0.1", 0)
+    client = FixTestClient("ALICE", "unused")
+    try:
+        await client.connect(port)
+        await asyncio.wait_for(_until(lambda: client.of_type("A")), 15)
+        header = [
+            (35, "D"),
+            (49, "ALICE"),
+            (56, "GATEWAY"),
+            (34, "2"),
+            (97, "Y"),
+            (52, utc_timestamp(time.time())),
+        ]
+        body = [
+            (11, "o1"),
+            (55, "BTCUSDT"),
+            (54, "1"),
+            (38, "1"),
+            (40, "1"),
+            (60, utc_timestamp(time.time())),
+        ]
+        assert client._writer is not None
+        client._writer.write(encode("FIX.4.4", header + body))
+        await asyncio.wait_for(_until(lambda: application.messages), 15)
+        ((msg_type, fields),) = application.messages
+        assert msg_type == "D" and (97, "Y") in fields and (11, "o1") in fields
+        assert not {tag for tag, _ in fields} & {8, 9, 35, 49, 56, 34, 52, 10}
+    finally:
+        await client.close()
+        await acceptor.close()
         await writer.close()
         await task
         await store.close()

@@ -461,3 +461,18 @@ async def test_increments_follow_each_other_across_updates_that_leave_nothing_to
         assert int(increment[25043]) == last + 1
         last = int(increment[25044])
     assert increments[-1][270] == "61000.00000000"
+
+
+async def test_a_poss_resend_order_already_taken_is_ignored_and_a_new_one_is_taken(venue) -> None:
+    """FIX test cases 19a/19b (QuickFIX's acceptance suite): PossResend (97=Y) asks the application to
+    check the message's own id. A resent NewOrderSingle whose ClOrdID names an order we keep is ignored;
+    it was answered "Duplicate ClOrdID" with OrdStatus 8, which an order manager reads as its live order
+    rejected. One we never saw is taken as new."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    application.on_message("B", "D", [*order("s1", "2", "0.5", "60000"), (97, "Y")])
+    application.on_message("B", "D", [*order("s2", "2", "0.5", "61000"), (97, "Y")])
+    await settle(application)
+    assert [(r[11], r[39]) for r in sender.of("B", "8")] == [("s1", "0"), ("s2", "0")]
+    assert len(harness.exchange.open_orders(BOB)) == 2
