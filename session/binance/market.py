@@ -29,10 +29,12 @@ def symbol_info(symbol: SymbolSettings, *, halted: bool, open_orders_max: int) -
         "icebergAllowed": False,
         "ocoAllowed": False,
         "otoAllowed": False,
+        "opoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,
         "cancelReplaceAllowed": True,
         "amendAllowed": False,
+        "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
