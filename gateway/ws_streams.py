@@ -1,4 +1,5 @@
-"""Binance-style market streams at ``/ws`` and ``/stream``: depth, trades, book ticker, 24 h ticker, klines.
+"""Binance-style market streams at ``/ws`` and ``/stream``: depth, trades, aggregate trades, book ticker,
+24 h ticker, klines.
 
 The streams listen to the market-data broadcaster once per symbol. Diff-depth updates are merged per
 symbol and interval (100 ms, 1000 ms) and pushed with consecutive ``U``/``u`` update ids, so a client
@@ -27,7 +28,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from book.trade_stats import Candle, KlineSeries, RollingWindow
-from book.types import Side
+from book.types import Side, TradeExecuted
 from config.settings import Settings, SymbolSettings
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.ws_outbox import Outbox, text_frame
@@ -245,6 +246,7 @@ class MarketStreams:
                         not taker_buys,
                     )
                     self._window.append(self._message(trade_stream, build))
+            self._publish_aggregates(feed, event_us, update.trades)
             self._schedule_flush()
         best = (update.best_bid, update.best_ask)
         if best != feed.best:
@@ -254,6 +256,38 @@ class MarketStreams:
                 lambda _: wire.book_ticker(symbol, update.last_update_id, *best),
                 timed=False,
             )
+
+    def _publish_aggregates(
+        self, feed: _SymbolFeed, event_us: int, trades: tuple[TradeExecuted, ...]
+    ) -> None:
+        """``@aggTrade``: one event per run of trades of one taker order at one price."""
+        stream = f"{feed.lower}@aggTrade"
+        if not self._subscribers.get(stream):
+            return
+        start = 0
+        for index, trade in enumerate(trades):
+            following = trades[index + 1] if index + 1 < len(trades) else None
+            if (
+                following is not None
+                and following.taker_order_id == trade.taker_order_id
+                and following.price_minor == trade.price_minor
+            ):
+                continue
+            first = trades[start]
+            quantity = sum(t.quantity_minor for t in trades[start : index + 1])
+            build = partial(
+                wire.agg_trade,
+                feed.symbol,
+                event_us,
+                first.trade_id,
+                trade.trade_id,
+                first.price_minor,
+                quantity,
+                first.ts_ns // 1000,
+                first.aggressor_side is Side.SELL,
+            )
+            self._window.append(self._message(stream, build))
+            start = index + 1
 
     async def _tick_loop(self) -> None:
         while True:

@@ -1,8 +1,9 @@
 """Binance market stream names and payloads, and the SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS protocol.
 
 Stream names are lowercase: ``<symbol>@depth``, ``<symbol>@depth@100ms``, ``<symbol>@depth<5|10|20>``
-(optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@bookTicker``, ``<symbol>@ticker`` (24 h rolling
-window) and ``<symbol>@kline_<1m|5m|1h>``. Payloads are UTF-8 JSON bytes, encoded once per update.
+(optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@aggTrade``, ``<symbol>@bookTicker``,
+``<symbol>@ticker`` (24 h rolling window) and ``<symbol>@kline_<1m|5m|1h>``. Payloads are UTF-8 JSON
+bytes, encoded once per update.
 
 Times are taken in microseconds; each builder gives them in milliseconds, or in microseconds for a
 connection opened with ``timeUnit=MICROSECOND``.
@@ -21,8 +22,8 @@ from config.money import format_minor
 from config.settings import SymbolSettings
 
 _STREAM = re.compile(
-    r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?|trade|bookTicker|ticker"
-    r"|kline_(?P<interval>1m|5m|1h))"
+    r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?"
+    r"|trade|aggTrade|bookTicker|ticker|kline_(?P<interval>1m|5m|1h))"
 )
 KLINE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
 TIME_UNITS = {"MILLISECOND": False, "millisecond": False, "MICROSECOND": True, "microsecond": True}
@@ -35,7 +36,7 @@ class StreamName:
 
     name: str
     symbol: str
-    kind: str  # "diff", "partial", "trade", "bookTicker", "ticker", "kline"
+    kind: str  # "diff", "partial", "trade", "aggTrade", "bookTicker", "ticker", "kline"
     levels: int = 0
     interval_ms: int = 0
 
@@ -49,7 +50,7 @@ def parse_stream_name(name: str) -> StreamName | None:
         return None
     symbol = match["symbol"].upper()
     kind = match["kind"]
-    if kind in ("trade", "bookTicker", "ticker"):
+    if kind in ("trade", "aggTrade", "bookTicker", "ticker"):
         return StreamName(name, symbol, kind)
     if match["interval"]:
         return StreamName(name, symbol, "kline", 0, KLINE_INTERVALS_MS[match["interval"]])
@@ -197,6 +198,34 @@ def trade(
         "t": trade_id,
         "p": format_minor(price, symbol.quote_scale),
         "q": format_minor(quantity, symbol.base_scale),
+        "T": _time(trade_us, micro),
+        "m": buyer_is_maker,
+        "M": True,
+    }
+
+
+def agg_trade(
+    symbol: SymbolSettings,
+    event_us: int,
+    first_trade_id: int,
+    last_trade_id: int,
+    price: int,
+    quantity: int,
+    trade_us: int,
+    buyer_is_maker: bool,
+    micro: bool,
+) -> dict[str, Any]:
+    """Binance's ``aggTrade``: the trades of one taker order at one price. Its id is the id of its
+    first trade, so ids increase, never repeat and survive a restart with nothing stored for them."""
+    return {
+        "e": "aggTrade",
+        "E": _time(event_us, micro),
+        "s": symbol.name,
+        "a": first_trade_id,
+        "p": format_minor(price, symbol.quote_scale),
+        "q": format_minor(quantity, symbol.base_scale),
+        "f": first_trade_id,
+        "l": last_trade_id,
         "T": _time(trade_us, micro),
         "m": buyer_is_maker,
         "M": True,

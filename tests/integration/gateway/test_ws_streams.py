@@ -134,6 +134,40 @@ async def test_trade_book_ticker_and_partial_depth_frames(gateway: GatewayServer
         assert diff["e"] == "depthUpdate" and diff["U"] <= diff["u"]
 
 
+async def test_agg_trade_sums_the_trades_of_one_taker_order_at_one_price(gateway: GatewayServer) -> None:
+    def limit(account: str, side: Side, price: int, quantity_minor: int) -> SubmitOrder:
+        return SubmitOrder(
+            order_id=gateway.exchange.new_order_id(),
+            account_id=gateway.accounts[account],
+            side=side,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.GTC,
+            price_minor=price * COIN,
+            quantity_minor=quantity_minor,
+            ts_ns=time.time_ns(),
+        )
+
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams=btcusdt@aggTrade/btcusdt@trade"
+    async with connect(url) as websocket:
+        await asyncio.sleep(0.2)
+        for price, quantity in ((50_000, COIN // 100), (50_000, COIN // 50), (50_001, COIN // 50)):
+            await gateway.exchange.execute("BTCUSDT", limit("bob", Side.SELL, price, quantity))
+        await gateway.exchange.execute("BTCUSDT", limit("alice", Side.BUY, 50_001, COIN // 20))
+        frames: list[dict] = []  # three trades and two aggregates
+        async with asyncio.timeout(5):
+            while len(frames) < 5:
+                frames.append(json.loads(await websocket.recv()))
+    trades = [f["data"] for f in frames if f["stream"] == "btcusdt@trade"]
+    aggregates = [f["data"] for f in frames if f["stream"] == "btcusdt@aggTrade"]
+    first, second, third = (trade["t"] for trade in trades)
+    assert [(a["a"], a["f"], a["l"], a["p"], a["q"]) for a in aggregates] == [
+        (first, first, second, "50000.00000000", "0.03000000"),
+        (third, third, third, "50001.00000000", "0.02000000"),
+    ]
+    assert all(a["e"] == "aggTrade" and a["s"] == "BTCUSDT" and a["m"] is False for a in aggregates)
+    assert aggregates[0]["T"] == trades[0]["T"] and aggregates[0]["M"] is True
+
+
 async def test_invalid_stream_in_the_url_closes_the_connection(gateway: GatewayServer) -> None:
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@nosuch") as websocket:
         with pytest.raises(ConnectionClosed, match="invalid stream"):
