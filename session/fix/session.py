@@ -540,4 +540,7 @@ class FixSession:
 
 
 def _reverse_routing(message: FixMessage) -> list[tuple[int, str]]:
-    return [(REVERSE_ROUTING[tag], value) for tag, value in message.fields if tag in REVERSE_ROUTING]
+    """The reply's routing fields; an empty one is not routed back (a field without a value is an error)."""
+    return [
+        (REVERSE_ROUTING[tag], value) for tag, value in message.fields if tag in REVERSE_ROUTING and value
+    ]

@@ -568,3 +568,13 @@ def test_a_logon_on_a_logged_on_session_without_a_reset_or_numbered_other_than_o
         client.logon(*extra, seq=seq)
         (logout,) = client.received()
         assert (logout.msg_type, logout.get(58), session.state) == ("5", text, State.CLOSED)
+
+
+def test_an_empty_routing_field_is_not_routed_back() -> None:
+    """A Reject of a message with an empty OnBehalfOfCompID (115) must not carry DeliverToCompID (128)
+    without a value, itself a field a counterparty rejects (QuickFIX: ReverseRouteWithEmptyRoutingTags)."""
+    _, client = logged_on()
+    client.send("1", [(112, "x")], header=[(115, "JCD"), (116, "")])
+    (reject,) = client.received()
+    assert (reject.get(373), reject.get(371), reject.get(128)) == ("4", "116", "JCD")
+    assert all(value for _, value in reject.fields)
