@@ -16,6 +16,9 @@ from config.settings import SymbolSettings
 from session.fix.dictionary import CLIENT_ID, CLIENT_ID_PATTERN
 from session.fix.order_entry import utc_timestamp
 
+SECURITY_REQUEST_VALID = "0"  # SecurityRequestResult (560)
+SECURITY_REQUEST_NO_INSTRUMENTS = "2"
+
 
 class EntryType(enum.Enum):
     BID = "0"
@@ -202,7 +205,8 @@ def security_list_fields(
     request_id: str, response_id: str, symbols: Sequence[SymbolSettings]
 ) -> list[tuple[int, str]]:
     """Body of a SecurityList (35=y) with each symbol's tick and step (MinPriceIncrement, MinTradeVol)."""
-    fields = [(320, request_id), (322, response_id), (560, "0"), (146, str(len(symbols)))]
+    result = SECURITY_REQUEST_VALID if symbols else SECURITY_REQUEST_NO_INSTRUMENTS
+    fields = [(320, request_id), (322, response_id), (560, result), (146, str(len(symbols)))]
     for symbol in symbols:
         fields += [
             (55, symbol.name),

@@ -136,6 +136,13 @@ def test_security_list_has_tick_and_step() -> None:
     assert (561, "0.00001000") in fields
 
 
+def test_a_security_list_that_matches_no_symbol_says_so() -> None:
+    """SecurityRequestResult (560) 0 is a valid request; 2 is no instruments found (FIX 4.4)."""
+    assert (560, "0") in security_list_fields("q", "s", [SYMBOL])
+    fields = security_list_fields("q", "s", [])
+    assert (560, "2") in fields and (146, "0") in fields
+
+
 def test_an_unsubscribe_names_only_its_request() -> None:
     """Binance's own example unsubscribes with MDReqID and SubscriptionRequestType alone (no groups)."""
     request = _parse([(262, "TRADE_STREAM"), (263, "2"), (264, "1")])
