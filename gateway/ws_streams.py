@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import structlog
 from websockets.asyncio.server import ServerConnection
@@ -138,6 +138,15 @@ class _SymbolFeed:
         log.error("market streams lost their feed", symbol=self.symbol.name, reason=reason)
 
 
+def _query(query: str) -> dict[str, list[str]]:
+    """The URL's parameters, percent-decoded; unlike ``parse_qs`` a ``+`` stays a ``+`` (``@+08:00``)."""
+    parameters: dict[str, list[str]] = {}
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        parameters.setdefault(unquote(key), []).append(unquote(value))
+    return parameters
+
+
 class MarketStreams:
     def __init__(self, *, settings: Settings, broadcaster: MarketDataBroadcaster) -> None:
         self.symbols = settings.symbols
@@ -230,8 +239,9 @@ class MarketStreams:
                 for name, series in feed.klines.items():
                     closed = series.add(trade_ms, price, quantity, quote, trade.trade_id, taker_buys)
                     if closed is not None:
-                        self._publish(
-                            f"{lower}@kline_{name}",
+                        self._publish_kline(
+                            feed,
+                            name,
                             lambda micro, c=closed, n=name: wire.kline(symbol, event_us, n, c, True, micro),
                         )
                 if publish:
@@ -335,17 +345,22 @@ class MarketStreams:
             f"{lower}@ticker", lambda micro: wire.ticker_24h(symbol, now_us, stats, *feed.best, micro)
         )
         for name, series in feed.klines.items():
-            stream = f"{lower}@kline_{name}"
             closed = series.roll(now_ms)
             if closed is not None:
-                self._publish(
-                    stream, lambda micro, c=closed, n=name: wire.kline(symbol, now_us, n, c, True, micro)
+                self._publish_kline(
+                    feed, name, lambda micro, c=closed, n=name: wire.kline(symbol, now_us, n, c, True, micro)
                 )
             current = series.current
             if current is not None and (closed is not None or self._ticks % KLINE_PUSH_TICKS == 0):
-                self._publish(
-                    stream, lambda micro, c=current, n=name: wire.kline(symbol, now_us, n, c, False, micro)
+                self._publish_kline(
+                    feed,
+                    name,
+                    lambda micro, c=current, n=name: wire.kline(symbol, now_us, n, c, False, micro),
                 )
+
+    def _publish_kline(self, feed: _SymbolFeed, interval: str, build: Build) -> None:
+        for timezone in wire.KLINE_TIMEZONES:
+            self._publish(f"{feed.lower}@kline_{interval}{timezone}", build)
 
     # Fan-out ----------------------------------------------------------------------------------------
 
@@ -405,7 +420,7 @@ class MarketStreams:
 
     async def serve_connection(self, websocket: ServerConnection) -> None:
         url = urlsplit(websocket.request.path)
-        query = parse_qs(url.query)
+        query = _query(url.query)
         combined = url.path.startswith("/stream")
         time_unit = query.get("timeUnit", ["MILLISECOND"])[-1]
         subscriber = _Subscriber(

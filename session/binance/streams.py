@@ -2,7 +2,8 @@
 
 Stream names are lowercase: ``<symbol>@depth``, ``<symbol>@depth@100ms``, ``<symbol>@depth<5|10|20>``
 (optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@aggTrade``, ``<symbol>@bookTicker``,
-``<symbol>@ticker`` (24 h rolling window) and ``<symbol>@kline_<1m|5m|1h>``. Payloads are UTF-8 JSON
+``<symbol>@ticker`` (24 h rolling window) and ``<symbol>@kline_<1m|5m|1h>`` (also with ``@+08:00``, the
+UTC+8 klines, which for these intervals open and close with the UTC ones). Payloads are UTF-8 JSON
 bytes, encoded once per update.
 
 Times are taken in microseconds; each builder gives them in milliseconds, or in microseconds for a
@@ -23,9 +24,10 @@ from config.settings import SymbolSettings
 
 _STREAM = re.compile(
     r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?"
-    r"|trade|aggTrade|bookTicker|ticker|kline_(?P<interval>1m|5m|1h))"
+    r"|trade|aggTrade|bookTicker|ticker|kline_(?P<interval>1m|5m|1h)(?:@\+08:00)?)"
 )
 KLINE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
+KLINE_TIMEZONES = ("", "@+08:00")  # the suffixes of a kline stream's names
 TIME_UNITS = {"MILLISECOND": False, "millisecond": False, "MICROSECOND": True, "microsecond": True}
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 

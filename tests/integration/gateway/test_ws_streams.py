@@ -278,6 +278,26 @@ async def test_24h_ticker_and_klines_follow_the_trades(gateway: GatewayServer) -
         assert (kline["V"], kline["L"] - kline["f"]) == ("0.10000000", 1)
 
 
+async def test_utc_plus_8_klines_are_served(gateway: GatewayServer) -> None:
+    """``<symbol>@kline_<interval>@+08:00``: for 1m, 5m and 1h the UTC+8 candles are the UTC ones; a ``+``
+    in the URL stays a ``+``."""
+    streams = "btcusdt@kline_5m@+08:00/btcusdt@kline_5m"
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams={streams}") as websocket:
+        await websocket.send(
+            json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@kline_1h@+08:00"], "id": 1})
+        )
+        assert json.loads(await websocket.recv()) == {"result": None, "id": 1}
+        await trade_once(gateway)
+        by_stream: dict[str, dict] = {}
+        async with asyncio.timeout(6):
+            while len(by_stream) < 3:
+                frame = json.loads(await websocket.recv())
+                by_stream[frame["stream"]] = frame["data"]
+    utc, utc8 = by_stream["btcusdt@kline_5m"], by_stream["btcusdt@kline_5m@+08:00"]
+    assert utc8 == utc and utc8["k"]["i"] == "5m" and utc8["k"]["n"] == 1
+    assert by_stream["btcusdt@kline_1h@+08:00"]["k"]["i"] == "1h"
+
+
 async def test_a_subscriber_past_its_buffer_bound_is_cut_off_and_trading_goes_on(tmp_path: Path) -> None:
     text = demo_config_text(tmp_path) + "\n[limits]\nwebsocket_buffer_bytes_max = 200\n"
     server = GatewayServer(load_settings_text(text))
