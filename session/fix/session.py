@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import enum
 import functools
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,13 @@ from session.fix.dictionary import (
 
 BEGIN_STRING = "FIX.4.4"
 SENDING_TIME_TOLERANCE_S = 120
+# Binance's RecvWindow (25000): milliseconds after SendingTime a request stays valid, up to three
+# decimals and at most 60000; a signed Logon without one is valid for 5000.
+RECV_WINDOW_TAG = 25000
+RECV_WINDOW_MS_MAX = 60_000
+SIGNED_LOGON_RECV_WINDOW_MS = 5_000
+_RECV_WINDOW = re.compile(r"[0-9]{1,5}(\.[0-9]{1,3})?")
+OUTSIDE_RECV_WINDOW = "Timestamp for this request is outside of the recvWindow."
 TEST_REQUEST_MARGIN = 1.2
 LOGOUT_TIMEOUT_S = 10.0
 BUSINESS_REJECT_UNSUPPORTED_TYPE = "3"
@@ -365,6 +373,10 @@ class FixSession:
                 "logged out by the counterparty" if self.state is State.ACTIVE else "logout completed"
             )
         elif self.state is State.ACTIVE:
+            problem = _recv_window_problem(message, now_s, default_ms=None)
+            if problem is not None:
+                self._reject(message, problem, now_s)
+                return
             self._events.append(ApplicationMessage(message))
         # After our Logout nothing new may be sent (FIX session rules), so an application message
         # arriving then is not acted on: nothing happens that its sender could never be told about.
@@ -397,6 +409,11 @@ class FixSession:
         sending_time = parse_utc_timestamp(message.get(52) or "")
         if sending_time is None or abs(sending_time - now_s) > SENDING_TIME_TOLERANCE_S:
             self._logout_and_close("SendingTime accuracy problem", now_s)
+            return
+        signed = message.get(96) is not None
+        problem = _recv_window_problem(message, now_s, SIGNED_LOGON_RECV_WINDOW_MS if signed else None)
+        if problem is not None:
+            self._logout_and_close(problem.text, now_s)
             return
         reset = message.get(141) == "Y"
         if reset:
@@ -537,6 +554,24 @@ class FixSession:
             self._test_request_sent_s = now_s
         if now_s - self._last_sent_s >= interval:
             self._send("0", [], now_s)
+
+
+def _recv_window_problem(message: FixMessage, now_s: float, default_ms: int | None) -> Problem | None:
+    """Why ``message`` is outside its RecvWindow (or ``default_ms`` when it names none), or None."""
+    text = message.get(RECV_WINDOW_TAG)
+    if text is None:
+        if default_ms is None:
+            return None
+        window_ms = float(default_ms)
+    else:
+        window_ms = float(text) if _RECV_WINDOW.fullmatch(text) else 0.0
+        if not 0 < window_ms <= RECV_WINDOW_MS_MAX:
+            reason = f"RecvWindow (25000) must be above 0 and at most {RECV_WINDOW_MS_MAX} ms, to 3 decimals"
+            return Problem(VALUE_INCORRECT, RECV_WINDOW_TAG, reason)
+    sent_s = parse_utc_timestamp(message.get(52) or "")
+    if sent_s is None or sent_s >= now_s + 1 or (now_s - sent_s) * 1000 > window_ms:
+        return Problem(SENDING_TIME_ACCURACY, 52, OUTSIDE_RECV_WINDOW)
+    return None
 
 
 def _reverse_routing(message: FixMessage) -> list[tuple[int, str]]:

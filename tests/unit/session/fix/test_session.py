@@ -578,3 +578,57 @@ def test_an_empty_routing_field_is_not_routed_back() -> None:
     (reject,) = client.received()
     assert (reject.get(373), reject.get(371), reject.get(128)) == ("4", "116", "JCD")
     assert all(value for _, value in reject.fields)
+
+
+ORDER_BODY = [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))]
+
+
+@pytest.mark.parametrize(
+    ("sent_ago_s", "window", "accepted"),
+    [
+        (0.5, "1000", True),
+        (2.0, "1000", False),
+        (-0.5, "1000", True),
+        (-2.0, "1000", False),
+        (59, "60000", True),
+    ],
+)
+def test_a_request_outside_its_recv_window_is_rejected_and_not_acted_on(
+    sent_ago_s: float, window: str, accepted: bool
+) -> None:
+    """Binance's RecvWindow (25000): valid while SendingTime < now + 1 s and now - SendingTime <= window."""
+    session, client = logged_on()
+    client.send("D", ORDER_BODY, sent_at=NOW - sent_ago_s, header=[(25000, window)])
+    events = session.events_received()
+    if accepted:
+        assert [type(event) for event in events] == [ApplicationMessage] and client.received() == []
+        return
+    (reject,) = client.received()
+    assert (reject.msg_type, reject.get(45), reject.get(371), reject.get(373)) == ("3", "2", "52", "10")
+    assert reject.get(58) == "Timestamp for this request is outside of the recvWindow."
+    assert events == []
+    client.send("0")
+    assert session.state is State.ACTIVE and session.next_incoming_seq == 4
+
+
+@pytest.mark.parametrize("window", ["0", "60000.001", "-5", "1.0001", "abc"])
+def test_a_recv_window_out_of_range_is_rejected(window: str) -> None:
+    session, client = logged_on()
+    client.send("D", ORDER_BODY, header=[(25000, window)])
+    (reject,) = client.received()
+    assert (reject.msg_type, reject.get(371)) == ("3", "25000")
+    assert reject.get(373) in ("5", "6") and session.events_received() == []
+
+
+def test_a_signed_logon_is_valid_for_five_seconds_unless_its_recv_window_says_otherwise() -> None:
+    """A signed Logon replayed later must not log on: Binance defaults its RecvWindow to 5000 ms."""
+    signed = [(95, "4"), (96, "c2ln")]
+    _, client = new_session()
+    client.logon(*signed, sent_at=NOW - 6)
+    assert client.received()[0].get(58) == "Timestamp for this request is outside of the recvWindow."
+    _, client = new_session()
+    client.logon(*signed, sent_at=NOW - 6, header=[(25000, "10000")])
+    assert client.received()[0].msg_type == "A"
+    _, client = new_session()
+    client.logon(sent_at=NOW - 6)
+    assert client.received()[0].msg_type == "A"
