@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -38,14 +40,23 @@ async def admin(config: Path, *argv: str) -> tuple[int, str, str]:
     return process.returncode, stdout.decode(), stderr.decode()
 
 
-@pytest.mark.timeout(180)
-async def test_operating_the_gateway(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def operated_gateway(tmp_path: Path) -> AsyncIterator[tuple[GatewayServer, Path]]:
+    """The demo gateway running on a store in ``tmp_path``, and a config file that points the CLI at it."""
     text = demo_config_text(tmp_path)
     server = GatewayServer(load_settings_text(text))
     await server.start()
     config = tmp_path / "gateway.toml"
     config.write_text(text.replace("admin_port = 0", f"admin_port = {server.ports.admin}"))
     try:
+        yield server, config
+    finally:
+        await server.stop()
+
+
+@pytest.mark.timeout(180)
+async def test_operating_the_gateway(tmp_path: Path) -> None:
+    async with operated_gateway(tmp_path) as (server, config):
         code, out, _ = await admin(config, "--json", "accounts", "create", "carol")
         assert code == 0 and json.loads(out)["name"] == "carol"
         code, out, _ = await admin(config, "deposit", "carol", "USDT", "1000.5", "--transfer-id", "t-1")
@@ -90,8 +101,6 @@ async def test_operating_the_gateway(tmp_path: Path) -> None:
         assert code == 0 and next(csv.reader(io.StringIO(out)))[0] == "trade_id"
         code, _, error = await admin(config, "accounts", "show", "nobody")
         assert code == 1 and "unknown_account" in error
-    finally:
-        await server.stop()
 
     code, out, _ = await admin(config, "ledger", "verify")
     assert code == 0 and "server not running" in out
@@ -103,12 +112,7 @@ async def test_operating_the_gateway(tmp_path: Path) -> None:
 async def test_holds_are_shown_and_trades_export_goes_page_by_page(tmp_path: Path, monkeypatch) -> None:
     """The export was one reply holding every trade of the range, built on the loop thread."""
     monkeypatch.setattr(admin_commands, "TRADES_PAGE_MAX", 2)
-    text = demo_config_text(tmp_path)
-    server = GatewayServer(load_settings_text(text))
-    await server.start()
-    config = tmp_path / "gateway.toml"
-    config.write_text(text.replace("admin_port = 0", f"admin_port = {server.ports.admin}"))
-    try:
+    async with operated_gateway(tmp_path) as (server, config):
         for price in (1000, 1001, 1002, 1003, 1004):
             for name, side in (("alice", Side.SELL), ("bob", Side.BUY)):
                 command = SubmitOrder(
@@ -160,8 +164,6 @@ async def test_holds_are_shown_and_trades_export_goes_page_by_page(tmp_path: Pat
         assert (code, out.splitlines()) == (0, [admin_commands.TRADE_CSV_HEADER])
         code, _, error = await admin(config, "trades", "export", "--since", "yesterday", "--until", "now")
         assert code == 1 and "bad_time" in error
-    finally:
-        await server.stop()
 
 
 async def _logon_answer(port: int, sender: str, password: str) -> str:
@@ -181,12 +183,7 @@ async def _logon_answer(port: int, sender: str, password: str) -> str:
 
 @pytest.mark.timeout(120)
 async def test_a_fix_session_added_by_the_operator_logs_on_and_outlives_a_restart(tmp_path: Path) -> None:
-    text = demo_config_text(tmp_path)
-    server = GatewayServer(load_settings_text(text))
-    await server.start()
-    config = tmp_path / "gateway.toml"
-    config.write_text(text.replace("admin_port = 0", f"admin_port = {server.ports.admin}"))
-    try:
+    async with operated_gateway(tmp_path) as (server, config):
         code, out, _ = await admin(config, "--json", "accounts", "create", "carol")
         assert code == 0
         code, out, error = await admin(
@@ -207,11 +204,5 @@ async def test_a_fix_session_added_by_the_operator_logs_on_and_outlives_a_restar
         ):
             code, _, error = await admin(config, "fix-sessions", "add", *argv)
             assert code == 1 and code_text in error, error
-    finally:
-        await server.stop()
-    server = GatewayServer(load_settings_text(text))
-    await server.start()
-    try:
+    async with operated_gateway(tmp_path) as (server, _):
         assert await _logon_answer(server.ports.fix, "CAROL", "c-secret") == "A"
-    finally:
-        await server.stop()
