@@ -21,13 +21,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from book.trade_stats import Candle, KlineSeries, RollingWindow
+from book.trade_stats import Candle, KlineSeries, RollingStats, RollingWindow
 from book.types import Side, TradeExecuted
 from config.settings import Settings, SymbolSettings
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
@@ -58,7 +59,7 @@ class _Subscriber:
         self.group = (frozenset(self.streams), self.combined, self.micro)
 
 
-Build = Callable[[bool], dict]  # a payload, its times in microseconds if asked
+Build = Callable[[bool], Any]  # a payload, its times in microseconds if asked
 
 
 class _Message:
@@ -125,6 +126,7 @@ class _SymbolFeed:
     depth: dict[int, _DepthAggregate] = field(default_factory=dict)
     rolling: RollingWindow = field(default_factory=lambda: RollingWindow(TICKER_WINDOW_S))
     klines: dict[str, KlineSeries] = field(default_factory=dict)
+    mini_ticker_sent: tuple = ()  # the prices and volumes ``!miniTicker@arr`` last sent of this symbol
 
     def __post_init__(self) -> None:
         self.lower = self.symbol.name.lower()
@@ -304,11 +306,14 @@ class MarketStreams:
             await asyncio.sleep(TICK_S)
             self._ticks += 1
             now_us = time.time_ns() // 1000
+            statistics = []
             for feed in self._feeds:
                 self._push_depth(feed, 100, now_us)
                 if self._ticks % 10 == 0:
                     self._push_depth(feed, 1000, now_us)
-                    self._push_statistics(feed, now_us)
+                    statistics.append((feed, self._push_statistics(feed, now_us)))
+            if statistics:
+                self._push_all_mini_tickers(now_us, statistics)
 
     def _push_depth(self, feed: _SymbolFeed, interval_ms: int, now_us: int) -> None:
         symbol, lower = feed.symbol, feed.lower
@@ -337,13 +342,14 @@ class MarketStreams:
 
             self._publish(f"{lower}@depth{levels}{suffix}", partial, timed=False)
 
-    def _push_statistics(self, feed: _SymbolFeed, now_us: int) -> None:
+    def _push_statistics(self, feed: _SymbolFeed, now_us: int) -> RollingStats:
         symbol, lower = feed.symbol, feed.lower
         now_ms = now_us // 1000
         stats = feed.rolling.stats(now_ms)
         self._publish(
             f"{lower}@ticker", lambda micro: wire.ticker_24h(symbol, now_us, stats, *feed.best, micro)
         )
+        self._publish(f"{lower}@miniTicker", lambda micro: wire.mini_ticker(symbol, now_us, stats, micro))
         for name, series in feed.klines.items():
             closed = series.roll(now_ms)
             if closed is not None:
@@ -357,6 +363,24 @@ class MarketStreams:
                     name,
                     lambda micro, c=current, n=name: wire.kline(symbol, now_us, n, c, False, micro),
                 )
+        return stats
+
+    def _push_all_mini_tickers(self, now_us: int, statistics: list[tuple[_SymbolFeed, RollingStats]]) -> None:
+        """``!miniTicker@arr``: the mini tickers of the symbols whose ticker changed since the last push."""
+        if not self._subscribers.get(wire.ALL_MINI_TICKERS):
+            return
+        changed = []
+        for feed, stats in statistics:
+            values = (stats.last_minor, stats.open_minor, stats.high_minor, stats.low_minor)
+            values += (stats.volume_minor, stats.quote_volume_minor)
+            if values != feed.mini_ticker_sent:
+                feed.mini_ticker_sent = values
+                changed.append((feed.symbol, stats))
+        if changed:
+            self._publish(
+                wire.ALL_MINI_TICKERS,
+                lambda micro: [wire.mini_ticker(symbol, now_us, stats, micro) for symbol, stats in changed],
+            )
 
     def _publish_kline(self, feed: _SymbolFeed, interval: str, build: Build) -> None:
         for timezone in wire.KLINE_TIMEZONES:

@@ -2,7 +2,8 @@
 
 Stream names are lowercase: ``<symbol>@depth``, ``<symbol>@depth@100ms``, ``<symbol>@depth<5|10|20>``
 (optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@aggTrade``, ``<symbol>@bookTicker``,
-``<symbol>@ticker`` (24 h rolling window) and ``<symbol>@kline_<1m|5m|1h>`` (also with ``@+08:00``, the
+``<symbol>@ticker`` and ``<symbol>@miniTicker`` (24 h rolling window), ``!miniTicker@arr`` (the mini
+tickers of every symbol that changed) and ``<symbol>@kline_<1m|5m|1h>`` (also with ``@+08:00``, the
 UTC+8 klines, which for these intervals open and close with the UTC ones). Payloads are UTF-8 JSON
 bytes, encoded once per update.
 
@@ -24,10 +25,11 @@ from config.settings import SymbolSettings
 
 _STREAM = re.compile(
     r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?"
-    r"|trade|aggTrade|bookTicker|ticker|kline_(?P<interval>1m|5m|1h)(?:@\+08:00)?)"
+    r"|trade|aggTrade|bookTicker|ticker|miniTicker|kline_(?P<interval>1m|5m|1h)(?:@\+08:00)?)"
 )
 KLINE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
 KLINE_TIMEZONES = ("", "@+08:00")  # the suffixes of a kline stream's names
+ALL_MINI_TICKERS = "!miniTicker@arr"
 TIME_UNITS = {"MILLISECOND": False, "millisecond": False, "MICROSECOND": True, "microsecond": True}
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 
@@ -38,7 +40,7 @@ class StreamName:
 
     name: str
     symbol: str
-    kind: str  # "diff", "partial", "trade", "aggTrade", "bookTicker", "ticker", "kline"
+    kind: str  # "diff", "partial", "trade", "aggTrade", "bookTicker", "ticker", "miniTicker", "kline", "all"
     levels: int = 0
     interval_ms: int = 0
 
@@ -47,12 +49,14 @@ def parse_stream_name(name: str) -> StreamName | None:
     """The stream ``name`` names, or None if it is malformed. A symbol that is not listed is no error:
     Binance takes such a subscription and sends nothing on it, so one unknown name does not cost a
     client its other streams."""
+    if name == ALL_MINI_TICKERS:
+        return StreamName(name, "", "all", 0, 1000)
     match = _STREAM.fullmatch(name)
     if match is None:
         return None
     symbol = match["symbol"].upper()
     kind = match["kind"]
-    if kind in ("trade", "aggTrade", "bookTicker", "ticker"):
+    if kind in ("trade", "aggTrade", "bookTicker", "ticker", "miniTicker"):
         return StreamName(name, symbol, kind)
     if match["interval"]:
         return StreamName(name, symbol, "kline", 0, KLINE_INTERVALS_MS[match["interval"]])
@@ -294,6 +298,22 @@ def ticker_24h(
         "F": stats.first_trade_id,
         "L": stats.last_trade_id,
         "n": stats.count,
+    }
+
+
+def mini_ticker(symbol: SymbolSettings, event_us: int, stats: RollingStats, micro: bool) -> dict[str, Any]:
+    """Binance's ``24hrMiniTicker`` event for the rolling window in ``stats``."""
+    price, quantity = symbol.quote_scale, symbol.base_scale
+    return {
+        "e": "24hrMiniTicker",
+        "E": _time(event_us, micro),
+        "s": symbol.name,
+        "c": format_minor(stats.last_minor, price),
+        "o": format_minor(stats.open_minor, price),
+        "h": format_minor(stats.high_minor, price),
+        "l": format_minor(stats.low_minor, price),
+        "v": format_minor(stats.volume_minor, quantity),
+        "q": format_minor(stats.quote_volume_minor, price),
     }
 
 

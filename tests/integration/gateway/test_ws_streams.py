@@ -298,6 +298,24 @@ async def test_utc_plus_8_klines_are_served(gateway: GatewayServer) -> None:
     assert by_stream["btcusdt@kline_1h@+08:00"]["k"]["i"] == "1h"
 
 
+async def test_mini_tickers_of_one_symbol_and_of_every_symbol_that_changed(gateway: GatewayServer) -> None:
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams=btcusdt@miniTicker/!miniTicker@arr"
+    async with connect(url) as websocket:
+        first = await frames_until(websocket, lambda f: f["stream"] == "!miniTicker@arr")
+        assert {ticker["s"] for ticker in first[-1]["data"]} == set(gateway.settings.symbols)
+        await trade_once(gateway)
+        seen = await frames_until(
+            websocket,
+            lambda f: f["stream"] == "!miniTicker@arr" and f["data"][0]["v"] == "0.05000000",
+        )
+        (changed,) = seen[-1]["data"]  # only the symbol that traded
+        mini = next(f["data"] for f in reversed(seen) if f["stream"] == "btcusdt@miniTicker")
+    assert changed == mini | {"E": changed["E"]}
+    assert mini["e"] == "24hrMiniTicker" and mini["s"] == "BTCUSDT"
+    assert (mini["c"], mini["o"], mini["h"], mini["l"]) == ("50000.00000000",) * 4
+    assert (mini["v"], mini["q"]) == ("0.05000000", "2500.00000000")
+
+
 async def test_a_subscriber_past_its_buffer_bound_is_cut_off_and_trading_goes_on(tmp_path: Path) -> None:
     text = demo_config_text(tmp_path) + "\n[limits]\nwebsocket_buffer_bytes_max = 200\n"
     server = GatewayServer(load_settings_text(text))
