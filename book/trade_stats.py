@@ -9,9 +9,10 @@ units.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MS_PER_S = 1000
+MS_PER_MINUTE = 60_000
 
 
 @dataclass(slots=True)
@@ -97,12 +98,15 @@ class KlineSeries:
         self.current.add(price_minor, quantity_minor, quote_minor, trade_id, taker_buys)
         return closed
 
-    def add_second(self, second: Candle) -> None:
-        """Fold in one second of past trades, oldest first (restored at start; closed candles are dropped)."""
+    def add_second(self, second: Candle) -> Candle | None:
+        """Fold in one second of past trades, oldest first (restored at start); returns the candle it
+        closed, if the second opened a new interval."""
         start_ms = second.start_ms - second.start_ms % self.interval_ms
+        closed = None
         if self.current is None or self.current.start_ms < start_ms:
-            self.current = Candle.empty(start_ms, second.open_minor)
+            closed, self.current = self.current, Candle.empty(start_ms, second.open_minor)
         self.current.merge(second)
+        return closed
 
     def roll(self, now_ms: int) -> Candle | None:
         """Close the open candle if ``now_ms`` is past its interval; the next opens at its close price."""
@@ -111,6 +115,53 @@ class KlineSeries:
             return None
         self.current = Candle.empty(now_ms - now_ms % self.interval_ms, current.close_minor)
         return current
+
+
+class DerivedKlines:
+    """Candles of a whole number of minutes folded from the closed 1m candles, so a trade costs nothing
+    here: the open candle is the fold of its closed minutes plus the open minute.
+
+    Intervals start where the clock shifted by ``offset_ms`` is a multiple of them (Binance's ``@+08:00``
+    klines open at UTC+8 midnight, for instance).
+    """
+
+    def __init__(self, interval_ms: int, offset_ms: int = 0) -> None:
+        assert interval_ms % MS_PER_MINUTE == 0 and offset_ms % MS_PER_MINUTE == 0, (interval_ms, offset_ms)
+        self.interval_ms = interval_ms
+        self.offset_ms = offset_ms
+        self._fold: Candle | None = None  # the closed minutes of the open interval
+
+    def _start_ms(self, ts_ms: int) -> int:
+        return ts_ms - (ts_ms + self.offset_ms) % self.interval_ms
+
+    def minute_closed(self, minute: Candle, now_ms: int) -> list[Candle]:
+        """Fold in a closed 1m candle at ``now_ms``; returns the candles this closes (oldest first)."""
+        start_ms = self._start_ms(minute.start_ms)
+        closed = []
+        fold = self._fold
+        if fold is not None and fold.start_ms != start_ms:  # its end passed with no minute closing it
+            closed.append(fold)
+            fold = None
+        if fold is None:
+            fold = Candle.empty(start_ms, minute.open_minor)
+        fold.merge(minute)
+        end_ms = start_ms + self.interval_ms
+        if minute.start_ms + MS_PER_MINUTE >= end_ms or now_ms >= end_ms:
+            closed.append(fold)
+            fold = None
+        self._fold = fold
+        return closed
+
+    def current(self, minute: Candle | None) -> Candle | None:
+        """The open candle, given the open 1m candle (None before any trade); a new object each time."""
+        if minute is None:
+            return None
+        start_ms = self._start_ms(minute.start_ms)
+        fold = self._fold
+        candle = replace(fold) if fold is not None else Candle.empty(start_ms, minute.open_minor)
+        assert candle.start_ms == start_ms, (candle.start_ms, start_ms)
+        candle.merge(minute)
+        return candle
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from book.trade_stats import Candle, KlineSeries, RollingStats, RollingWindow
+from book.trade_stats import Candle, DerivedKlines, KlineSeries, RollingStats, RollingWindow
 from book.types import Side, TradeExecuted
 from config.settings import Settings, SymbolSettings
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
@@ -38,7 +38,8 @@ from session.binance import streams as wire
 
 log = structlog.get_logger("gateway.ws_streams")
 TICK_S = 0.1
-KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (and each closed one at once)
+KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (1s ones every second, closed ones at once)
+TRADE_BY_TRADE_KLINES = ("1s", "1m")  # the longer intervals are folded from the closed minutes
 CONTROL_MESSAGES_PER_S_MAX = 5
 TICKER_WINDOW_S = 86_400
 CONNECTION_LIFETIME_S = 86_400  # Binance ends a stream connection at 24 h
@@ -126,11 +127,19 @@ class _SymbolFeed:
     depth: dict[int, _DepthAggregate] = field(default_factory=dict)
     rolling: RollingWindow = field(default_factory=lambda: RollingWindow(TICKER_WINDOW_S))
     klines: dict[str, KlineSeries] = field(default_factory=dict)
+    derived: dict[tuple[str, str], DerivedKlines] = field(default_factory=dict)  # by interval, timezone
     mini_ticker_sent: tuple = ()  # the prices and volumes ``!miniTicker@arr`` last sent of this symbol
 
     def __post_init__(self) -> None:
         self.lower = self.symbol.name.lower()
-        self.klines = {name: KlineSeries(ms) for name, ms in wire.KLINE_INTERVALS_MS.items()}
+        intervals = wire.KLINE_INTERVALS_MS
+        self.klines = {name: KlineSeries(intervals[name]) for name in TRADE_BY_TRADE_KLINES}
+        self.derived = {
+            (name, timezone): DerivedKlines(interval_ms, offset_ms)
+            for name, interval_ms in intervals.items()
+            if name not in TRADE_BY_TRADE_KLINES
+            for timezone, offset_ms in wire.KLINE_TIMEZONES.items()
+        }
 
     def offer(self, update: MarketDataUpdate) -> bool:
         self.streams.on_update(self, update)
@@ -189,8 +198,11 @@ class MarketStreams:
                 first_trade_id=row.first_trade_id,
                 last_trade_id=row.last_trade_id,
             )
-            for series in feed.klines.values():
-                series.add_second(second)
+            for name, series in feed.klines.items():
+                closed = series.add_second(second)
+                if closed is not None and name == "1m":
+                    for derived in feed.derived.values():
+                        derived.minute_closed(closed, second.start_ms)
             feed.rolling.add_second(second, row.last_quantity_minor)
 
     def start(self) -> None:
@@ -246,6 +258,8 @@ class MarketStreams:
                             name,
                             lambda micro, c=closed, n=name: wire.kline(symbol, event_us, n, c, True, micro),
                         )
+                        if name == "1m":
+                            self._fold_minute(feed, closed, trade_ms, event_us)
                 if publish:
                     build = partial(
                         wire.trade,
@@ -350,12 +364,21 @@ class MarketStreams:
             f"{lower}@ticker", lambda micro: wire.ticker_24h(symbol, now_us, stats, *feed.best, micro)
         )
         self._publish(f"{lower}@miniTicker", lambda micro: wire.mini_ticker(symbol, now_us, stats, micro))
+        self._push_klines(feed, now_us)
+        return stats
+
+    def _push_klines(self, feed: _SymbolFeed, now_us: int) -> None:
+        """Close the candles whose time is over; push the open ones every 2 s, and at once after a close."""
+        symbol, lower, now_ms = feed.symbol, feed.lower, now_us // 1000
+        folded: set[tuple[str, str]] = set()
         for name, series in feed.klines.items():
             closed = series.roll(now_ms)
             if closed is not None:
                 self._publish_kline(
                     feed, name, lambda micro, c=closed, n=name: wire.kline(symbol, now_us, n, c, True, micro)
                 )
+                if name == "1m":
+                    folded = self._fold_minute(feed, closed, now_ms, now_us)
             current = series.current
             if current is not None and (closed is not None or self._ticks % KLINE_PUSH_TICKS == 0):
                 self._publish_kline(
@@ -363,7 +386,17 @@ class MarketStreams:
                     name,
                     lambda micro, c=current, n=name: wire.kline(symbol, now_us, n, c, False, micro),
                 )
-        return stats
+        minute = feed.klines["1m"].current
+        for (name, timezone), derived in feed.derived.items():
+            stream = f"{lower}@kline_{name}{timezone}"
+            if self._subscribers.get(stream) and (
+                (name, timezone) in folded or self._ticks % KLINE_PUSH_TICKS == 0
+            ):
+                candle = derived.current(minute)
+                if candle is not None:
+                    self._publish(
+                        stream, lambda micro, c=candle, n=name: wire.kline(symbol, now_us, n, c, False, micro)
+                    )
 
     def _push_all_mini_tickers(self, now_us: int, statistics: list[tuple[_SymbolFeed, RollingStats]]) -> None:
         """``!miniTicker@arr``: the mini tickers of the symbols whose ticker changed since the last push."""
@@ -383,8 +416,23 @@ class MarketStreams:
             )
 
     def _publish_kline(self, feed: _SymbolFeed, interval: str, build: Build) -> None:
+        """A 1s or 1m kline; those of UTC+8 are the same candles."""
         for timezone in wire.KLINE_TIMEZONES:
             self._publish(f"{feed.lower}@kline_{interval}{timezone}", build)
+
+    def _fold_minute(
+        self, feed: _SymbolFeed, minute: Candle, now_ms: int, event_us: int
+    ) -> set[tuple[str, str]]:
+        """Fold a closed minute into the longer intervals and publish what it closes; which closed."""
+        folded = set()
+        for (name, timezone), derived in feed.derived.items():
+            for candle in derived.minute_closed(minute, now_ms):
+                folded.add((name, timezone))
+                self._publish(
+                    f"{feed.lower}@kline_{name}{timezone}",
+                    lambda micro, c=candle, n=name: wire.kline(feed.symbol, event_us, n, c, True, micro),
+                )
+        return folded
 
     # Fan-out ----------------------------------------------------------------------------------------
 

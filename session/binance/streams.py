@@ -3,9 +3,8 @@
 Stream names are lowercase: ``<symbol>@depth``, ``<symbol>@depth@100ms``, ``<symbol>@depth<5|10|20>``
 (optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@aggTrade``, ``<symbol>@bookTicker``,
 ``<symbol>@ticker`` and ``<symbol>@miniTicker`` (24 h rolling window), ``!miniTicker@arr`` (the mini
-tickers of every symbol that changed) and ``<symbol>@kline_<1m|5m|1h>`` (also with ``@+08:00``, the
-UTC+8 klines, which for these intervals open and close with the UTC ones). Payloads are UTF-8 JSON
-bytes, encoded once per update.
+tickers of every symbol that changed) and ``<symbol>@kline_<interval>`` for Binance's intervals from 1s to
+1d (also with ``@+08:00``, the klines of UTC+8). Payloads are UTF-8 JSON bytes, encoded once per update.
 
 Times are taken in microseconds; each builder gives them in milliseconds, or in microseconds for a
 connection opened with ``timeUnit=MICROSECOND``.
@@ -25,10 +24,26 @@ from config.settings import SymbolSettings
 
 _STREAM = re.compile(
     r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?"
-    r"|trade|aggTrade|bookTicker|ticker|miniTicker|kline_(?P<interval>1m|5m|1h)(?:@\+08:00)?)"
+    r"|trade|aggTrade|bookTicker|ticker|miniTicker"
+    r"|kline_(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d)(?:@\+08:00)?)"
 )
-KLINE_INTERVALS_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000}
-KLINE_TIMEZONES = ("", "@+08:00")  # the suffixes of a kline stream's names
+_HOUR_MS = 3_600_000
+KLINE_INTERVALS_MS = {
+    "1s": 1000,
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": _HOUR_MS,
+    "2h": 2 * _HOUR_MS,
+    "4h": 4 * _HOUR_MS,
+    "6h": 6 * _HOUR_MS,
+    "8h": 8 * _HOUR_MS,
+    "12h": 12 * _HOUR_MS,
+    "1d": 24 * _HOUR_MS,
+}
+KLINE_TIMEZONES = {"": 0, "@+08:00": 8 * _HOUR_MS}  # a kline stream's name suffix: its clock's offset
 ALL_MINI_TICKERS = "!miniTicker@arr"
 TIME_UNITS = {"MILLISECOND": False, "millisecond": False, "MICROSECOND": True, "microsecond": True}
 CONTROL_METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
@@ -320,7 +335,7 @@ def mini_ticker(symbol: SymbolSettings, event_us: int, stats: RollingStats, micr
 def kline(
     symbol: SymbolSettings, event_us: int, interval: str, candle: Candle, closed: bool, micro: bool
 ) -> dict[str, Any]:
-    """Binance's ``kline`` event for one candle of ``interval`` (``1m``, ``5m``, ``1h``); it closes one
+    """Binance's ``kline`` event for one candle of ``interval`` (``1s`` to ``1d``); it closes one
     unit of time before the next one starts."""
     price, quantity = symbol.quote_scale, symbol.base_scale
     start, end = candle.start_ms, candle.start_ms + KLINE_INTERVALS_MS[interval]

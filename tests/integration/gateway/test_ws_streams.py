@@ -316,6 +316,25 @@ async def test_mini_tickers_of_one_symbol_and_of_every_symbol_that_changed(gatew
     assert (mini["v"], mini["q"]) == ("0.05000000", "2500.00000000")
 
 
+async def test_klines_of_every_interval_from_1s_to_1d(gateway: GatewayServer) -> None:
+    intervals = {"1s": 1000, "15m": 900_000, "4h": 14_400_000, "1d": 86_400_000}
+    names = [f"btcusdt@kline_{interval}" for interval in intervals] + ["btcusdt@kline_1d@+08:00"]
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams={'/'.join(names)}") as ws:
+        await trade_once(gateway)
+        by_stream: dict[str, dict] = {}
+        async with asyncio.timeout(6):
+            while len(by_stream) < len(names):
+                frame = json.loads(await ws.recv())
+                by_stream.setdefault(frame["stream"], frame["data"]["k"])
+    for interval, interval_ms in intervals.items():
+        kline = by_stream[f"btcusdt@kline_{interval}"]
+        assert kline["i"] == interval and kline["t"] % interval_ms == 0
+        assert kline["T"] == kline["t"] + interval_ms - 1
+        assert kline["n"] == 1  # the first frame of each is the candle of the trade (open or closed)
+    utc8 = by_stream["btcusdt@kline_1d@+08:00"]
+    assert (utc8["t"] + 8 * 3_600_000) % 86_400_000 == 0 and utc8["n"] == 1
+
+
 async def test_a_subscriber_past_its_buffer_bound_is_cut_off_and_trading_goes_on(tmp_path: Path) -> None:
     text = demo_config_text(tmp_path) + "\n[limits]\nwebsocket_buffer_bytes_max = 200\n"
     server = GatewayServer(load_settings_text(text))

@@ -25,8 +25,10 @@ from book.types import (
     TradeExecuted,
 )
 from config import load_settings
-from gateway.market_data import DepthSnapshot, MarketDataBroadcaster
+from config.money import format_minor
+from gateway.market_data import DepthSnapshot, MarketDataBroadcaster, MarketDataUpdate
 from gateway.ws_streams import MarketStreams, _Subscriber
+from ledger.store import TradeSecond
 from session.binance import streams as wire
 
 SETTINGS = load_settings("config/demo.toml")
@@ -251,3 +253,150 @@ def test_names_of_unlisted_symbols_are_forgotten_once_no_one_listens() -> None:
     assert set(streams._subscribers) == {"nosuch@trade", "btcusdt@trade"}
     assert control(streams, second, "UNSUBSCRIBE", ["nosuch@trade", "btcusdt@trade"]) is None
     assert set(streams._subscribers) == {"btcusdt@trade"}
+
+
+KLINE_STREAMS = {
+    "btcusdt@kline_1m": (60_000, 0),
+    "btcusdt@kline_15m": (900_000, 0),
+    "btcusdt@kline_4h@+08:00": (14_400_000, 28_800_000),
+    "btcusdt@kline_1d@+08:00": (86_400_000, 28_800_000),
+}
+kline_steps = st.lists(
+    st.tuples(st.integers(0, 20 * 60_000), st.integers(1, 50), st.integers(1, 9), st.booleans()),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(kline_steps)
+def test_klines_folded_from_minutes_match_the_trades_of_their_intervals(steps: list) -> None:
+    """Intervals past 1m are folded from closed minutes, on trades and on the timer; each candle sent
+    must be the trades of its interval, UTC+8 ones starting at UTC+8 boundaries."""
+    streams = MarketStreams(settings=SETTINGS, broadcaster=MarketDataBroadcaster(SETTINGS.symbols))
+    (feed,) = [feed for feed in streams._feeds if feed.symbol.name == SYMBOL.name]
+    sent: list[tuple[str, dict, list]] = []
+    trades: list[tuple[int, int, int, int]] = []  # ts_ms, price, quantity, trade id
+
+    def publish(stream: str, build, timed: bool = True) -> None:
+        if stream in KLINE_STREAMS:
+            sent.append((stream, build(False)["k"], list(trades)))
+
+    streams._publish = publish
+    now_ms = 1_700_000_000_000
+    for trade_id, (gap_ms, price, quantity, tick) in enumerate(steps, start=1):
+        now_ms += gap_ms
+        if tick:
+            streams._ticks = 20  # a tick that pushes the open candles too
+            streams._push_statistics(feed, now_ms * 1000)
+            continue
+        trades.append((now_ms, price, quantity, trade_id))
+        trade = TradeExecuted(
+            trade_id, trade_id, price * TICK, quantity * STEP, 0, Side.BUY, 1, 1, 0, 2, 2, 0, now_ms * 10**6
+        )
+        streams.on_update(
+            feed,
+            MarketDataUpdate(
+                symbol=SYMBOL.name,
+                first_update_id=1,
+                last_update_id=0,
+                bids=(),
+                asks=(),
+                trades=(trade,),
+                best_bid=None,
+                best_ask=None,
+                ts_ns=now_ms * 10**6,
+            ),
+        )
+    closed_starts: dict[str, list[int]] = {stream: [] for stream in KLINE_STREAMS}
+    for stream, kline, so_far in sent:
+        interval_ms, offset_ms = KLINE_STREAMS[stream]
+        assert (kline["t"] + offset_ms) % interval_ms == 0 and kline["T"] == kline["t"] + interval_ms - 1
+        group = [t for t in so_far if kline["t"] <= t[0] <= kline["T"]]
+        assert kline["n"] == len(group), (stream, kline)
+        if group:
+            prices = [t[1] * TICK for t in group]
+            assert (kline["f"], kline["L"]) == (group[0][3], group[-1][3])
+            assert [kline[key] for key in "ohlc"] == [
+                format_minor(p, SYMBOL.quote_scale) for p in (prices[0], max(prices), min(prices), prices[-1])
+            ]
+            assert kline["v"] == format_minor(sum(t[2] for t in group) * STEP, SYMBOL.base_scale)
+        if kline["x"]:
+            assert kline["t"] not in closed_starts[stream], "a candle closed twice"
+            closed_starts[stream].append(kline["t"])
+    # Every interval with trades that is over by the last trade or tick was sent closed.
+    for stream, (interval_ms, offset_ms) in KLINE_STREAMS.items():
+        over = {
+            t[0] - (t[0] + offset_ms) % interval_ms
+            for t in trades
+            if t[0] - (t[0] + offset_ms) % interval_ms + interval_ms <= now_ms
+        }
+        assert over <= set(closed_starts[stream]), stream
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2 * 3_600_000), st.integers(1, 50), st.integers(1, 9)), max_size=40))
+def test_restored_klines_of_every_interval_are_the_live_ones(steps: list) -> None:
+    """At start the open candles are rebuilt from the store's per-second rows, the folded ones too."""
+    live = MarketStreams(settings=SETTINGS, broadcaster=MarketDataBroadcaster(SETTINGS.symbols))
+    restored = MarketStreams(settings=SETTINGS, broadcaster=MarketDataBroadcaster(SETTINGS.symbols))
+    (feed,) = [feed for feed in live._feeds if feed.symbol.name == SYMBOL.name]
+    rows: list[TradeSecond] = []
+    now_ms = 1_700_000_000_000
+    for trade_id, (gap_ms, price, quantity) in enumerate(steps, start=1):
+        now_ms += gap_ms
+        trade = TradeExecuted(
+            trade_id, trade_id, price, quantity, price * quantity, Side.SELL, 1, 1, 0, 2, 2, 0, 0
+        )
+        live.on_update(
+            feed,
+            MarketDataUpdate(
+                symbol=SYMBOL.name,
+                first_update_id=1,
+                last_update_id=0,
+                bids=(),
+                asks=(),
+                trades=(trade._replace(ts_ns=now_ms * 10**6),),
+                best_bid=None,
+                best_ask=None,
+                ts_ns=now_ms * 10**6,
+            ),
+        )
+        second = now_ms // 1000
+        if rows and rows[-1].second == second:
+            last = rows[-1]
+            rows[-1] = last._replace(
+                last_trade_id=trade_id,
+                close_minor=price,
+                last_quantity_minor=quantity,
+                high_minor=max(last.high_minor, price),
+                low_minor=min(last.low_minor, price),
+                volume_minor=last.volume_minor + quantity,
+                quote_volume_minor=last.quote_volume_minor + price * quantity,
+                count=last.count + 1,
+            )
+        else:
+            rows.append(
+                TradeSecond(
+                    SYMBOL.name,
+                    second,
+                    trade_id,
+                    trade_id,
+                    price,
+                    price,
+                    quantity,
+                    price,
+                    price,
+                    quantity,
+                    price * quantity,
+                    0,
+                    0,
+                    1,
+                )
+            )
+    restored.restore(rows)
+    (again,) = [feed for feed in restored._feeds if feed.symbol.name == SYMBOL.name]
+    for name in feed.klines:
+        assert again.klines[name].current == feed.klines[name].current, name
+    for key, derived in feed.derived.items():
+        minute, minute_again = feed.klines["1m"].current, again.klines["1m"].current
+        assert again.derived[key].current(minute_again) == derived.current(minute), key
