@@ -151,7 +151,7 @@ def control_error(error: ControlError) -> bytes:
     return orjson.dumps({"error": {"code": error.code, "msg": error.msg}, "id": error.request_id})
 
 
-def encode(payload: dict[str, Any]) -> bytes:
+def encode(payload: dict[str, Any] | list[dict[str, Any]]) -> bytes:
     return orjson.dumps(payload)
 
 
