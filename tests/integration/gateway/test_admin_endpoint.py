@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.admin_endpoint import AdminCommandError, AdminEndpoint, admin_request
+from gateway import admin_endpoint
+from gateway.admin_endpoint import AdminCommandError, AdminEndpoint, AdminReplyTooLarge, admin_request
 from gateway.admin_token import AdminTokenError, ensure_admin_token, read_admin_token
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -130,3 +131,10 @@ async def test_cli_reads_a_reply_larger_than_a_stream_buffer(tmp_path: Path) -> 
         await server.close()
     assert (code, error) == (0, "")
     assert len(raw) > 1 << 16 and json.loads(raw) == rows
+
+
+async def test_a_reply_past_the_bound_is_a_clear_error(endpoint, monkeypatch) -> None:
+    server, token, _ = endpoint
+    monkeypatch.setattr(admin_endpoint, "REPLY_BYTES_MAX", 32)
+    with pytest.raises(AdminReplyTooLarge, match=r"the reply to accounts\.list exceeds 32 bytes"):
+        await admin_request("127.0.0.1", server.port, token, "accounts.list", {})
