@@ -63,7 +63,9 @@ from session.binance.signing import KeyType, Verifier
 log = structlog.get_logger("gateway.ws_api")
 API_PATH = "/ws-api/v3"
 SIGNED_PARAMETERS = ("apiKey", "signature", "timestamp", "recvWindow")
+# Binance pings every 20 s and disconnects a connection whose pong has not come within a minute.
 PING_INTERVAL_S = 20.0
+PONG_TIMEOUT_S = 60.0
 INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the limit is disconnected.
@@ -120,6 +122,19 @@ class ApiKeyDirectory:
 
     def lookup(self, api_key: str) -> ApiKey | None:
         return self._keys.get(api_key)
+
+
+def _depth_weight(params: Mapping[str, Any]) -> int:
+    """Binance's weight of a depth request by its limit (a bad limit is refused later, at weight 5)."""
+    try:
+        limit = int(params.get("limit", 100))
+    except (TypeError, ValueError):
+        return 5
+    return next((weight for bound, weight in ((100, 5), (500, 25), (1000, 50)) if limit <= bound), 250)
+
+
+def _ticker_price_weight(params: Mapping[str, Any]) -> int:
+    return 2 if "symbol" in params else 4
 
 
 @dataclass(eq=False)
@@ -207,7 +222,7 @@ Handler = Callable[[_ApiConnection, ApiRequest, Params], Awaitable[Any]]
 @dataclass(frozen=True, slots=True)
 class _Method:
     handler: Handler
-    weight: int
+    weight: int | Callable[[Mapping[str, Any]], int]  # a fixed weight, or one from the request's params
     orders: int = 0
     permission: Permission | None = None
 
@@ -251,9 +266,9 @@ class WsApi:
             "ping": _Method(self._ping, 1),
             "time": _Method(self._time, 1),
             "exchangeInfo": _Method(self._exchange_info, 20),
-            "depth": _Method(self._depth, 5),
+            "depth": _Method(self._depth, _depth_weight),
             "trades.recent": _Method(self._trades_recent, 25),
-            "ticker.price": _Method(self._ticker_price, 2),
+            "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
             "order.place": _Method(self._order_place, 1, orders=1, permission=Permission.TRADE),
             "order.cancel": _Method(self._order_cancel, 1, permission=Permission.TRADE),
             "order.cancelReplace": _Method(self._cancel_replace, 1, orders=1, permission=Permission.TRADE),
@@ -281,7 +296,7 @@ class WsApi:
             port,
             max_size=self.limits.max_message_bytes,
             ping_interval=PING_INTERVAL_S,
-            ping_timeout=PING_INTERVAL_S,
+            ping_timeout=PONG_TIMEOUT_S,
             compression=None,
             process_request=self._check_path,
         )
@@ -395,7 +410,8 @@ class WsApi:
         self, connection: _ApiConnection, method: _Method, request: ApiRequest, now_ms: float
     ) -> None:
         weight = connection.weight
-        error = weight.charge_weight(now_ms, method.weight)
+        cost = method.weight if type(method.weight) is int else method.weight(request.params)
+        error = weight.charge_weight(now_ms, cost)
         if error is not None:
             if weight.count > DISCONNECT_AT_LIMIT_MULTIPLE * weight.limit.limit:
                 connection.close("request weight far past the limit")

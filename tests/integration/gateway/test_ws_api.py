@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from config import load_settings_text
+from gateway import ws_api
 from gateway.server import GatewayServer
 from session.binance.rate_limits import RateLimit
 from session.binance.signing import hmac_signature, signature_payload
@@ -701,3 +702,50 @@ async def test_a_refused_placement_is_no_user_data_event_unless_a_cancel_replace
         assert (canceled["x"], canceled["C"]) == ("CANCELED", "kept")
         assert (rejected["x"], rejected["X"], rejected["c"]) == ("REJECTED", "REJECTED", "dear")
         assert rejected["r"] == "INSUFFICIENT_BALANCES"
+
+
+async def test_depth_and_ticker_price_weigh_what_they_ask_for(gateway: GatewayServer) -> None:
+    """Binance weighs depth by its limit (5, 25, 50, 250) and ticker.price by one symbol (2) or more (4)."""
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        count = (await client.call("time"))["rateLimits"][0]["count"]
+        for method, params, weight in (
+            ("depth", {"symbol": "BTCUSDT"}, 5),
+            ("depth", {"symbol": "BTCUSDT", "limit": 100}, 5),
+            ("depth", {"symbol": "BTCUSDT", "limit": "101"}, 25),
+            ("depth", {"symbol": "BTCUSDT", "limit": 1000}, 50),
+            ("depth", {"symbol": "BTCUSDT", "limit": 5000}, 250),
+            ("ticker.price", {"symbol": "BTCUSDT"}, 2),
+            ("ticker.price", {"symbols": ["BTCUSDT", "ETHUSDT"]}, 4),
+            ("ticker.price", {}, 4),
+        ):
+            answer = await client.call(method, params)
+            assert answer["status"] == 200, answer
+            assert answer["rateLimits"][0]["count"] == count + weight, (method, params)
+            count += weight
+
+
+async def test_the_server_pings_and_drops_a_connection_that_never_pongs(tmp_path: Path, monkeypatch) -> None:
+    """Every PING_INTERVAL_S a ping; no pong within PONG_TIMEOUT_S (Binance: 20 s and a minute) ends it."""
+    monkeypatch.setattr(ws_api, "PING_INTERVAL_S", 0.2)
+    monkeypatch.setattr(ws_api, "PONG_TIMEOUT_S", 0.5)
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.ports.websocket)
+        writer.write(
+            b"GET /ws-api/v3 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)).startswith(b"HTTP/1.1 101")
+        first_byte = (await asyncio.wait_for(reader.readexactly(2), 5))[0]
+        assert first_byte == 0x89  # FIN + ping, which this client never answers
+        started = time.monotonic()
+        async with connect(f"ws://127.0.0.1:{server.ports.websocket}/ws-api/v3") as answering:
+            while await asyncio.wait_for(reader.read(65536), 5):
+                pass
+            assert 0.3 < time.monotonic() - started < 3
+            assert (await Client(answering).call("ping"))["status"] == 200
+        writer.close()
+    finally:
+        await server.stop()
