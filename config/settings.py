@@ -78,6 +78,8 @@ class LimitSettings:
     # are written and a resend of them is answered with a gap fill (a daily reset also clears them).
     fix_messages_retained_max: int = 1000000
     connections_per_address_max: int = 50
+    # WebSocket handshakes per address in each 5-minute window (Binance's 300), open or not.
+    connection_attempts_per_5_minutes_max: int = 300
     orders_per_second_per_session_max: int = 5000
     orders_per_10s_per_key_max: int = 100000
     request_weight_per_minute_max: int = 60000

@@ -25,7 +25,7 @@ from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus
 from config.money import format_minor
 from config.settings import LimitSettings, Settings, SymbolSettings
 from gateway.book_task import Result
-from gateway.connection_limits import ConnectionsPerAddress
+from gateway.connection_limits import ConnectionAttempts, ConnectionsPerAddress
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
@@ -255,6 +255,7 @@ class WsApi:
         self.orders_limit = RateLimit("ORDERS", "SECOND", 10, self.limits.orders_per_10s_per_key_max)
         self._orders_by_key: dict[str, RateCounter] = {}
         self._connections = ConnectionsPerAddress(self.limits.connections_per_address_max)
+        self._attempts = ConnectionAttempts(self.limits.connection_attempts_per_5_minutes_max, 300)
         self._weight_by_address: dict[str, RateCounter] = {}
         self.api_connections_open = 0
         self.execution_ids = itertools.count(time.time_ns())
@@ -302,6 +303,14 @@ class WsApi:
         )
 
     def _check_path(self, connection: ServerConnection, request: Any) -> Any:
+        address = str(connection.remote_address[0]) if connection.remote_address else ""
+        retry_after_s = self._attempts.refusal_s(address)
+        if retry_after_s is not None:
+            response = connection.respond(
+                429, f"too many connection attempts from this address; retry in {retry_after_s} s\n"
+            )
+            response.headers["Retry-After"] = str(retry_after_s)
+            return response
         path = request.path.split("?")[0]
         if path != API_PATH and path != "/stream" and path != "/ws" and not path.startswith("/ws/"):
             return connection.respond(

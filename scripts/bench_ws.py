@@ -74,6 +74,7 @@ def config_text(directory: Path, ws_port: int, admin_port: int, flush_ms: int) -
         "request_weight_per_minute_max": 100_000_000,
         "open_orders_per_account_max": 10_000_000,
         "connections_per_address_max": 100_000,
+        "connection_attempts_per_5_minutes_max": 100_000,
     }
     return text + "\n[limits]\n" + "".join(f"{name} = {value}\n" for name, value in limits.items())
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from config import load_settings_text
 from gateway import ws_api
@@ -747,5 +747,23 @@ async def test_the_server_pings_and_drops_a_connection_that_never_pongs(tmp_path
             assert 0.3 < time.monotonic() - started < 3
             assert (await Client(answering).call("ping"))["status"] == 200
         writer.close()
+    finally:
+        await server.stop()
+
+
+async def test_connection_attempts_per_address_are_bounded_per_five_minutes(tmp_path: Path) -> None:
+    """Binance: 300 connection attempts per 5 minutes per IP; past them the handshake gets a 429."""
+    text = demo_config_text(tmp_path) + "\n[limits]\nconnection_attempts_per_5_minutes_max = 3\n"
+    server = GatewayServer(load_settings_text(text))
+    await server.start()
+    try:
+        for path in ("/ws-api/v3", "/ws/btcusdt@trade", "/stream?streams=btcusdt@trade"):
+            async with connect(f"ws://127.0.0.1:{server.ports.websocket}{path}"):
+                pass
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"ws://127.0.0.1:{server.ports.websocket}/ws-api/v3"):
+                pass
+        response = refused.value.response
+        assert response.status_code == 429 and 0 < int(response.headers["Retry-After"]) <= 300
     finally:
         await server.stop()
