@@ -98,14 +98,6 @@ def ed25519_logon_params(private_key: Ed25519PrivateKey, key: dict) -> dict:
     return params
 
 
-@pytest.fixture
-async def gateway(tmp_path: Path):
-    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def test_bad_input_gets_binance_errors_and_changes_nothing(gateway: GatewayServer) -> None:
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"

@@ -7,14 +7,9 @@ TRADE_PREVENTION and status EXPIRED_IN_MATCH, and order.status shows its prevent
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from websockets.asyncio.client import connect
 
-from config import load_settings_text
 from gateway.server import GatewayServer
-from tests.e2e.gateway.config import demo_config_text
 from tests.integration.gateway.test_ws_api import (
     Client,
     ed25519_key,
@@ -25,14 +20,6 @@ from tests.integration.gateway.test_ws_api import (
 
 PRICE = "30000.00000000"
 STP_FIELDS = ("v", "A", "B", "u", "U", "Cs", "pl", "pL", "pY")
-
-
-@pytest.fixture
-async def gateway(tmp_path: Path):
-    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def place(client: Client, side: str, quantity: str, stp: str | None = None, **extra: str) -> dict:

@@ -13,27 +13,15 @@ import itertools
 import json
 import time
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from websockets.asyncio.client import connect
 
 from book.types import CancelOrder, OrderType, Side, SubmitOrder, TimeInForce
-from config import load_settings_text
 from config.money import format_minor
 from gateway.server import GatewayServer
-from tests.e2e.gateway.config import demo_config_text
 
 COIN = 10**8
 STREAMS = ("btcusdt@depth@100ms", "btcusdt@depth")
-
-
-@pytest.fixture
-async def gateway(tmp_path: Path):
-    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def limit(server: GatewayServer, account: str, side: Side, price: int, quantity_minor: int) -> SubmitOrder:

@@ -21,14 +21,6 @@ from tests.e2e.gateway.config import demo_config_text
 COIN = 10**8
 
 
-@pytest.fixture
-async def gateway(tmp_path: Path):
-    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def trade_once(server: GatewayServer) -> None:
     for account, side in (("bob", Side.SELL), ("alice", Side.BUY)):
         command = SubmitOrder(
