@@ -17,6 +17,7 @@ from book.types import OrderType, Side, SubmitOrder, TimeInForce
 from config import load_settings_text
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
+from tests.integration.gateway.test_ws_depth_stream import limit
 
 COIN = 10**8
 
@@ -127,24 +128,12 @@ async def test_trade_book_ticker_and_partial_depth_frames(gateway: GatewayServer
 
 
 async def test_agg_trade_sums_the_trades_of_one_taker_order_at_one_price(gateway: GatewayServer) -> None:
-    def limit(account: str, side: Side, price: int, quantity_minor: int) -> SubmitOrder:
-        return SubmitOrder(
-            order_id=gateway.exchange.new_order_id(),
-            account_id=gateway.accounts[account],
-            side=side,
-            order_type=OrderType.LIMIT,
-            time_in_force=TimeInForce.GTC,
-            price_minor=price * COIN,
-            quantity_minor=quantity_minor,
-            ts_ns=time.time_ns(),
-        )
-
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams=btcusdt@aggTrade/btcusdt@trade"
     async with connect(url) as websocket:
         await asyncio.sleep(0.2)
         for price, quantity in ((50_000, COIN // 100), (50_000, COIN // 50), (50_001, COIN // 50)):
-            await gateway.exchange.execute("BTCUSDT", limit("bob", Side.SELL, price, quantity))
-        await gateway.exchange.execute("BTCUSDT", limit("alice", Side.BUY, 50_001, COIN // 20))
+            await gateway.exchange.execute("BTCUSDT", limit(gateway, "bob", Side.SELL, price, quantity))
+        await gateway.exchange.execute("BTCUSDT", limit(gateway, "alice", Side.BUY, 50_001, COIN // 20))
         frames: list[dict] = []  # three trades and two aggregates
         async with asyncio.timeout(5):
             while len(frames) < 5:
