@@ -36,11 +36,14 @@ from ledger.store import ApiKeyRecord
 from session.binance import envelope
 from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
+    BAD_PARAMETER_COMBINATION,
     CANCEL_REPLACE_FAILED,
     CANCEL_REPLACE_PARTIAL,
     CLIENT_ORDER_ID_INVALID,
+    DUPLICATE_SYMBOLS,
     INVALID_CANCEL_RESTRICTIONS,
     INVALID_SYMBOL,
+    INVALID_SYMBOL_STATUS,
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
     SESSION_KEY_REVOKED,
@@ -66,6 +69,7 @@ SIGNED_PARAMETERS = ("apiKey", "signature", "timestamp", "recvWindow")
 # Binance pings every 20 s and disconnects a connection whose pong has not come within a minute.
 PING_INTERVAL_S = 20.0
 PONG_TIMEOUT_S = 60.0
+SYMBOL_STATUSES = ("TRADING", "HALT", "BREAK")
 INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the limit is disconnected.
@@ -497,10 +501,20 @@ class WsApi:
     async def _exchange_info(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         wanted = params.text("symbol")
         listed = params.raw("symbols")
-        params.finish("permissions", "showPermissionSets", "symbolStatus")
+        permissions = params.raw("permissions")
+        status = params.raw("symbolStatus")
+        params.finish("showPermissionSets")
+        if sum(value is not None for value in (wanted, listed, permissions)) > 1 or (
+            status is not None and (wanted or listed is not None)
+        ):
+            raise ApiFailure(BAD_PARAMETER_COMBINATION)
+        if status is not None and status not in SYMBOL_STATUSES:
+            raise ApiFailure(INVALID_SYMBOL_STATUS)
         names = [wanted] if wanted else (list(listed) if isinstance(listed, list) else list(self.symbols))
         if any(name not in self.symbols for name in names):
             raise ApiFailure(INVALID_SYMBOL)
+        if len(set(names)) != len(names):
+            raise ApiFailure(DUPLICATE_SYMBOLS)
         infos = [
             symbol_info(
                 self.symbols[name],
@@ -509,6 +523,11 @@ class WsApi:
             )
             for name in names
         ]
+        if permissions is not None:
+            asked = {permissions} if isinstance(permissions, str) else set(permissions)
+            infos = [info for info in infos if any(asked & set(any_of) for any_of in info["permissionSets"])]
+        if status is not None:
+            infos = [info for info in infos if info["status"] == status]
         return exchange_info(infos, [self.weight_limit, self.orders_limit], int(time.time() * 1000))
 
     async def _depth(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:

@@ -58,6 +58,9 @@ def too_precise(name: str) -> ApiError:
 
 INVALID_JSON = ApiError(400, -1135, "Invalid JSON Request")
 INVALID_SYMBOL = ApiError(400, -1121, "Invalid symbol.")
+INVALID_SYMBOL_STATUS = ApiError(400, -1122, "Invalid symbolStatus.")
+BAD_PARAMETER_COMBINATION = ApiError(400, -1128, "Combination of optional parameters invalid.")
+DUPLICATE_SYMBOLS = ApiError(400, -1151, "Symbol is present multiple times in the list.")
 INVALID_SIDE = ApiError(400, -1117, "Invalid side.")
 INVALID_ORDER_TYPE = ApiError(400, -1116, "Invalid orderType.")
 INVALID_TIME_IN_FORCE = ApiError(400, -1115, "Invalid timeInForce.")

@@ -759,3 +759,29 @@ async def test_connection_attempts_per_address_are_bounded_per_five_minutes(tmp_
         assert response.status_code == 429 and 0 < int(response.headers["Retry-After"]) <= 300
     finally:
         await server.stop()
+
+
+async def test_exchange_info_takes_one_selection_and_filters_by_symbol_status(gateway: GatewayServer) -> None:
+    """Only one of symbol, symbols and permissions; symbolStatus filters all symbols and names no symbol."""
+    await gateway.admin_commands.halt({"symbol": "ETHBTC"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+
+        async def names(params: dict) -> list[str]:
+            answer = await client.call("exchangeInfo", params)
+            assert answer["status"] == 200, answer
+            return [info["symbol"] for info in answer["result"]["symbols"]]
+
+        assert await names({"symbolStatus": "HALT"}) == ["ETHBTC"]
+        assert await names({"symbolStatus": "TRADING"}) == ["BTCUSDT", "ETHUSDT"]
+        assert await names({"symbolStatus": "BREAK"}) == []
+        assert await names({"permissions": ["SPOT"]}) == ["BTCUSDT", "ETHUSDT", "ETHBTC"]
+        for params, code in (
+            ({"symbol": "BTCUSDT", "symbols": ["ETHUSDT"]}, -1128),
+            ({"symbol": "BTCUSDT", "permissions": "SPOT"}, -1128),
+            ({"symbol": "BTCUSDT", "symbolStatus": "TRADING"}, -1128),
+            ({"symbols": ["BTCUSDT", "BTCUSDT"]}, -1151),
+            ({"symbolStatus": "OPEN"}, -1122),
+        ):
+            answer = await client.call("exchangeInfo", params)
+            assert (answer["status"], answer["error"]["code"]) == (400, code), (params, answer)
