@@ -287,6 +287,7 @@ class GatewayServer:
         await self.fix.close()
         await self.admin.close()
         self.http.close()
+        self.ws_api.announce_shutdown()
         self.ws_server.close()
         await self.streams.close()
         deadline = time.monotonic() + DRAIN_TIMEOUT_S

@@ -30,7 +30,7 @@ from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
 from gateway.ws_outbox import Outbox
-from gateway.ws_streams import MarketStreams
+from gateway.ws_streams import CONNECTION_LIFETIME_S, GOING_AWAY, MarketStreams
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord
 from session.binance import envelope
@@ -261,7 +261,8 @@ class WsApi:
         self._connections = ConnectionsPerAddress(self.limits.connections_per_address_max)
         self._attempts = ConnectionAttempts(self.limits.connection_attempts_per_5_minutes_max, 300)
         self._weight_by_address: dict[str, RateCounter] = {}
-        self.api_connections_open = 0
+        self._api_connections: set[_ApiConnection] = set()
+        self.connection_lifetime_s: float = CONNECTION_LIFETIME_S
         self.execution_ids = itertools.count(time.time_ns())
         # New orders of cancelReplaces whose cancel went through: their refusal is a user data event.
         self.rejections_reported: set[int] = set()
@@ -305,6 +306,17 @@ class WsApi:
             compression=None,
             process_request=self._check_path,
         )
+
+    @property
+    def api_connections_open(self) -> int:
+        return len(self._api_connections)
+
+    def announce_shutdown(self) -> None:
+        """Send Binance's ``serverShutdown`` event to every API connection, ahead of the close frames of
+        the server's shutdown (nothing is awaited before these writes)."""
+        event = envelope.server_shutdown(int(time.time() * 1000))
+        for connection in self._api_connections:
+            connection.push(event)
 
     def _check_path(self, connection: ServerConnection, request: Any) -> Any:
         address = str(connection.remote_address[0]) if connection.remote_address else ""
@@ -372,18 +384,21 @@ class WsApi:
         )
         connection.weight.charge_weight(now_ms, CONNECT_WEIGHT)
         pending: set[asyncio.Task[None]] = set()
-        self.api_connections_open += 1
+        self._api_connections.add(connection)
         try:
-            async for message in websocket:
-                if connection.closing:
-                    break
-                task = asyncio.create_task(self._answer(connection, message))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+            async with asyncio.timeout(self.connection_lifetime_s):
+                async for message in websocket:
+                    if connection.closing:
+                        break
+                    task = asyncio.create_task(self._answer(connection, message))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+        except TimeoutError:
+            await websocket.close(GOING_AWAY, "connection lifetime of 24 h reached")
         except ConnectionClosed:
             pass
         finally:
-            self.api_connections_open -= 1
+            self._api_connections.discard(connection)
             connection.closing = True
             for subscription in list(connection.subscriptions.values()):
                 self._end_subscription(subscription)

@@ -33,3 +33,8 @@ def failure(
 
 def event(subscription_id: int, payload: dict[str, Any]) -> bytes:
     return orjson.dumps({"subscriptionId": subscription_id, "event": payload})
+
+
+def server_shutdown(event_ms: int) -> bytes:
+    """A connection event, of no subscription: the server is about to close every connection."""
+    return orjson.dumps({"event": {"e": "serverShutdown", "E": event_ms}})

@@ -785,3 +785,29 @@ async def test_exchange_info_takes_one_selection_and_filters_by_symbol_status(ga
         ):
             answer = await client.call("exchangeInfo", params)
             assert (answer["status"], answer["error"]["code"]) == (400, code), (params, answer)
+
+
+async def test_an_api_connection_ends_at_its_lifetime(gateway: GatewayServer) -> None:
+    """Binance ends a WebSocket API connection at 24 h; here the lifetime is shortened to see it."""
+    gateway.ws_api.connection_lifetime_s = 0.3
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        assert (await Client(websocket).call("ping"))["status"] == 200
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                await websocket.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+
+
+async def test_a_shutdown_tells_api_connections_server_shutdown_first(tmp_path: Path) -> None:
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    async with connect(f"ws://127.0.0.1:{server.ports.websocket}/ws-api/v3") as websocket:
+        assert (await Client(websocket).call("ping"))["status"] == 200
+        await server.stop()
+        frames = []
+        with pytest.raises(ConnectionClosed):
+            async with asyncio.timeout(5):
+                while True:
+                    frames.append(json.loads(await websocket.recv()))
+    (event,) = frames
+    assert event["event"]["e"] == "serverShutdown" and abs(event["event"]["E"] - time.time() * 1000) < 10_000
