@@ -19,9 +19,9 @@ from book.types import CancelAllOrders, SetSymbolStatus, Side
 from config.money import DecimalFormatError, format_minor, parse_decimal_minor
 from config.settings import FixSessionSettings
 from gateway.admin_endpoint import AdminCommandError
-from gateway.fix_sessions import accepted_session
+from gateway.fix_sessions import accepted_session, fix_session_record
 from ledger.ledger import LedgerError
-from ledger.store import ApiKeyRecord, FixSessionRecord
+from ledger.store import ApiKeyRecord
 from ledger.verify import verify_store
 from session.binance.auth import Permission
 from session.fix.auth import hash_password
@@ -277,20 +277,8 @@ class AdminCommands:
                 accepted = accepted_session(settings)
             except ValueError as error:
                 raise AdminCommandError("bad_public_key", str(error)) from None
-            await self.server.store.add_fix_session_settings(
-                FixSessionRecord(
-                    sender_comp_id=sender,
-                    target_comp_id=target,
-                    account_id=account_id,
-                    username=username,
-                    password_hash=settings.password_hash,
-                    ed25519_public_key_pem=public_key_pem,
-                    heartbeat_interval_s_min=settings.heartbeat_interval_s_min,
-                    heartbeat_interval_s_max=settings.heartbeat_interval_s_max,
-                    daily_reset_utc=settings.daily_reset_utc,
-                    created_ns=time.time_ns(),
-                )
-            )
+            record = fix_session_record(settings, account_id, time.time_ns())
+            await self.server.store.add_fix_session_settings(record)
             self.server.fix_sessions[key] = accepted
         finally:
             self._fix_sessions_being_added.discard(key)

@@ -38,3 +38,19 @@ def fix_session_settings(record: FixSessionRecord, account: str) -> FixSessionSe
         heartbeat_interval_s_max=record.heartbeat_interval_s_max,
         daily_reset_utc=record.daily_reset_utc,
     )
+
+
+def fix_session_record(settings: FixSessionSettings, account_id: int, created_ns: int) -> FixSessionRecord:
+    """What the store keeps of an operator-added session (``fix_session_settings`` reads it back)."""
+    return FixSessionRecord(
+        sender_comp_id=settings.sender_comp_id,
+        target_comp_id=settings.target_comp_id,
+        account_id=account_id,
+        username=settings.username,
+        password_hash=settings.password_hash,
+        ed25519_public_key_pem=settings.ed25519_public_key_pem,
+        heartbeat_interval_s_min=settings.heartbeat_interval_s_min,
+        heartbeat_interval_s_max=settings.heartbeat_interval_s_max,
+        daily_reset_utc=settings.daily_reset_utc,
+        created_ns=created_ns,
+    )
