@@ -37,7 +37,7 @@ from gateway.ws_streams import TICKER_WINDOW_S, MarketStreams
 from ledger.ledger import Ledger
 from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
-from ledger.store import BookNumbering, CheckpointChanges, Store
+from ledger.store import BookNumbering, CheckpointChanges, Store, trade_second
 from ledger.writer import GroupCommitWriter
 
 log = structlog.get_logger("gateway.server")
@@ -140,7 +140,14 @@ class GatewayServer:
         self.metrics.subscribers.set_function(self.broadcaster.subscriber_count)
         self.api_keys = ApiKeyDirectory(await self.store.api_keys())
         self.streams = MarketStreams(settings=settings, broadcaster=self.broadcaster)
-        self.streams.restore(await self.store.trade_seconds(time.time_ns() - TICKER_WINDOW_S * 10**9))
+        since_ns = time.time_ns() - TICKER_WINDOW_S * 10**9
+        before_window = []
+        for name in settings.symbols:
+            trade = await self.store.last_trade_before(name, since_ns)
+            if trade is not None:
+                before_window.append(trade_second(trade))
+        # The trade before the window leaves it at once: the 24 h ticker's previous close (x).
+        self.streams.restore(before_window + await self.store.trade_seconds(since_ns))
         self.streams.start()
         self.ws_api = WsApi(
             settings=settings,

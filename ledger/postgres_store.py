@@ -338,6 +338,15 @@ class PostgresStore:
         )
         return [trade_from_row(tuple(row)) for row in reversed(rows)]
 
+    async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = $1 AND ts_ns < $2 "
+            "ORDER BY sequence DESC LIMIT 1",
+            symbol,
+            before_ns,
+        )
+        return trade_from_row(tuple(row)) if row is not None else None
+
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
         rows = await self.pool.fetch(TRADE_SECONDS_SQL.replace(":since", "$1"), since_ns)
         return [TradeSecond(*row) for row in rows]

@@ -407,6 +407,14 @@ class SqliteStore:
         )
         return [trade_from_row(row) for row in reversed(rows)]
 
+    async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
+        rows = await self._fetch(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = ? AND ts_ns < ? "
+            "ORDER BY sequence DESC LIMIT 1",
+            (symbol, before_ns),
+        )
+        return trade_from_row(rows[0]) if rows else None
+
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
         rows = await self._fetch(TRADE_SECONDS_SQL.replace(":since", "?"), (since_ns,))
         return [TradeSecond(*row) for row in rows]

@@ -221,6 +221,10 @@ class Store(Protocol):
         """The last ``limit`` trades of ``symbol``, oldest first (recent trades after a restart)."""
         ...
 
+    async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
+        """The latest trade of ``symbol`` before ``before_ns`` (the 24 h ticker's previous close)."""
+        ...
+
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
         """Trades since ``since_ns`` aggregated per symbol and second, in time order: the 24 h ticker and
         the klines after a restart, bounded by seconds rather than by trades."""
@@ -385,6 +389,30 @@ class TradeSecond(NamedTuple):
     taker_buy_volume_minor: int
     taker_buy_quote_volume_minor: int
     count: int
+
+
+def trade_second(trade: TradeEntry) -> TradeSecond:
+    """One trade as the second it happened in, alone."""
+    taker_buy_minor, taker_buy_quote_minor = (
+        (0, 0) if trade.buyer_is_maker else (trade.quantity_minor, trade.quote_quantity_minor)
+    )
+    price = trade.price_minor
+    return TradeSecond(
+        trade.symbol,
+        trade.ts_ns // 10**9,
+        trade.trade_id,
+        trade.trade_id,
+        price,
+        price,
+        trade.quantity_minor,
+        price,
+        price,
+        trade.quantity_minor,
+        trade.quote_quantity_minor,
+        taker_buy_minor,
+        taker_buy_quote_minor,
+        1,
+    )
 
 
 # Portable SQL (SQLite and PostgreSQL; ``:since`` is replaced by each store's placeholder).

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
 
 from book.types import CancelOrder, OrderType, RejectReason, Side, SubmitOrder
 from config import load_settings_text
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
 from tests.integration.conftest import POSTGRES_DSN, _postgres_problem, drop_schema, require_postgres
+from tests.integration.gateway.test_ws_streams import frames_until
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -99,5 +102,39 @@ async def test_a_configured_daily_reset_reaches_the_acceptor(config_text: str) -
     try:
         assert server.fix.sessions[("ALICE", "GATEWAY")].daily_reset_utc == "22:00"
         assert server.fix.sessions[("BOB", "GATEWAY")].daily_reset_utc == ""
+    finally:
+        await server.stop()
+
+
+async def test_the_ticker_knows_the_close_before_its_window_after_a_restart(config_text: str) -> None:
+    """The 24 h ticker's x is the last price before the window; restored from the window alone, it was 0."""
+    server = await _started(config_text)
+    try:
+        day_ago_ns = time.time_ns() - 25 * 3600 * 10**9
+        for price, ts_ns in ((1000, day_ago_ns), (1010, day_ago_ns + 10**9), (1100, time.time_ns())):
+            for account, side in (("bob", Side.SELL), ("alice", Side.BUY)):
+                command = SubmitOrder(
+                    order_id=server.exchange.new_order_id(),
+                    account_id=server.accounts[account],
+                    side=side,
+                    order_type=OrderType.LIMIT,
+                    price_minor=price * 10**8,
+                    quantity_minor=10**6,
+                    ts_ns=ts_ns,
+                )
+                assert (await server.exchange.execute("BTCUSDT", command)).error is None
+    finally:
+        await server.stop()
+    server = await _started(config_text)
+    try:
+        async with connect(f"ws://127.0.0.1:{server.ports.websocket}/ws/btcusdt@ticker") as websocket:
+            frames = await frames_until(websocket, lambda frame: frame.get("e") == "24hrTicker")
+        ticker = frames[-1]
+        assert (ticker["x"], ticker["o"], ticker["c"], ticker["n"]) == (
+            "1010.00000000",
+            "1100.00000000",
+            "1100.00000000",
+            1,
+        )
     finally:
         await server.stop()

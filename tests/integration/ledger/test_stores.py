@@ -283,6 +283,9 @@ async def test_trades_export_by_time_range(store_factory) -> None:
     assert [t.trade_id for t in await store.trades(1_002, 10**18, "BTCUSDT")] == [2]
     assert await store.trades(0, 10**18, "ETHUSDT") == []
     assert [t.trade_id for t in await store.latest_trades("BTCUSDT", 1)] == [2]
+    assert (await store.last_trade_before("BTCUSDT", 1_002)).trade_id == 1
+    assert await store.last_trade_before("BTCUSDT", 1_001) is None
+    assert await store.last_trade_before("ETHUSDT", 10**18) is None
     assert [t.trade_id for t in await store.latest_trades("BTCUSDT", 10)] == [1, 2]
     assert await store.latest_trades("ETHUSDT", 10) == []
 
