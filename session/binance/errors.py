@@ -89,7 +89,10 @@ SERVER_BUSY = ApiError(
 
 def too_many_requests(limit: int, interval: str) -> ApiError:
     return ApiError(
-        429, -1003, f"Too much request weight used; current limit is {limit} request weight per {interval}."
+        429,
+        -1003,
+        f"Too much request weight used; current limit is {limit} request weight per {interval}. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
     )
 
 

@@ -8,8 +8,9 @@ an ``executionReport`` event, so a client sees one order one way everywhere.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from book.reports import ExecutionKind, OrderReport
@@ -40,6 +41,25 @@ from session.binance.requests import Params
 
 STP_INVALID = ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' is not valid.")
 NO_TRADE_GROUP = -1  # Binance's tradeGroupId of an account in no trade group (we have none)
+NO_STRATEGY: Mapping[str, int] = MappingProxyType({})
+STRATEGY_TYPE_MIN = 1_000_000  # smaller strategyType values are reserved by Binance
+INT_MAX = 2**31 - 1
+# Binance's order types exchangeInfo does not list for our symbols, refused as Binance refuses them there.
+UNLISTED_ORDER_TYPES = {
+    "STOP_LOSS": "Stop loss orders are not supported for this symbol.",
+    "STOP_LOSS_LIMIT": "Stop loss limit orders are not supported for this symbol.",
+    "TAKE_PROFIT": "Take profit orders are not supported for this symbol.",
+    "TAKE_PROFIT_LIMIT": "Take profit limit orders are not supported for this symbol.",
+}
+# Parameters of features exchangeInfo says are off (icebergAllowed, pegInstructionsAllowed false).
+UNSUPPORTED_FEATURES = {
+    "icebergQty": "Iceberg orders are not supported for this symbol.",
+    "pegPriceType": "Pegged orders are not supported for this symbol.",
+    "pegOffsetValue": "Pegged orders are not supported for this symbol.",
+    "pegOffsetType": "Pegged orders are not supported for this symbol.",
+}
+# Parameters of stop and trailing orders, which none of the order types we take needs.
+STOP_PARAMETERS = ("stopPrice", "trailingDelta")
 
 
 class ResponseType(enum.Enum):
@@ -55,6 +75,7 @@ class PlaceOrder:
     command: SubmitOrder
     client_order_id: str
     response_type: ResponseType
+    strategy: Mapping[str, int]  # strategyId and strategyType as sent, to echo in the answer
 
 
 EXECUTION_TYPES = {
@@ -80,6 +101,7 @@ def place_order(
 ) -> PlaceOrder:
     """Read ``order.place`` parameters (symbol already read) into a ``SubmitOrder``."""
     side = params.choice("side", Side, INVALID_SIDE, required=True)
+    refuse_unsupported(params)
     order_type = params.choice("type", OrderType, INVALID_ORDER_TYPE, required=True)
     time_in_force = params.choice("timeInForce", TimeInForce, INVALID_TIME_IN_FORCE)
     price = params.decimal_minor("price", symbol.quote_scale)
@@ -88,6 +110,7 @@ def place_order(
     stp = params.choice("selfTradePreventionMode", SelfTradePrevention, STP_INVALID)
     chosen_id = params.client_order_id("newClientOrderId")
     response = params.choice("newOrderRespType", ResponseType, invalid_parameter("newOrderRespType"))
+    strategy = _strategy(params)
     if order_type is OrderType.LIMIT:
         for name, value in (("timeInForce", time_in_force), ("price", price), ("quantity", quantity)):
             if value is None:
@@ -113,9 +136,9 @@ def place_order(
                 if quantity is None
                 else UNSUPPORTED_COMBINATION
             )
-        if time_in_force is not None and time_in_force is TimeInForce.GTC:
-            raise ApiFailure(UNSUPPORTED_COMBINATION)
-        time_in_force = time_in_force or TimeInForce.IOC
+        if time_in_force is not None:
+            raise ApiFailure(not_required("timeInForce"))
+        time_in_force = TimeInForce.IOC
     if response is None:
         response = ResponseType.FULL if order_type is not OrderType.LIMIT_MAKER else ResponseType.ACK
     command = SubmitOrder(
@@ -130,7 +153,30 @@ def place_order(
         self_trade_prevention=stp,
         ts_ns=ts_ns,
     )
-    return PlaceOrder(command, chosen_id or client_order_id, response)
+    return PlaceOrder(command, chosen_id or client_order_id, response, strategy)
+
+
+def refuse_unsupported(params: Params) -> None:
+    """Refuse an order type, feature or stop parameter our symbols do not have, with Binance's error."""
+    order_type = params.raw("type")
+    if isinstance(order_type, str) and order_type in UNLISTED_ORDER_TYPES:
+        raise ApiFailure(ApiError(400, -1013, UNLISTED_ORDER_TYPES[order_type]))
+    for name, message in UNSUPPORTED_FEATURES.items():
+        if params.raw(name) is not None:
+            raise ApiFailure(ApiError(400, -1013, message))
+    for name in STOP_PARAMETERS:
+        if params.raw(name) is not None:
+            raise ApiFailure(not_required(name))
+
+
+def _strategy(params: Params) -> dict[str, int]:
+    """``strategyId`` (a LONG) and ``strategyType`` (an INT from 1000000), those that were sent."""
+    strategy_id = params.integer("strategyId")
+    strategy_type = params.integer("strategyType", minimum=-(2**31), maximum=INT_MAX)
+    if strategy_type is not None and strategy_type < STRATEGY_TYPE_MIN:
+        raise ApiFailure(ApiError(400, -1134, f"strategyType was less than {STRATEGY_TYPE_MIN}."))
+    fields = {"strategyId": strategy_id, "strategyType": strategy_type}
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _ms(ts_ns: int) -> int:
@@ -178,9 +224,11 @@ def place_result(
     symbol: SymbolSettings,
     response_type: ResponseType,
     prevented_matches: Sequence[MatchPrevented] = (),
+    *,
+    strategy: Mapping[str, int] = NO_STRATEGY,
 ) -> dict[str, Any]:
     """The ``order.place`` result from the reports of the order's first turn (accepted and fills) and
-    the matches self-trade prevention stopped in it.
+    the matches self-trade prevention stopped in it; RESULT and FULL echo the order's ``strategy``.
 
     As in Binance's STP FAQ, the answer lists the order's prevented matches (``preventedMatches``, in
     RESULT and FULL: Binance's changelog names no response type) instead of a ``preventedMatchId``.
@@ -197,6 +245,7 @@ def place_result(
         return head
     result = {**head, **{key: value for key, value in order_fields(last, symbol).items() if key not in head}}
     result.pop("preventedMatchId", None)
+    result.update(strategy)
     if response_type is ResponseType.FULL:
         result["fills"] = [
             {

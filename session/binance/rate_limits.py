@@ -26,8 +26,8 @@ class RateLimit:
         return INTERVAL_MS[self.interval] * self.interval_count
 
     def describe(self) -> str:
-        unit = self.interval.lower()
-        return f"{self.interval_count} {unit}s" if self.interval_count > 1 else unit
+        """The window as Binance's messages name it: "10 SECOND", "1 MINUTE"."""
+        return f"{self.interval_count} {self.interval}"
 
 
 class RateCounter:

@@ -30,6 +30,8 @@ from session.binance.errors import (
 
 EnumType = TypeVar("EnumType", bound=enum.Enum)
 REQUEST_ID_LENGTH_MAX = 36
+# Request ids and LONG parameters are signed 64-bit integers, as Binance takes them.
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 PARAMETERS_MAX = 64
 RETURN_RATE_LIMITS = "returnRateLimits"
 _CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
@@ -55,6 +57,8 @@ def parse_request(message: bytes | str) -> ApiRequest:
         raise ApiFailure(INVALID_JSON)
     request_id = document.get("id")
     if not (request_id is None or isinstance(request_id, int | str)) or isinstance(request_id, bool):
+        raise ApiFailure(bad_parameter("id"))
+    if isinstance(request_id, int) and not LONG_MIN <= request_id <= LONG_MAX:
         raise ApiFailure(bad_parameter("id"))
     if isinstance(request_id, str) and len(request_id) > REQUEST_ID_LENGTH_MAX:
         raise ApiFailure(invalid_parameter("id"))
@@ -114,13 +118,15 @@ class Params:
             raise ApiFailure(illegal_characters(name, _CLIENT_ORDER_ID.pattern))
         return value
 
-    def integer(self, name: str, *, required: bool = False, minimum: int = 0) -> int | None:
+    def integer(
+        self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = LONG_MAX
+    ) -> int | None:
         value = self._raw(name, required)
         if value is None:
             return None
         if isinstance(value, str) and ascii_digits(value):
             value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
             raise ApiFailure(invalid_parameter(name))
         return value
 

@@ -1,7 +1,8 @@
 """Binance request signatures: the payload built exactly as documented, and its HMAC, Ed25519 or RSA check.
 
 The payload is every parameter but ``signature``, sorted by name, as ``name=value`` joined by ``&``, in
-UTF-8. Values are the strings the client sent; JSON numbers and booleans are written as JSON writes them.
+UTF-8. Values are the strings the client sent; other JSON values (numbers, booleans, null, arrays and
+objects) are written as JSON writes them.
 HMAC signatures are hex and case-insensitive; Ed25519 and RSA (PKCS#1 v1.5, SHA-256) are base64.
 """
 
@@ -15,6 +16,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -29,14 +31,13 @@ class KeyType(enum.Enum):
 
 
 def parameter_text(value: Any) -> str:
-    """A parameter's value as it appears in the payload."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    """A parameter's value as it appears in the payload: any JSON value can be signed, so a null or
+    an array is a signature to check (and the parameter's own error), never a failure of ours."""
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
-    raise TypeError(f"parameter of type {type(value).__name__} cannot be signed")
+    if isinstance(value, float):
+        return repr(value)
+    return orjson.dumps(value).decode()
 
 
 def signature_payload(params: Mapping[str, Any]) -> bytes:

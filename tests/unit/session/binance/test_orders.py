@@ -103,6 +103,54 @@ def test_bad_order_parameters(values: dict, code: int) -> None:
     assert refused(**values)[0] == code
 
 
+LIMIT = {"side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "1", "quantity": "1"}
+
+
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        ({**LIMIT, "stopPrice": "1"}, (-1106, "Parameter 'stopPrice' sent when not required.")),
+        ({**LIMIT, "trailingDelta": 10}, (-1106, "Parameter 'trailingDelta' sent when not required.")),
+        ({**LIMIT, "icebergQty": "0.1"}, (-1013, "Iceberg orders are not supported for this symbol.")),
+        ({**LIMIT, "pegOffsetValue": 5}, (-1013, "Pegged orders are not supported for this symbol.")),
+        (
+            {**LIMIT, "type": "STOP_LOSS_LIMIT", "stopPrice": "1"},
+            (-1013, "Stop loss limit orders are not supported for this symbol."),
+        ),
+        (
+            {"side": "SELL", "type": "TAKE_PROFIT", "quantity": "1", "stopPrice": "1"},
+            (-1013, "Take profit orders are not supported for this symbol."),
+        ),
+        (
+            {"side": "BUY", "type": "MARKET", "quantity": "1", "timeInForce": "IOC"},
+            (-1106, "Parameter 'timeInForce' sent when not required."),
+        ),
+        (
+            {"side": "BUY", "type": "MARKET", "quantity": "1", "timeInForce": "GTC"},
+            (-1106, "Parameter 'timeInForce' sent when not required."),
+        ),
+        ({**LIMIT, "strategyType": 999_999}, (-1134, "strategyType was less than 1000000.")),
+        ({**LIMIT, "strategyId": "x"}, (-1130, "Data sent for parameter 'strategyId' is not valid.")),
+        ({**LIMIT, "strategyId": 2**63}, (-1130, "Data sent for parameter 'strategyId' is not valid.")),
+    ],
+)
+def test_what_binance_refuses_on_the_symbols_we_list(values: dict, error: tuple[int, str]) -> None:
+    """exchangeInfo lists no stop, iceberg or pegged orders: Binance answers those with -1013 and the
+    feature's message; stopPrice, trailingDelta and a MARKET order's timeInForce are -1106."""
+    assert refused(**values) == error
+
+
+def test_strategy_id_and_type_are_accepted_and_echoed_as_sent() -> None:
+    """Binance's conditional fields: strategyId and strategyType appear when the request set them."""
+    order = place(**LIMIT, strategyId=37463720, strategyType="1000000")
+    assert order.strategy == {"strategyId": 37463720, "strategyType": 1000000}
+    for response_type in (ResponseType.RESULT, ResponseType.FULL):
+        result = place_result([report()], BTCUSDT, response_type, strategy=order.strategy)
+        assert (result["strategyId"], result["strategyType"]) == (37463720, 1000000)
+    assert "strategyId" not in place_result([report()], BTCUSDT, ResponseType.ACK, strategy=order.strategy)
+    assert place(**LIMIT).strategy == {}
+
+
 def report(**changes) -> OrderReport:
     base = OrderReport(
         execution=ExecutionKind.NEW,

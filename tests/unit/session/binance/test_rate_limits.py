@@ -1,4 +1,4 @@
-"""Fixed windows aligned to the epoch, 429 past a limit, and the rateLimits report."""
+"""Fixed windows aligned to the epoch, 429 past a limit with Binance's message, and the rateLimits report."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def test_orders_past_the_limit_are_refused_and_not_counted() -> None:
     assert (error.status, error.code, error.msg) == (
         429,
         -1015,
-        "Too many new orders; current limit is 2 orders per 10 seconds.",
+        "Too many new orders; current limit is 2 orders per 10 SECOND.",
     )
     assert orders.report(3_000) == {
         "rateLimitType": "ORDERS",
@@ -33,7 +33,12 @@ def test_weight_windows_start_on_the_minute_and_refused_requests_count() -> None
     weight = RateCounter(MINUTE_WEIGHT)
     assert weight.charge_weight(59_000, 10) is None
     error = weight.charge_weight(59_500, 1)
-    assert (error.status, error.code) == (429, -1003)
+    assert (error.status, error.code, error.msg) == (
+        429,
+        -1003,
+        "Too much request weight used; current limit is 10 request weight per 1 MINUTE. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
+    )
     assert weight.report(59_500)["count"] == 11
     assert weight.window_end_ms == 60_000
     assert weight.charge_weight(60_000, 1) is None

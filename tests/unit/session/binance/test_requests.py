@@ -19,6 +19,7 @@ def test_a_request_is_read_with_its_id_and_method_without_version_prefix() -> No
     request = parse_request(b'{"id": 7, "method": "v3/order.place", "params": {"symbol": "BTCUSDT"}}')
     assert (request.request_id, request.method, request.params) == (7, "order.place", {"symbol": "BTCUSDT"})
     assert parse_request(b'{"id": null, "method": "ping"}').params == {}
+    assert parse_request(b'{"id": -9223372036854775808, "method": "ping"}').request_id == -(2**63)
 
 
 @pytest.mark.parametrize(
@@ -31,6 +32,8 @@ def test_a_request_is_read_with_its_id_and_method_without_version_prefix() -> No
         (b'{"id": 1}', (1, -1102)),
         (b'{"id": 1, "method": "ping", "params": [1]}', (1, -1102)),
         (b'{"id": 1, "method": "ping", "extra": 1}', (1, -1103)),
+        (b'{"id": 9223372036854775808, "method": "ping"}', (None, -1102)),
+        (b'{"id": -9223372036854775809, "method": "ping"}', (None, -1102)),
     ],
 )
 def test_malformed_envelopes(message: bytes, expected: tuple[object, int]) -> None:

@@ -106,3 +106,11 @@ def test_a_key_of_the_wrong_type_is_refused_at_construction() -> None:
 
 def test_booleans_and_numbers_are_written_as_json_writes_them() -> None:
     assert signature_payload({"b": True, "a": 1.5, "c": 7}) == b"a=1.5&b=true&c=7"
+
+
+def test_null_and_json_structures_are_signed_as_their_json_text() -> None:
+    """A null or an array in a signed request's params is signed as JSON writes it; it used to raise
+    TypeError and the request was answered 500 -1000, as if its outcome were unknown."""
+    assert signature_payload({"b": None, "a": ["X", 1], "c": {"k": True}}) == (
+        b'a=["X",1]&b=null&c={"k":true}'
+    )
