@@ -55,6 +55,7 @@ from session.binance.errors import (
     ApiFailure,
     bad_parameter,
     cancel_error,
+    invalid_parameter,
     new_order_error,
 )
 from session.binance.market import depth, exchange_info, recent_trades, symbol_info, ticker_price
@@ -80,6 +81,7 @@ CONNECT_WEIGHT = 2
 SUBSCRIPTION_IDS_USED = ApiError(400, -2042, "Maximum subscription ID reached for this connection.")
 
 
+ORDER_LIMIT_MODES = ("DO_NOTHING", "CANCEL_ONLY")
 CANCEL_RESTRICTIONS = {"ONLY_NEW": OrderStatus.NEW, "ONLY_PARTIALLY_FILLED": OrderStatus.PARTIALLY_FILLED}
 
 
@@ -128,6 +130,10 @@ class ApiKeyDirectory:
         return self._keys.get(api_key)
 
 
+def _weight(method: _Method, request: ApiRequest) -> int:
+    return method.weight if type(method.weight) is int else method.weight(request.params)
+
+
 def _depth_weight(params: Mapping[str, Any]) -> int:
     """Binance's weight of a depth request by its limit (a bad limit is refused later, at weight 5)."""
     try:
@@ -139,6 +145,29 @@ def _depth_weight(params: Mapping[str, Any]) -> int:
 
 def _ticker_price_weight(params: Mapping[str, Any]) -> int:
     return 2 if "symbol" in params else 4
+
+
+def _open_orders_weight(params: Mapping[str, Any]) -> int:
+    return 6 if params.get("symbol") not in (None, "") else 80
+
+
+def _order_test_weight(params: Mapping[str, Any]) -> int:
+    return 20 if params.get("computeCommissionRates") in (True, "true", "TRUE") else 1
+
+
+def _commission_rate(bps: int) -> str:
+    """Basis points as Binance's fraction with 8 decimals (10 -> "0.00100000")."""
+    return format_minor(bps * 10_000, 8)
+
+
+NO_COMMISSION = _commission_rate(0)
+# We have no BNB discount; the block is there because Binance's answers always carry it.
+NO_DISCOUNT = {
+    "enabledForAccount": False,
+    "enabledForSymbol": False,
+    "discountAsset": "BNB",
+    "discount": NO_COMMISSION,
+}
 
 
 @dataclass(eq=False)
@@ -227,8 +256,10 @@ Handler = Callable[[_ApiConnection, ApiRequest, Params], Awaitable[Any]]
 class _Method:
     handler: Handler
     weight: int | Callable[[Mapping[str, Any]], int]  # a fixed weight, or one from the request's params
-    orders: int = 0
+    places_orders: bool = False  # its answers report the key's ORDERS count
     permission: Permission | None = None
+    # Binance charges its weight only when the request fails (CHANGELOG 2026-03-27: trading methods).
+    free_if_successful: bool = False
 
 
 class WsApi:
@@ -275,13 +306,36 @@ class WsApi:
             "depth": _Method(self._depth, _depth_weight),
             "trades.recent": _Method(self._trades_recent, 25),
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
-            "order.place": _Method(self._order_place, 1, orders=1, permission=Permission.TRADE),
-            "order.cancel": _Method(self._order_cancel, 1, permission=Permission.TRADE),
-            "order.cancelReplace": _Method(self._cancel_replace, 1, orders=1, permission=Permission.TRADE),
+            "order.place": _Method(
+                self._order_place,
+                1,
+                places_orders=True,
+                permission=Permission.TRADE,
+                free_if_successful=True,
+            ),
+            "order.test": _Method(self._order_test, _order_test_weight, permission=Permission.TRADE),
+            "order.cancel": _Method(
+                self._order_cancel, 1, permission=Permission.TRADE, free_if_successful=True
+            ),
+            "order.cancelReplace": _Method(
+                self._cancel_replace,
+                1,
+                places_orders=True,
+                permission=Permission.TRADE,
+                free_if_successful=True,
+            ),
             "order.status": _Method(self._order_status, 4, permission=Permission.USER_DATA),
-            "openOrders.status": _Method(self._open_orders, 6, permission=Permission.USER_DATA),
-            "openOrders.cancelAll": _Method(self._cancel_all, 1, permission=Permission.TRADE),
+            "openOrders.status": _Method(
+                self._open_orders, _open_orders_weight, permission=Permission.USER_DATA
+            ),
+            "openOrders.cancelAll": _Method(
+                self._cancel_all, 1, permission=Permission.TRADE, free_if_successful=True
+            ),
             "account.status": _Method(self._account_status, 20, permission=Permission.USER_DATA),
+            "account.commission": _Method(self._account_commission, 20, permission=Permission.USER_DATA),
+            "account.rateLimits.orders": _Method(
+                self._unfilled_order_count, 40, permission=Permission.USER_DATA
+            ),
             "session.logon": _Method(self._session_logon, 2),
             "session.status": _Method(self._session_status, 2),
             "session.logout": _Method(self._session_logout, 2),
@@ -408,7 +462,7 @@ class WsApi:
     async def _answer(self, connection: _ApiConnection, message: str | bytes) -> None:
         now_ms = time.time() * 1000
         request_id = None
-        orders_report = False
+        method: _Method | None = None
         wants_limits = connection.return_rate_limits
         try:
             request = parse_request(message)
@@ -416,17 +470,19 @@ class WsApi:
             method = self._methods.get(request.method)
             if method is None:
                 raise ApiFailure(UNKNOWN_METHOD)
-            orders_report = bool(method.orders)
             asked = request.params.get(RETURN_RATE_LIMITS)
             if asked is not None:
                 wants_limits = asked not in (False, "false")
             self._charge(connection, method, request, now_ms)
             params = Params(request.params)
             result = await method.handler(connection, request, params)
-            limits = self._rate_limits(connection, now_ms, orders_report) if wants_limits else None
+            limits = self._rate_limits(connection, now_ms, method.places_orders) if wants_limits else None
             frame = envelope.success(request_id, result, limits)
         except ApiFailure as failure:
             request_id = failure.request_id if request_id is None else request_id
+            if method is not None and method.free_if_successful:
+                connection.weight.charge_weight(now_ms, _weight(method, request))
+            orders_report = method is not None and method.places_orders
             limits = self._rate_limits(connection, now_ms, orders_report) if wants_limits else None
             frame = envelope.failure(request_id, failure.error, limits, failure.data)
         except Exception:
@@ -437,29 +493,29 @@ class WsApi:
     def _charge(
         self, connection: _ApiConnection, method: _Method, request: ApiRequest, now_ms: float
     ) -> None:
+        """Count the request's weight (none yet for a method free if successful, which is still
+        refused once the address is past its limit)."""
         weight = connection.weight
-        cost = method.weight if type(method.weight) is int else method.weight(request.params)
-        error = weight.charge_weight(now_ms, cost)
+        error = weight.charge_weight(now_ms, 0 if method.free_if_successful else _weight(method, request))
         if error is not None:
             if weight.count > DISCONNECT_AT_LIMIT_MULTIPLE * weight.limit.limit:
                 connection.close("request weight far past the limit")
             raise _too_many(error, weight, now_ms)
-        if method.orders and connection.session_key is not None:
-            self._charge_orders(connection.session_key.api_key, now_ms, method.orders)
 
-    def _charge_orders(self, api_key: str, now_ms: float, orders: int) -> None:
-        """Orders per 10 s are counted per API key, across all of its connections."""
-        counter = self._orders_by_key.get(api_key)
+    def _order_refusal(self, key: ApiKey) -> ApiFailure | None:
+        """Count one order against the key that authorized it (the key that signed it, else the
+        session's), across all of its connections; or the 429 past its limit, counting nothing."""
+        now_ms = time.time() * 1000
+        counter = self._orders_by_key.get(key.api_key)
         if counter is None:
-            counter = self._orders_by_key[api_key] = RateCounter(self.orders_limit)
-        error = counter.charge(now_ms, orders)
-        if error is not None:
-            raise _too_many(error, counter, now_ms)
+            counter = self._orders_by_key[key.api_key] = RateCounter(self.orders_limit)
+        error = counter.charge(now_ms, 1)
+        return None if error is None else _too_many(error, counter, now_ms)
 
-    def _charge_signed_order(self, connection: _ApiConnection, key: ApiKey) -> None:
-        """Count an order sent with its own signature (a logged-on session's are counted in ``_charge``)."""
-        if connection.session_key is None:
-            self._charge_orders(key.api_key, time.time() * 1000, 1)
+    def _charge_order(self, key: ApiKey) -> None:
+        refusal = self._order_refusal(key)
+        if refusal is not None:
+            raise refusal
 
     def _rate_limits(self, connection: _ApiConnection, now_ms: float, orders: bool) -> list[dict[str, Any]]:
         limits = [connection.weight.report(now_ms)]
@@ -575,7 +631,7 @@ class WsApi:
 
     async def _order_place(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         key = self._authenticate(connection, request, Permission.TRADE)
-        self._charge_signed_order(connection, key)
+        self._charge_order(key)
         symbol = self._symbol(params)
         order_id = self.exchange.new_order_id()
         placed = place_order(
@@ -593,7 +649,39 @@ class WsApi:
             raise ApiFailure(new_order_error(result.error))
         if reports and reports[0].execution is ExecutionKind.REJECTED:
             raise ApiFailure(new_order_error(reports[0].reject_reason))
-        return place_result(reports, symbol, placed.response_type, result.prevented_matches)
+        return place_result(
+            reports, symbol, placed.response_type, result.prevented_matches, strategy=placed.strategy
+        )
+
+    async def _order_test(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        """Check an order as ``order.place`` would, up to the book: nothing is placed or counted."""
+        key = self._authenticate(connection, request, Permission.TRADE)
+        symbol = self._symbol(params)
+        placed = place_order(
+            params,
+            symbol,
+            order_id=self.exchange.peek_next_order_id(),
+            account_id=key.account_id,
+            ts_ns=time.time_ns(),
+            client_order_id="",
+        )
+        with_rates = params.boolean("computeCommissionRates")
+        params.finish(*SIGNED_PARAMETERS)
+        filter_failure = self.exchange.filter_failure(symbol.name, placed.command)
+        if filter_failure is not None:
+            raise ApiFailure(new_order_error(filter_failure))
+        if not with_rates:
+            return {}
+        fees = self.settings.fees
+        return {
+            "standardCommissionForOrder": {
+                "maker": _commission_rate(fees.maker_bps),
+                "taker": _commission_rate(fees.taker_bps),
+            },
+            "specialCommissionForOrder": {"maker": NO_COMMISSION, "taker": NO_COMMISSION},
+            "taxCommissionForOrder": {"maker": NO_COMMISSION, "taker": NO_COMMISSION},
+            "discount": NO_DISCOUNT,
+        }
 
     def _submit(
         self,
@@ -657,9 +745,15 @@ class WsApi:
 
     async def _cancel_replace(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         """Cancel an order and place a new one: the new one only if the cancel succeeded (STOP_ON_FAILURE),
-        or in any case (ALLOW_FAILURE)."""
+        or in any case (ALLOW_FAILURE). Past the order limit, nothing is done (DO_NOTHING) or only the
+        cancel (CANCEL_ONLY)."""
         key = self._authenticate(connection, request, Permission.TRADE)
-        self._charge_signed_order(connection, key)
+        limit_mode = params.text("orderRateLimitExceededMode") or "DO_NOTHING"
+        if limit_mode not in ORDER_LIMIT_MODES:
+            raise ApiFailure(invalid_parameter("orderRateLimitExceededMode"))
+        over_limit = self._order_refusal(key)
+        if over_limit is not None and limit_mode == "DO_NOTHING":
+            raise over_limit
         symbol = self._symbol(params)
         mode = params.text("cancelReplaceMode", required=True)
         if mode not in ("STOP_ON_FAILURE", "ALLOW_FAILURE"):
@@ -681,7 +775,7 @@ class WsApi:
             client_order_id=f"ws{order_id}",
         )
         restriction = _cancel_restriction(params)
-        params.finish(*SIGNED_PARAMETERS, "orderRateLimitExceededMode")
+        params.finish(*SIGNED_PARAMETERS)
         filter_failure = self.exchange.filter_failure(symbol.name, placed.command)
         if filter_failure is not None:
             raise ApiFailure(new_order_error(filter_failure))
@@ -705,6 +799,16 @@ class WsApi:
             else:
                 report = next(r for r in result.reports if r.order_id == order.order_id)
                 cancel_response = cancel_result(report, symbol, cancel_id)
+        if over_limit is not None:
+            if cancel_failure is not None:
+                raise over_limit
+            data = {
+                "cancelResult": "SUCCESS",
+                "newOrderResult": "FAILURE",
+                "cancelResponse": cancel_response,
+                "newOrderResponse": {"code": over_limit.error.code, "msg": over_limit.error.msg},
+            }
+            raise ApiFailure(CANCEL_REPLACE_PARTIAL, data=data)
         if cancel_failure is not None and mode == "STOP_ON_FAILURE":
             data = {
                 "cancelResult": "FAILURE",
@@ -726,7 +830,9 @@ class WsApi:
         elif reports and reports[0].execution is ExecutionKind.REJECTED:
             new_error = new_order_error(reports[0].reject_reason)
         if new_error is None:
-            new_response: dict = place_result(reports, symbol, placed.response_type, result.prevented_matches)
+            new_response: dict = place_result(
+                reports, symbol, placed.response_type, result.prevented_matches, strategy=placed.strategy
+            )
         else:
             new_response = {"code": new_error.code, "msg": new_error.msg}
         data = {
@@ -800,10 +906,6 @@ class WsApi:
                 }
             )
         can_trade = Permission.TRADE in key.permissions
-
-        def rate(bps: int) -> str:
-            return format_minor(bps * 10_000, 8)  # basis points as a fraction with 8 decimals
-
         return {
             "makerCommission": fees.maker_bps,
             "takerCommission": fees.taker_bps,
@@ -813,10 +915,10 @@ class WsApi:
             "canWithdraw": False,
             "canDeposit": False,
             "commissionRates": {
-                "maker": rate(fees.maker_bps),
-                "taker": rate(fees.taker_bps),
-                "buyer": rate(0),
-                "seller": rate(0),
+                "maker": _commission_rate(fees.maker_bps),
+                "taker": _commission_rate(fees.taker_bps),
+                "buyer": NO_COMMISSION,
+                "seller": NO_COMMISSION,
             },
             "brokered": False,
             "requireSelfTradePrevention": False,
@@ -827,6 +929,40 @@ class WsApi:
             "permissions": ["SPOT"],
             "uid": key.account_id,
         }
+
+    async def _account_commission(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> dict:
+        """The account's commission rates on a symbol: ours are the same for every account and symbol."""
+        self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params)
+        params.finish(*SIGNED_PARAMETERS)
+        fees = self.settings.fees
+        none = {
+            "maker": NO_COMMISSION,
+            "taker": NO_COMMISSION,
+            "buyer": NO_COMMISSION,
+            "seller": NO_COMMISSION,
+        }
+        return {
+            "symbol": symbol.name,
+            "standardCommission": {
+                **none,
+                "maker": _commission_rate(fees.maker_bps),
+                "taker": _commission_rate(fees.taker_bps),
+            },
+            "specialCommission": none,
+            "taxCommission": none,
+            "discount": NO_DISCOUNT,
+        }
+
+    async def _unfilled_order_count(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> list:
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        params.finish(*SIGNED_PARAMETERS)
+        counter = self._orders_by_key.get(key.api_key) or RateCounter(self.orders_limit)
+        return [counter.report(time.time() * 1000)]
 
     # Sessions and user data -------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status and cancel.
+"""binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status, test and cancel,
+commission rates and the unfilled order count.
 
 Its response models are strict (pydantic): they must parse every answer of ours.
 """
@@ -58,6 +59,23 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
 
         status = await connection.order_status(symbol="BTCUSDT", order_id=result.order_id)
         assert status.data().result.status == "NEW"
+        (open_order,) = (await connection.open_orders_status()).data().result
+        assert open_order.order_id == result.order_id
+
+        tested = await connection.order_test(
+            symbol="BTCUSDT",
+            side="BUY",
+            type="LIMIT",
+            time_in_force="GTC",
+            price=30000.0,
+            quantity=0.01,
+            compute_commission_rates=True,
+        )
+        assert tested.data().result.standard_commission_for_order.maker == "0.00100000"
+        commission = (await connection.account_commission(symbol="BTCUSDT")).data().result
+        assert (commission.symbol, commission.standard_commission.taker) == ("BTCUSDT", "0.00100000")
+        (unfilled,) = (await connection.account_rate_limits_orders()).data().result
+        assert (unfilled.rate_limit_type, unfilled.count) == ("ORDERS", 1)
         canceled = await connection.order_cancel(symbol="BTCUSDT", order_id=result.order_id)
         assert canceled.data().result.status == "CANCELED"
 

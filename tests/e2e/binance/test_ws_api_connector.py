@@ -81,6 +81,22 @@ async def test_binance_connector_places_queries_and_cancels(tmp_path: Path) -> N
         assert any(limit["rateLimitType"] == "ORDERS" for limit in placed["rateLimits"]), placed
         order_id = placed["result"]["orderId"]
 
+        client.new_order_test(
+            id="test-1",
+            symbol="BTCUSDT",
+            side="BUY",
+            type="LIMIT",
+            timeInForce="GTC",
+            price="40000",
+            quantity="0.01",
+            computeCommissionRates="true",
+        )
+        tested = await answer(inbox, "test-1")
+        assert tested["result"]["standardCommissionForOrder"]["taker"] == "0.00100000", tested
+        client.order_rate_limit(id="unfilled-1")
+        (unfilled,) = (await answer(inbox, "unfilled-1"))["result"]
+        assert (unfilled["rateLimitType"], unfilled["count"]) == ("ORDERS", 1)
+
         client.get_order(id="status-1", symbol="BTCUSDT", orderId=order_id)
         status = (await answer(inbox, "status-1"))["result"]
         assert (status["origQty"], status["price"], status["isWorking"]) == (

@@ -811,3 +811,211 @@ async def test_a_shutdown_tells_api_connections_server_shutdown_first(tmp_path: 
                     frames.append(json.loads(await websocket.recv()))
     (event,) = frames
     assert event["event"]["e"] == "serverShutdown" and abs(event["event"]["E"] - time.time() * 1000) < 10_000
+
+
+def weight_count(answer: dict) -> int:
+    return next(
+        limit["count"] for limit in answer["rateLimits"] if limit["rateLimitType"] == "REQUEST_WEIGHT"
+    )
+
+
+def orders_count(answer: dict) -> int | None:
+    return next(
+        (limit["count"] for limit in answer["rateLimits"] if limit["rateLimitType"] == "ORDERS"), None
+    )
+
+
+async def test_trading_requests_weigh_nothing_when_they_succeed(gateway: GatewayServer) -> None:
+    """CHANGELOG 2026-03-27: order.place, order.cancel, order.cancelReplace and openOrders.cancelAll weigh 0
+    when successful, their documented weight (1) when not; openOrders.status weighs 6, or 80 without a
+    symbol."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        count = weight_count(await client.call("time"))
+        cancel = {"symbol": "BTCUSDT", "origClientOrderId": "w"}
+        replace = {**RESTING_BUY, "cancelReplaceMode": "STOP_ON_FAILURE", "cancelOrigClientOrderId": "w"}
+        for method, params, weight in (
+            ("order.place", {**RESTING_BUY, "newClientOrderId": "w"}, 0),
+            ("order.place", {**RESTING_BUY, "newClientOrderId": "w"}, 1),  # duplicate
+            ("order.cancelReplace", {**replace, "newClientOrderId": "w"}, 0),
+            ("order.cancelReplace", {**replace, "cancelOrigClientOrderId": "gone"}, 1),
+            ("order.cancel", cancel, 0),
+            ("order.cancel", cancel, 1),
+            ("order.place", RESTING_BUY, 0),
+            ("openOrders.status", {"symbol": "BTCUSDT"}, 6),
+            ("openOrders.status", {}, 80),
+            ("openOrders.cancelAll", {"symbol": "BTCUSDT"}, 0),
+            ("openOrders.cancelAll", {"symbol": "BTCUSDT"}, 1),
+        ):
+            answer = await client.call(method, hmac_signed(key, **params))
+            assert weight_count(answer) == count + weight, (method, params, answer)
+            count += weight
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+async def test_an_order_signed_ad_hoc_in_a_session_counts_against_the_key_that_signed_it(
+    gateway: GatewayServer,
+) -> None:
+    """A session logged on with one key may sign an order with another (Binance's ad hoc requests): the
+    order counted against the session's key, and its answer reported no ORDERS count of the signing key."""
+    gateway.ws_api.orders_limit = RateLimit("ORDERS", "DAY", 1, 2)
+    private_key, session_key = await ed25519_key(gateway)
+    trader = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        await client.call("session.logon", ed25519_logon_params(private_key, session_key))
+        own = await client.call("order.place", {**RESTING_BUY, "timestamp": unique_timestamp_ms()})
+        assert (own["status"], orders_count(own)) == (200, 1), own
+        ad_hoc = await client.call("order.place", hmac_signed(trader, **RESTING_BUY))
+        assert (ad_hoc["status"], orders_count(ad_hoc)) == (200, 1), ad_hoc
+        again = await client.call("order.place", {**RESTING_BUY, "timestamp": unique_timestamp_ms()})
+        assert (again["status"], orders_count(again)) == (200, 2), again
+    assert len(gateway.exchange.open_orders(gateway.accounts["bob"])) == 1
+
+
+async def test_cancel_replace_past_the_order_limit_still_cancels_with_cancel_only(
+    gateway: GatewayServer,
+) -> None:
+    """orderRateLimitExceededMode: DO_NOTHING (the default) refuses the whole request with 429; CANCEL_ONLY
+    cancels and answers 409 -2021 with the new order's -1015. It was accepted and ignored, so an order a
+    bot meant to pull stayed on the book."""
+    gateway.ws_api.orders_limit = RateLimit("ORDERS", "DAY", 1, 1)
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        placed = await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="stale"))
+        assert placed["status"] == 200, placed
+        replace = {
+            **RESTING_BUY,
+            "price": "999",
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrigClientOrderId": "stale",
+        }
+        bad = await client.call(
+            "order.cancelReplace", hmac_signed(key, **replace, orderRateLimitExceededMode="SOMETIMES")
+        )
+        assert bad["error"]["code"] == -1130
+        for mode in ({}, {"orderRateLimitExceededMode": "DO_NOTHING"}):
+            refused = await client.call("order.cancelReplace", hmac_signed(key, **replace, **mode))
+            assert (refused["status"], refused["error"]["code"]) == (429, -1015), refused
+        assert [o.client_order_id for o in gateway.exchange.open_orders(gateway.accounts["alice"])] == [
+            "stale"
+        ]
+        cancel_only = {**replace, "orderRateLimitExceededMode": "CANCEL_ONLY"}
+        canceled = await client.call("order.cancelReplace", hmac_signed(key, **cancel_only))
+        assert (canceled["status"], canceled["error"]["code"]) == (409, -2021), canceled
+        data = canceled["error"]["data"]
+        assert (data["cancelResult"], data["newOrderResult"]) == ("SUCCESS", "FAILURE")
+        assert (data["cancelResponse"]["status"], data["cancelResponse"]["origClientOrderId"]) == (
+            "CANCELED",
+            "stale",
+        )
+        assert data["newOrderResponse"]["code"] == -1015
+        assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+        nothing_to_cancel = await client.call("order.cancelReplace", hmac_signed(key, **cancel_only))
+        assert (nothing_to_cancel["status"], nothing_to_cancel["error"]["code"]) == (429, -1015)
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+async def test_order_test_checks_an_order_without_placing_it(gateway: GatewayServer) -> None:
+    """order.test validates parameters, filters and signature, places nothing and counts no order; with
+    computeCommissionRates it weighs 20 and gives the order's commission rates."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    reader = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        tested = await client.call("order.test", hmac_signed(key, **RESTING_BUY))
+        assert (tested["status"], tested["result"]) == (200, {}), tested
+        count = weight_count(tested)
+        rates = await client.call("order.test", hmac_signed(key, **RESTING_BUY, computeCommissionRates=True))
+        assert weight_count(rates) == count + 20
+        assert rates["result"] == {
+            "standardCommissionForOrder": {"maker": "0.00100000", "taker": "0.00100000"},
+            "specialCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
+            "taxCommissionForOrder": {"maker": "0.00000000", "taker": "0.00000000"},
+            "discount": {
+                "enabledForAccount": False,
+                "enabledForSymbol": False,
+                "discountAsset": "BNB",
+                "discount": "0.00000000",
+            },
+        }
+        for params, code in (
+            ({**RESTING_BUY, "price": "1000.001"}, -1013),
+            ({**RESTING_BUY, "timeInForce": None}, -1102),
+            ({**RESTING_BUY, "quantity": "2000"}, 200),  # no balance check: it never reaches the book
+            ({**RESTING_BUY, "typo": "1"}, -1103),
+        ):
+            answer = await client.call("order.test", hmac_signed(key, **params))
+            assert answer.get("error", {}).get("code", answer["status"]) == code, (params, answer)
+        assert (await client.call("order.test", hmac_signed(reader, **RESTING_BUY)))["error"]["code"] == -2015
+        limits = await client.call("account.rateLimits.orders", hmac_signed(key))
+        assert limits["result"][0]["count"] == 0, limits
+    assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+async def test_account_commission_and_unfilled_order_count(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        count = weight_count(await client.call("time"))
+        commission = await client.call("account.commission", hmac_signed(key, symbol="BTCUSDT"))
+        assert weight_count(commission) == count + 20
+        zero = {"maker": "0.00000000", "taker": "0.00000000", "buyer": "0.00000000", "seller": "0.00000000"}
+        assert commission["result"] == {
+            "symbol": "BTCUSDT",
+            "standardCommission": {**zero, "maker": "0.00100000", "taker": "0.00100000"},
+            "specialCommission": zero,
+            "taxCommission": zero,
+            "discount": {
+                "enabledForAccount": False,
+                "enabledForSymbol": False,
+                "discountAsset": "BNB",
+                "discount": "0.00000000",
+            },
+        }
+        assert (await client.call("account.commission", hmac_signed(key)))["error"]["code"] == -1102
+        unknown = await client.call("account.commission", hmac_signed(key, symbol="DOGEUSDT"))
+        assert unknown["error"]["code"] == -1121
+        await client.call("order.place", hmac_signed(key, **RESTING_BUY))
+        limits = await client.call("account.rateLimits.orders", hmac_signed(key))
+        assert limits["result"] == [
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100000, "count": 1}
+        ]
+        assert weight_count(limits) == count + 3 * 20 + 40  # a placed order weighs nothing
+
+
+async def test_a_null_or_an_array_in_a_signed_request_is_no_internal_error(gateway: GatewayServer) -> None:
+    """Signing a null or an array raised TypeError: the answer was 500 -1000, execution status unknown."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        placed = await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId=None))
+        assert placed["status"] == 200, placed
+        listed = await client.call("order.place", hmac_signed(key, **{**RESTING_BUY, "price": ["1000"]}))
+        assert (listed["status"], listed["error"]["code"]) == (400, -1130), listed
+    assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 1
+
+
+async def test_strategy_id_and_type_are_accepted_and_echoed(gateway: GatewayServer) -> None:
+    """They were unknown parameters (-1103), so a bot that labels its orders could place none."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    strategy = {"strategyId": 37463720, "strategyType": 1000000}
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        placed = await client.call(
+            "order.place", hmac_signed(key, **RESTING_BUY, **strategy, newClientOrderId="s")
+        )
+        assert {name: placed["result"][name] for name in strategy} == strategy, placed
+        replace = {
+            **RESTING_BUY,
+            **strategy,
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+            "cancelOrigClientOrderId": "s",
+        }
+        replaced = await client.call("order.cancelReplace", hmac_signed(key, **replace))
+        assert {name: replaced["result"]["newOrderResponse"][name] for name in strategy} == strategy
+        reserved = await client.call("order.place", hmac_signed(key, **RESTING_BUY, strategyType=1))
+        assert reserved["error"]["code"] == -1134
+    assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 1
