@@ -415,6 +415,8 @@ class FixApplication:
             self.symbols[order.symbol],
             order_id=order.order_id,
             account_id=state.account_id,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
             ts_ns=self._clock_ns(),
         )
         if isinstance(command, FieldProblem):

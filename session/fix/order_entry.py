@@ -121,6 +121,19 @@ def _decimal(fields: Fields, tag: int, scale: int, name: str) -> int | FieldProb
     return value
 
 
+def _post_only(fields: Fields) -> bool | FieldProblem:
+    """Whether ExecInst (18) asks for post-only; any other instruction is refused, never ignored (an
+    all-or-none order taken as a plain one could fill in part)."""
+    raw = fields.get(18)
+    if raw is None:
+        return False
+    if raw.split() != [POST_ONLY_EXEC_INST]:
+        return FieldProblem(
+            RejectReason.INVALID_ORDER, f"ExecInst (18) {raw} is not supported: only 6 (post-only)"
+        )
+    return True
+
+
 def new_order_command(
     fields: Fields, symbol: SymbolSettings, *, order_id: int, account_id: int, ts_ns: int
 ) -> SubmitOrder | FieldProblem:
@@ -136,11 +149,15 @@ def new_order_command(
         return FieldProblem(
             RejectReason.INVALID_ORDER, "TimeInForce (59) must be 1 (GTC), 3 (IOC) or 4 (FOK)"
         )
-    exec_inst = (fields.get(18) or "").split()
-    if POST_ONLY_EXEC_INST in exec_inst:
+    post_only = _post_only(fields)
+    if isinstance(post_only, FieldProblem):
+        return post_only
+    if post_only:
         if order_type is not OrderType.LIMIT:
             return FieldProblem(RejectReason.INVALID_ORDER, "ExecInst 6 (post-only) needs OrdType 2 (limit)")
         order_type = OrderType.LIMIT_MAKER
+    if fields.get(111) is not None:
+        return FieldProblem(RejectReason.INVALID_ORDER, "MaxFloor (111): iceberg orders are not supported")
     stp_raw = fields.get(25001)
     stp = STP_MODES.get(stp_raw) if stp_raw is not None else None
     if stp_raw is not None and stp is None:
@@ -181,9 +198,31 @@ def new_order_command(
 
 
 def replace_command(
-    fields: Fields, symbol: SymbolSettings, *, order_id: int, account_id: int, ts_ns: int
+    fields: Fields,
+    symbol: SymbolSettings,
+    *,
+    order_id: int,
+    account_id: int,
+    order_type: OrderType,
+    time_in_force: TimeInForce,
+    ts_ns: int,
 ) -> ReplaceOrder | FieldProblem:
-    """Translate an OrderCancelReplaceRequest (35=G) for a resting limit order."""
+    """Translate an OrderCancelReplaceRequest (35=G) for a resting limit order of ``order_type`` and
+    ``time_in_force``. Only price and quantity change: an OrdType, TimeInForce or ExecInst that is not
+    the order's is refused (answered Replaced, the client would believe it changed); one left out keeps
+    the order's."""
+    post_only = _post_only(fields)
+    if isinstance(post_only, FieldProblem):
+        return post_only
+    if ORDER_TYPES.get(fields.get(40) or "") is not OrderType.LIMIT:
+        return FieldProblem(RejectReason.INVALID_ORDER, "OrdType (40) of a replace must be 2 (limit)")
+    if fields.get(59) is not None and TIME_IN_FORCES.get(fields.get(59)) is not time_in_force:
+        code = TIME_IN_FORCE_CODES[time_in_force]
+        return FieldProblem(
+            RejectReason.INVALID_ORDER, f"TimeInForce (59) cannot change: the order's is {code}"
+        )
+    if post_only and order_type is not OrderType.LIMIT_MAKER:
+        return FieldProblem(RejectReason.INVALID_ORDER, "ExecInst (18) 6 (post-only) cannot be added")
     quantity = _decimal(fields, 38, symbol.base_scale, "OrderQty")
     price = _decimal(fields, 44, symbol.quote_scale, "Price")
     for value in (quantity, price):

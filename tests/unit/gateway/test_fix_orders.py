@@ -476,3 +476,33 @@ async def test_a_poss_resend_order_already_taken_is_ignored_and_a_new_one_is_tak
     await settle(application)
     assert [(r[11], r[39]) for r in sender.of("B", "8")] == [("s1", "0"), ("s2", "0")]
     assert len(harness.exchange.open_orders(BOB)) == 2
+
+
+def replace_of(cl_ord_id: str, original: str, quantity: str, price: str, *extra: tuple[int, str]):
+    return [
+        (11, cl_ord_id),
+        (41, original),
+        (55, "BTCUSDT"),
+        (54, "2"),
+        (38, quantity),
+        (40, "2"),
+        (44, price),
+        *extra,
+    ]
+
+
+async def test_icebergs_and_replaces_changing_order_characteristics_are_refused(venue) -> None:
+    """MaxFloor (111) was ignored, so an iceberg showed its whole quantity; a replace asking for IOC was
+    answered Replaced (with 59=1) and the order rested on."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order("i1", "2", "0.5", "60000", **{"111": "0.1"}))
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    assert [(r[11], r[39], r.get(103)) for r in sender.of("B", "8")] == [("i1", "8", "11"), ("s1", "0", None)]
+    application.on_message("B", "G", replace_of("s2", "s1", "0.4", "60000", (59, "3")))
+    await settle(application)
+    (reject,) = sender.of("B", "9")
+    assert (reject[11], reject[434], reject[102], reject[39]) == ("s2", "2", "99", "0")
+    assert "TimeInForce (59)" in reject[58]
+    (resting,) = harness.exchange.open_orders(BOB)
+    assert (resting.client_order_id, resting.quantity_minor) == ("s1", 50_000_000)

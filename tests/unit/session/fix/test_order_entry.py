@@ -91,11 +91,10 @@ def test_value_finer_than_the_asset_scale_is_a_grid_failure() -> None:
 
 
 def test_replace() -> None:
-    command = replace_command({38: "2", 44: "100"}, SYMBOL, order_id=5, account_id=3, ts_ns=1)
-    assert command == ReplaceOrder(
+    assert _replace({}) == ReplaceOrder(
         order_id=5, account_id=3, price_minor=10_000_000_000, quantity_minor=200_000_000, ts_ns=1
     )
-    assert isinstance(replace_command({38: "2"}, SYMBOL, order_id=5, account_id=3, ts_ns=1), FieldProblem)
+    assert isinstance(_replace({44: None}), FieldProblem)
 
 
 def _report(**overrides: object) -> OrderReport:
@@ -192,3 +191,59 @@ def test_every_execution_kind_has_a_fix_exec_type() -> None:
     from session.fix.order_entry import EXEC_TYPES
 
     assert set(EXEC_TYPES) == set(ExecutionKind)
+
+
+@pytest.mark.parametrize(
+    ("fields", "text"),
+    [
+        ({"t54": "2", "t40": "2", "t38": "1", "t44": "1", "t111": "0.1"}, "MaxFloor (111)"),
+        ({"t54": "2", "t40": "2", "t38": "1", "t44": "1", "t18": "G"}, "ExecInst (18) G"),
+        ({"t54": "2", "t40": "2", "t38": "1", "t44": "1", "t18": "6 A"}, "ExecInst (18) 6 A"),
+    ],
+)
+def test_order_characteristics_the_venue_lacks_are_refused_not_ignored(
+    fields: dict[str, str], text: str
+) -> None:
+    """An iceberg (MaxFloor) would have shown its whole quantity, an all-or-none order (ExecInst G) could
+    fill in part: each was taken as a plain limit order. Binance documents ExecInst 6 alone, and the
+    symbols say icebergAllowed false."""
+    problem = _order(**fields)
+    assert isinstance(problem, FieldProblem)
+    assert problem.reason is RejectReason.INVALID_ORDER
+    assert text in problem.text
+
+
+def _replace(fields: dict[int, str], order_type: OrderType = OrderType.LIMIT) -> ReplaceOrder | FieldProblem:
+    return replace_command(
+        {38: "2", 44: "100", 40: "2", **fields},
+        SYMBOL,
+        order_id=5,
+        account_id=3,
+        order_type=order_type,
+        time_in_force=TimeInForce.GTC,
+        ts_ns=1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "order_type", "text"),
+    [
+        ({40: "1"}, OrderType.LIMIT, "OrdType (40)"),
+        ({59: "3"}, OrderType.LIMIT, "TimeInForce (59)"),
+        ({18: "6"}, OrderType.LIMIT, "ExecInst (18)"),
+        ({18: "G"}, OrderType.LIMIT, "ExecInst (18) G"),
+    ],
+)
+def test_a_replace_that_would_change_what_cannot_change_is_refused(
+    fields: dict[int, str], order_type: OrderType, text: str
+) -> None:
+    """A replace changes price and quantity only: one asking for IOC, market or post-only was answered
+    Replaced with the order's old TimeInForce and OrdType, as if the request had been carried out."""
+    problem = _replace(fields, order_type)
+    assert isinstance(problem, FieldProblem) and text in problem.text
+
+
+def test_a_replace_repeating_the_orders_own_characteristics_is_taken() -> None:
+    assert isinstance(_replace({59: "1"}), ReplaceOrder)
+    assert isinstance(_replace({18: "6", 59: "1"}, OrderType.LIMIT_MAKER), ReplaceOrder)
+    assert isinstance(_replace({}, OrderType.LIMIT_MAKER), ReplaceOrder)
