@@ -4,7 +4,8 @@ The session layer hands over each application message's body fields in order; th
 into commands for the exchange and renders what the exchange reports back as FIX messages. Execution
 reports reach a session through its account's report stream (after commit, in order); the direct
 result of a command is used only for refusals the book never saw (OrderCancelReject, rejects before
-routing). ``on_message`` never awaits, so one session's messages reach the router in arrival order.
+routing). ``on_message`` never awaits, so one session's messages reach the router in arrival order; only
+a request naming an order by a ClOrdID still in flight waits for that (see ``_wait_for``).
 """
 
 from __future__ import annotations
@@ -143,6 +144,8 @@ class _SessionState:
     market_data: dict[str, list[_MarketDataStream]] = field(default_factory=dict)
     order_window_s: int = 0  # the whole second the order count below belongs to
     orders_in_window: int = 0
+    # ClOrdIDs of this session's orders, cancels and replaces not yet answered, with their results.
+    in_flight: dict[str, asyncio.Future[Result]] = field(default_factory=dict)
 
 
 class FixApplication:
@@ -289,8 +292,9 @@ class FixApplication:
 
     def _new_order(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
         client_order_id = fields.get(11) or ""
-        if fields.get(97) == "Y" and self.exchange.find_order(
-            state.account_id, client_order_id=client_order_id
+        if fields.get(97) == "Y" and (
+            client_order_id in state.in_flight
+            or self.exchange.find_order(state.account_id, client_order_id=client_order_id)
         ):
             # PossResend of an order already taken (FIX test case 19a): the original stands, and a
             # "Duplicate ClOrdID" reject would read as that live order rejected.
@@ -322,12 +326,55 @@ class FixApplication:
         future = self.exchange.submit(
             symbol.name, command, client_order_id=client_order_id, origin=f"fix:{session_id}"
         )
+        self._track(state, client_order_id, future)
 
         def answer(result: Result) -> None:
             if result.error is not None and not result.reports:
                 self._reject_new_order(session_id, state, fields, result.error, "")
 
         self._when_done(future, answer)
+
+    @staticmethod
+    def _track(state: _SessionState, client_order_id: str, future: asyncio.Future[Result]) -> None:
+        """Note a routed request's ClOrdID as in flight until its result (``_wait_for``)."""
+        if future.done():
+            return
+        in_flight = state.in_flight
+        in_flight[client_order_id] = future
+
+        def answered(done: asyncio.Future[Result]) -> None:
+            if in_flight.get(client_order_id) is done:
+                del in_flight[client_order_id]
+
+        future.add_done_callback(answered)
+
+    def _wait_for(
+        self, session_id: str, state: _SessionState, msg_type: str, fields: _Fields, raw: Sequence
+    ) -> bool:
+        """Whether this request waits for the one that gave its order the ClOrdID it names (OrigClOrdID
+        41, or a status request's ClOrdID 11): a NewOrderSingle, cancel or replace not yet answered. FIX
+        lets a client send these before hearing back (Appendix D, sequencing), and until the book has
+        taken the order or committed its new name, the name finds no order: the answer would be "unknown
+        order" for a live one. Waiting also keeps one order's requests in the order sent. A cancel or
+        replace that waits holds its own ClOrdID as in flight, for the next in a chain."""
+        is_status = msg_type == "H"
+        name = fields.get(11 if is_status else 41)
+        waiting = state.in_flight.get(name) if name else None
+        if waiting is None or waiting.done():
+            return False
+        own = None if is_status else fields.get(11)
+        if own and own not in state.in_flight:
+            state.in_flight[own] = waiting
+
+        def again(done: asyncio.Future[Result]) -> None:
+            if done.cancelled() or self._sessions.get(session_id) is not state:
+                return
+            if own and state.in_flight.get(own) is done:
+                del state.in_flight[own]
+            self.on_message(session_id, msg_type, raw)
+
+        waiting.add_done_callback(again)
+        return True
 
     def _reject_new_order(
         self,
@@ -361,11 +408,22 @@ class FixApplication:
         self.sender.send(session_id, "8", body)
 
     def _find(self, state: _SessionState, fields: _Fields) -> OrderState | None:
+        """The order named by OrderID (37) or OrigClOrdID (41); naming both, they must name one order
+        (Binance's rule), or the request is for an unknown order."""
         order_id = fields.get(37)
-        if order_id and ascii_digits(order_id):
-            return self.exchange.find_order(state.account_id, order_id=int(order_id))
         original = fields.get(41)
-        return self.exchange.find_order(state.account_id, client_order_id=original) if original else None
+        find = self.exchange.find_order
+        if order_id and ascii_digits(order_id):
+            order = find(state.account_id, order_id=int(order_id))
+            if (
+                order is not None
+                and original
+                and original != order.client_order_id
+                and find(state.account_id, client_order_id=original) is not order
+            ):
+                return None
+            return order
+        return find(state.account_id, client_order_id=original) if original else None
 
     @staticmethod
     def _mismatch(order: OrderState, fields: _Fields) -> str:
@@ -377,6 +435,8 @@ class FixApplication:
         return ""
 
     def _cancel(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        if self._wait_for(session_id, state, "F", fields, raw):
+            return
         order = self._find(state, fields)
         if not CLIENT_ID.fullmatch(fields.get(11) or ""):
             reason, text = RejectReason.INVALID_ORDER, ILLEGAL_CLIENT_ORDER_ID
@@ -391,9 +451,11 @@ class FixApplication:
             )
             return
         command = CancelOrder(order_id=order.order_id, account_id=state.account_id, ts_ns=self._clock_ns())
-        self._route_amend(session_id, fields, order, command, RESPONSE_TO_CANCEL)
+        self._route_amend(session_id, state, fields, order, command, RESPONSE_TO_CANCEL)
 
     def _replace(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        if self._wait_for(session_id, state, "G", fields, raw):
+            return
         order = self._find(state, fields)
         if self._rate_limited(state):
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, RejectReason.RATE_LIMITED)
@@ -422,19 +484,22 @@ class FixApplication:
         if isinstance(command, FieldProblem):
             self._cancel_reject(session_id, fields, order, RESPONSE_TO_REPLACE, command.reason, command.text)
             return
-        self._route_amend(session_id, fields, order, command, RESPONSE_TO_REPLACE)
+        self._route_amend(session_id, state, fields, order, command, RESPONSE_TO_REPLACE)
 
     def _route_amend(
         self,
         session_id: str,
+        state: _SessionState,
         fields: _Fields,
         order: OrderState,
         command: CancelOrder | ReplaceOrder,
         response_to: str,
     ) -> None:
+        client_order_id = fields.get(11) or ""
         future = self.exchange.submit(
-            order.symbol, command, client_order_id=fields.get(11) or "", origin=f"fix:{session_id}"
+            order.symbol, command, client_order_id=client_order_id, origin=f"fix:{session_id}"
         )
+        self._track(state, client_order_id, future)
 
         def answer(result: Result) -> None:
             if result.error is not None:
@@ -471,6 +536,8 @@ class FixApplication:
         self.sender.send(session_id, "9", body)
 
     def _status(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
+        if self._wait_for(session_id, state, "H", fields, raw):
+            return
         order = self._find(state, fields) or (
             self.exchange.find_order(state.account_id, client_order_id=fields.get(11))
             if fields.get(11)

@@ -133,3 +133,52 @@ async def test_two_accounts_trade_over_fix(tmp_path: Path) -> None:
         clients.clear()
         gc.collect()
         await server.stop()
+
+
+def cancel_request(client_order_id: str, original: str):
+    message = fix.Message()
+    message.getHeader().setField(fix.MsgType(fix.MsgType_OrderCancelRequest))
+    message.setField(fix.ClOrdID(client_order_id))
+    message.setField(fix.OrigClOrdID(original))
+    message.setField(fix.Symbol("BTCUSDT"))
+    message.setField(fix.Side("2"))
+    message.setField(fix.TransactTime())
+    return message
+
+
+def status_request(client_order_id: str):
+    message = fix.Message()
+    message.getHeader().setField(fix.MsgType(fix.MsgType_OrderStatusRequest))
+    message.setField(fix.ClOrdID(client_order_id))
+    message.setField(fix.Symbol("BTCUSDT"))
+    message.setField(fix.Side("2"))
+    return message
+
+
+@pytest.mark.timeout(120)
+async def test_a_status_request_and_a_cancel_sent_right_behind_an_order_find_it(tmp_path: Path) -> None:
+    """QuickFIX sends a NewOrderSingle, then at once an OrderStatusRequest and an OrderCancelRequest
+    naming it by ClOrdID, without waiting for the acknowledgement (FIX allows it). Each status came back
+    Rejected (39=8, unknown order) and each cancel as an OrderCancelReject (unknown order), and the
+    orders went live; now the status is New and the order is canceled."""
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    bob = QuickFixClient(server.ports.fix, tmp_path / "bob", sender="BOB", password="bob-demo")
+    bob.start()
+    try:
+        await wait_for(lambda: bob.application.logons == 1, what="logon")
+        for index in range(3):
+            bob.send(new_order(f"bob-{index}", "2", "0.1", "50000"))
+            bob.send(status_request(f"bob-{index}"))
+            bob.send(cancel_request(f"bob-cancel-{index}", f"bob-{index}"))
+        await wait_for(
+            lambda: sum(1 for m in bob.application.app_in if field(m, 150) == "4") == 3, what="cancels"
+        )
+        with bob.application.lock:
+            answers = [(field(m, 35), field(m, 150), field(m, 39)) for m in bob.application.app_in]
+        assert sorted(answers) == sorted([("8", "0", "0"), ("8", "I", "0"), ("8", "4", "4")] * 3)
+        assert server.exchange.open_orders(server.accounts["bob"]) == []
+    finally:
+        bob.stop()
+        gc.collect()
+        await server.stop()

@@ -491,6 +491,77 @@ def replace_of(cl_ord_id: str, original: str, quantity: str, price: str, *extra:
     ]
 
 
+async def test_an_order_id_and_orig_cl_ord_id_naming_different_orders_change_neither(venue) -> None:
+    """Binance: with both OrderID (37) and OrigClOrdID (41), the order found by 37 must carry 41, or the
+    request is rejected. The 41 was ignored, so a cancel meant for s2 canceled s1."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    application.on_message("B", "D", order("s2", "2", "0.5", "61000"))
+    await settle(application)
+    first = sender.of("B", "8")[0][37]
+    application.on_message("B", "F", [(11, "c1"), (37, first), (41, "s2"), (55, "BTCUSDT"), (54, "2")])
+    application.on_message("B", "G", [(37, first), *replace_of("r1", "s2", "0.4", "60000")])
+    application.on_message("B", "F", [(11, "c2"), (37, first), (41, "s1"), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    rejects = sender.of("B", "9")
+    assert [(r[11], r[434], r[102], r[39], r[37]) for r in rejects] == [
+        ("c1", "1", "1", "8", "NONE"),
+        ("r1", "2", "1", "8", "NONE"),
+    ]
+    assert [r[11] for r in sender.of("B", "8") if r[150] == "4"] == ["c2"]
+    assert [o.client_order_id for o in harness.exchange.open_orders(BOB)] == ["s2"]
+
+
+async def test_requests_naming_an_order_not_yet_acknowledged_wait_for_it(venue) -> None:
+    """FIX lets a client cancel, replace or ask about an order before it hears back (Appendix D,
+    sequencing). Sent in one burst with the NewOrderSingle, the status request was answered ExecType I
+    with OrdStatus 8 (rejected, unknown order) and the cancel refused as unknown, for an order that then
+    went live."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    application.on_message("B", "H", [(11, "s1"), (55, "BTCUSDT"), (54, "2")])
+    application.on_message("B", "F", [(11, "c1"), (41, "s1"), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    assert sender.of("B", "9") == []
+    assert [(r[150], r[39], r[11]) for r in sender.of("B", "8")] == [
+        ("0", "0", "s1"),
+        ("I", "0", "s1"),
+        ("4", "4", "c1"),
+    ]
+    assert harness.exchange.open_orders(BOB) == []
+
+
+async def test_a_chain_of_replaces_sent_before_any_is_acknowledged_is_carried_out_in_order(venue) -> None:
+    """Each OrigClOrdID names the replace before it (FIX: the previous non-rejected order), still in
+    flight; the second replace and the cancel were refused as unknown orders."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    application.on_message("B", "G", replace_of("s2", "s1", "0.4", "60000"))
+    application.on_message("B", "G", replace_of("s3", "s2", "0.3", "60000"))
+    application.on_message("B", "F", [(11, "s4"), (41, "s3"), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    assert sender.of("B", "9") == []
+    assert [(r[150], r[11], r.get(41), r[38]) for r in sender.of("B", "8")[1:]] == [
+        ("5", "s2", "s1", "0.40000000"),
+        ("5", "s3", "s2", "0.30000000"),
+        ("4", "s4", "s3", "0.30000000"),
+    ]
+    assert harness.exchange.open_orders(BOB) == []
+
+
+async def test_a_request_naming_a_replace_that_fails_is_refused_as_unknown(venue) -> None:
+    """s2 never exists (its replace is refused), so a cancel of s2 is for an unknown order."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    application.on_message("B", "G", replace_of("s2", "s1", "100", "60000"))
+    application.on_message("B", "F", [(11, "c1"), (41, "s2"), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    assert [(r[11], r[434], r[102]) for r in sender.of("B", "9")] == [("s2", "2", "99"), ("c1", "1", "1")]
+    assert [o.client_order_id for o in harness.exchange.open_orders(BOB)] == ["s1"]
+
+
 async def test_icebergs_and_replaces_changing_order_characteristics_are_refused(venue) -> None:
     """MaxFloor (111) was ignored, so an iceberg showed its whole quantity; a replace asking for IOC was
     answered Replaced (with 59=1) and the order rested on."""
@@ -506,3 +577,13 @@ async def test_icebergs_and_replaces_changing_order_characteristics_are_refused(
     assert "TimeInForce (59)" in reject[58]
     (resting,) = harness.exchange.open_orders(BOB)
     assert (resting.client_order_id, resting.quantity_minor) == ("s1", 50_000_000)
+
+
+async def test_a_poss_resend_of_an_order_still_in_flight_is_ignored(venue) -> None:
+    """Resent before the book took the original, it was answered "Duplicate ClOrdID" (39=8)."""
+    harness, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    application.on_message("B", "D", [*order("s1", "2", "0.5", "60000"), (97, "Y")])
+    await settle(application)
+    assert [(r[11], r[39]) for r in sender.of("B", "8")] == [("s1", "0")]
+    assert len(harness.exchange.open_orders(BOB)) == 1
