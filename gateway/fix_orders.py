@@ -50,6 +50,7 @@ log = structlog.get_logger("gateway.fix_orders")
 
 CXL_REJ_TOO_LATE = "0"
 CXL_REJ_UNKNOWN_ORDER = "1"
+CXL_REJ_DUPLICATE_CLIENT_ORDER_ID = "6"
 CXL_REJ_OTHER = "99"
 RESPONSE_TO_CANCEL = "1"
 RESPONSE_TO_REPLACE = "2"
@@ -60,6 +61,11 @@ BUSINESS_REJECT_OTHER = "0"
 EXEC_TYPE_ORDER_STATUS = "I"
 INSUFFICIENT_BANDWIDTH = "2"  # MDReqRejReason (281) for a subscription past the session's bound
 ILLEGAL_CLIENT_ORDER_ID = f"ClOrdID (11) must match {CLIENT_ID_PATTERN}"
+# CxlRejReason (102) for a refusal of a cancel or replace of an open order; any other is 99.
+_CXL_REJ_REASONS = {
+    RejectReason.UNKNOWN_ORDER: CXL_REJ_UNKNOWN_ORDER,
+    RejectReason.DUPLICATE_ORDER_ID: CXL_REJ_DUPLICATE_CLIENT_ORDER_ID,
+}
 
 
 class FixSender(Protocol):
@@ -523,7 +529,7 @@ class FixApplication:
             status, code = ORD_STATUS[order.status], CXL_REJ_TOO_LATE
         else:
             status = ORD_STATUS[order.status]
-            code = CXL_REJ_UNKNOWN_ORDER if reason is RejectReason.UNKNOWN_ORDER else CXL_REJ_OTHER
+            code = _CXL_REJ_REASONS.get(reason, CXL_REJ_OTHER)
         body = [
             (37, str(order.order_id) if order is not None else "NONE"),
             (11, fields.get(11) or "NONE"),
@@ -561,6 +567,12 @@ class FixApplication:
             return [fields.get(55)]
         return None
 
+    @staticmethod
+    def _symbol_named(fields: _Fields) -> list[tuple[int, str]]:
+        """The request's Symbol (55) for its OrderMassCancelReport (Binance requires it there)."""
+        symbol = fields.get(55)
+        return [(55, symbol)] if symbol else []
+
     def _mass_cancel(self, session_id: str, state: _SessionState, fields: _Fields, raw: Sequence) -> None:
         request_type = fields.get(530)
         symbols = self._mass_symbols(fields, request_type)
@@ -568,6 +580,7 @@ class FixApplication:
             body = [
                 (11, fields.get(11) or "NONE"),
                 (37, "NONE"),
+                *self._symbol_named(fields),
                 (530, request_type or "0"),
                 (531, "0"),
                 (532, "1" if request_type == MASS_BY_SYMBOL else "99"),
@@ -588,6 +601,7 @@ class FixApplication:
         body = [
             (11, fields.get(11) or "NONE"),
             (37, "NONE"),
+            *self._symbol_named(fields),
             (530, request_type),
             (531, request_type),
             (533, str(affected)),

@@ -587,3 +587,29 @@ async def test_a_poss_resend_of_an_order_still_in_flight_is_ignored(venue) -> No
     await settle(application)
     assert [(r[11], r[39]) for r in sender.of("B", "8")] == [("s1", "0")]
     assert len(harness.exchange.open_orders(BOB)) == 1
+
+
+async def test_a_cancel_reusing_a_cl_ord_id_is_refused_as_a_duplicate(venue) -> None:
+    """CxlRejReason 6 (duplicate ClOrdID) exists for this; it was 99 (other)."""
+    _, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    application.on_message("B", "D", order("s2", "2", "0.5", "60000"))
+    await settle(application)
+    application.on_message("B", "F", [(11, "s2"), (41, "s1"), (55, "BTCUSDT"), (54, "2")])
+    await settle(application)
+    (reject,) = sender.of("B", "9")
+    assert (reject[434], reject[102], reject[39]) == ("1", "6", "0")
+
+
+async def test_a_mass_cancel_report_names_its_symbol(venue) -> None:
+    """Binance's OrderMassCancelReport carries Symbol (55) from the request (required there)."""
+    _, application, sender = venue
+    application.on_message("B", "D", order("s1", "2", "0.5", "60000"))
+    await settle(application)
+    application.on_message("B", "q", [(11, "mc"), (530, "1"), (55, "BTCUSDT")])
+    application.on_message("B", "q", [(11, "mc2"), (530, "1"), (55, "NOPE")])
+    await settle(application)
+    assert [(r[11], r.get(55), r[531]) for r in sender.of("B", "r")] == [
+        ("mc2", "NOPE", "0"),
+        ("mc", "BTCUSDT", "1"),
+    ]
