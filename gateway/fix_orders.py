@@ -26,6 +26,7 @@ from gateway.book_task import Result
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.orders import OrderState
+from session.fix.dialect import FixDialect
 from session.fix.dictionary import CLIENT_ID, CLIENT_ID_PATTERN
 from session.fix.market_data import (
     EntryType,
@@ -121,6 +122,7 @@ class _MarketDataStream:
     request_id: str
     symbol: SymbolSettings
     entry_types: frozenset[EntryType]
+    dialect: FixDialect
     next_update_id: int = 0  # set from the snapshot sent with the subscription
 
     def offer(self, update: MarketDataUpdate) -> bool:
@@ -133,6 +135,7 @@ class _MarketDataStream:
             asks=update.asks,
             trades=update.trades,
             entry_types=self.entry_types,
+            dialect=self.dialect,
         )
         if not body:
             return True
@@ -147,6 +150,7 @@ class _MarketDataStream:
 class _SessionState:
     account_id: int
     reports: _ReportStream
+    dialect: FixDialect
     market_data: dict[str, list[_MarketDataStream]] = field(default_factory=dict)
     order_window_s: int = 0  # the whole second the order count below belongs to
     orders_in_window: int = 0
@@ -199,10 +203,10 @@ class FixApplication:
 
     # Session lifecycle ------------------------------------------------------------------------------
 
-    def on_logon(self, session_id: str, account: str) -> None:
+    def on_logon(self, session_id: str, account: str, dialect: FixDialect = FixDialect.FIX44) -> None:
         account_id = self.accounts[account]
         stream = _ReportStream(self, session_id)
-        self._sessions[session_id] = _SessionState(account_id=account_id, reports=stream)
+        self._sessions[session_id] = _SessionState(account_id=account_id, reports=stream, dialect=dialect)
         self.exchange.subscribe_account(account_id, stream)
 
     def on_logout(self, session_id: str) -> None:
@@ -258,7 +262,9 @@ class FixApplication:
         symbol = self.symbols.get(report.symbol)
         if symbol is None:
             return True
-        body = execution_report_fields(report, symbol, self._exec_id())
+        state = self._sessions.get(session_id)
+        dialect = state.dialect if state is not None else FixDialect.FIX44
+        body = execution_report_fields(report, symbol, self._exec_id(), dialect=dialect)
         body.extend(extra)
         return self.sender.send(session_id, "8", body)
 
@@ -679,7 +685,9 @@ class FixApplication:
         for name in request.symbols:
             symbol = self.symbols[name]
             if request.subscribe:
-                stream = _MarketDataStream(self, session_id, request.request_id, symbol, request.entry_types)
+                stream = _MarketDataStream(
+                    self, session_id, request.request_id, symbol, request.entry_types, state.dialect
+                )
                 self.broadcaster.subscribe(name, stream)
                 streams.append(stream)
             snapshot = self.broadcaster.snapshot(name, request.depth_levels or self._depth_levels_max)
@@ -696,6 +704,7 @@ class FixApplication:
                 asks=snapshot.asks,
                 trades=trades,
                 entry_types=request.entry_types,
+                dialect=state.dialect,
             )
             self.sender.send(session_id, "W", body)
         if streams:

@@ -6,6 +6,7 @@ from config.settings import FixSessionSettings
 from gateway.fix_transport import AcceptedSession
 from ledger.store import FixSessionRecord
 from session.fix.auth import make_authenticator
+from session.fix.dialect import FixDialect
 from session.fix.session import SessionConfig
 
 
@@ -23,7 +24,9 @@ def accepted_session(fix_session: FixSessionSettings) -> AcceptedSession:
             ed25519_public_key_pem=fix_session.ed25519_public_key_pem,
         ),
     )
-    return AcceptedSession(config, fix_session.account, fix_session.daily_reset_utc)
+    # Binance's FIX API is the one that logs on with an Ed25519 signature.
+    dialect = FixDialect.BINANCE if fix_session.ed25519_public_key_pem else FixDialect.FIX44
+    return AcceptedSession(config, fix_session.account, fix_session.daily_reset_utc, dialect)
 
 
 def fix_session_settings(record: FixSessionRecord, account: str) -> FixSessionSettings:

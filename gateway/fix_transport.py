@@ -22,6 +22,7 @@ import structlog
 from config.money import ascii_digits
 from gateway.connection_limits import ConnectionsPerAddress
 from session.fix.codec import FixMessage, FixParser, FrameTooLarge, Garbled
+from session.fix.dialect import FixDialect
 from session.fix.dictionary import HEADER_TAGS, TRAILER_TAGS
 from session.fix.session import (
     ApplicationMessage,
@@ -70,7 +71,7 @@ class FixPersistence(Protocol):
 
 
 class FixApplicationPort(Protocol):
-    def on_logon(self, session_id: str, account: str) -> None: ...
+    def on_logon(self, session_id: str, account: str, dialect: FixDialect) -> None: ...
 
     def on_message(self, session_id: str, msg_type: str, fields: list[tuple[int, str]]) -> None: ...
 
@@ -84,6 +85,7 @@ class AcceptedSession:
     config: SessionConfig
     account: str
     daily_reset_utc: str = ""
+    dialect: FixDialect = FixDialect.FIX44
 
     def __post_init__(self) -> None:
         if self.daily_reset_utc:
@@ -115,6 +117,7 @@ class _Connection:
         self.session: FixSession | None = None
         self.session_id = ""
         self.account = ""
+        self.dialect = FixDialect.FIX44
         self.daily_reset_utc = ""
         self.reset_instant_s = 0.0
         self.timer: asyncio.TimerHandle | None = None
@@ -222,7 +225,7 @@ class _Connection:
         assert session is not None
         if isinstance(event, LoggedOn):
             self.logged_on = True
-            self.acceptor.application.on_logon(self.session_id, self.account)
+            self.acceptor.application.on_logon(self.session_id, self.account, self.dialect)
             log.info("fix logon", session=self.session_id, reset=event.reset_sequence_numbers)
         elif isinstance(event, ApplicationMessage):
             message = event.message
@@ -472,4 +475,5 @@ class FixAcceptor:
             config, next_incoming_seq=next_in, next_outgoing_seq=next_out, now_s=self.clock()
         )
         connection.account = accepted.account
+        connection.dialect = accepted.dialect
         return True

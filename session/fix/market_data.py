@@ -1,7 +1,9 @@
 """FIX 4.4 market data <-> the core: MarketDataRequest parsing and W/X/Y/y message bodies.
 
-Depth updates carry Binance's FIX update-id fields (25043 FirstBookUpdateID, 25044 LastBookUpdateID)
-so a client can check that increments follow its snapshot with no gap.
+In Binance's dialect depth updates carry its update-id fields (25043 FirstBookUpdateID, 25044
+LastBookUpdateID), so a client can check that increments follow its snapshot with no gap, and trades
+carry TradeID (1003), AggressorSide (2446) and TransactTime (60); FIX 4.4 sessions get FIX 4.4 fields only
+(a trade's MDEntryDate 272 and MDEntryTime 273).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from book.types import Side, TradeExecuted
 from config.money import ascii_digits, format_minor
 from config.settings import SymbolSettings
+from session.fix.dialect import FixDialect
 from session.fix.dictionary import CLIENT_ID, CLIENT_ID_PATTERN
 from session.fix.order_entry import utc_timestamp
 
@@ -110,15 +113,21 @@ def parse_market_data_request(
     )
 
 
-def _trade_entry(trade: TradeExecuted, symbol: SymbolSettings) -> list[tuple[int, str]]:
-    return [
+def _trade_entry(trade: TradeExecuted, symbol: SymbolSettings, dialect: FixDialect) -> list[tuple[int, str]]:
+    entry = [
         (269, EntryType.TRADE.value),
         (270, format_minor(trade.price_minor, symbol.quote_scale)),
         (271, format_minor(trade.quantity_minor, symbol.base_scale)),
-        (1003, str(trade.trade_id)),
-        (2446, "1" if trade.aggressor_side is Side.BUY else "2"),
-        (60, utc_timestamp(trade.ts_ns)),
     ]
+    if dialect is FixDialect.BINANCE:
+        return [
+            *entry,
+            (1003, str(trade.trade_id)),
+            (2446, "1" if trade.aggressor_side is Side.BUY else "2"),
+            (60, utc_timestamp(trade.ts_ns)),
+        ]
+    date, _, time_of_day = utc_timestamp(trade.ts_ns).partition("-")
+    return [*entry, (272, date), (273, time_of_day)]
 
 
 def snapshot_fields(
@@ -130,6 +139,7 @@ def snapshot_fields(
     asks: Sequence[tuple[int, int]],
     trades: Sequence[TradeExecuted],
     entry_types: frozenset[EntryType],
+    dialect: FixDialect = FixDialect.FIX44,
 ) -> list[tuple[int, str]]:
     """Body of a MarketDataSnapshotFullRefresh (35=W)."""
     entries: list[list[tuple[int, str]]] = []
@@ -144,8 +154,11 @@ def snapshot_fields(
                 for price, quantity in levels
             ]
     if EntryType.TRADE in entry_types:
-        entries += [_trade_entry(trade, symbol) for trade in trades]
-    fields = [(262, request_id), (55, symbol.name), (25044, str(last_update_id)), (268, str(len(entries)))]
+        entries += [_trade_entry(trade, symbol, dialect) for trade in trades]
+    fields = [(262, request_id), (55, symbol.name)]
+    if dialect is FixDialect.BINANCE:
+        fields.append((25044, str(last_update_id)))
+    fields.append((268, str(len(entries))))
     for entry in entries:
         fields += entry
     return fields
@@ -161,6 +174,7 @@ def incremental_fields(
     asks: Sequence[tuple[int, int, bool]],
     trades: Sequence[TradeExecuted],
     entry_types: frozenset[EntryType],
+    dialect: FixDialect = FixDialect.FIX44,
 ) -> list[tuple[int, str]]:
     """Body of a MarketDataIncrementalRefresh (35=X); empty when nothing subscribed changed."""
     entries: list[list[tuple[int, str]]] = []
@@ -180,16 +194,14 @@ def incremental_fields(
             entries.append(entry)
     if EntryType.TRADE in entry_types:
         for trade in trades:
-            entry = _trade_entry(trade, symbol)
+            entry = _trade_entry(trade, symbol, dialect)
             entries.append([(279, "0"), entry[0], (55, symbol.name), *entry[1:]])
     if not entries:
         return []
-    fields = [
-        (262, request_id),
-        (25043, str(first_update_id)),
-        (25044, str(last_update_id)),
-        (268, str(len(entries))),
-    ]
+    fields = [(262, request_id)]
+    if dialect is FixDialect.BINANCE:
+        fields += [(25043, str(first_update_id)), (25044, str(last_update_id))]
+    fields.append((268, str(len(entries))))
     for entry in entries:
         fields += entry
     return fields

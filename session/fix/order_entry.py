@@ -25,6 +25,7 @@ from book.types import (
 )
 from config.money import DecimalFormatError, format_minor, parse_decimal_minor
 from config.settings import SymbolSettings
+from session.fix.dialect import FixDialect
 from session.fix.session import utc_second
 
 
@@ -36,6 +37,7 @@ class Fields(Protocol):
 
 SIDES = {"1": Side.BUY, "2": Side.SELL}
 SIDE_CODES = {Side.BUY: "1", Side.SELL: "2"}
+ADDED_LIQUIDITY, REMOVED_LIQUIDITY = "1", "2"  # LastLiquidityInd (851)
 ORDER_TYPES = {"1": OrderType.MARKET, "2": OrderType.LIMIT}
 TIME_IN_FORCES = {"1": TimeInForce.GTC, "3": TimeInForce.IOC, "4": TimeInForce.FOK}
 TIME_IN_FORCE_CODES = {value: key for key, value in TIME_IN_FORCES.items()}
@@ -236,9 +238,18 @@ def replace_command(
 
 
 def execution_report_fields(
-    report: OrderReport, symbol: SymbolSettings, exec_id: str, *, text: str = ""
+    report: OrderReport,
+    symbol: SymbolSettings,
+    exec_id: str,
+    *,
+    text: str = "",
+    dialect: FixDialect = FixDialect.FIX44,
 ) -> list[tuple[int, str]]:
-    """The body of the ExecutionReport (35=8) that renders ``report``, in the dictionary's order."""
+    """The body of the ExecutionReport (35=8) that renders ``report``, in the dictionary's order.
+
+    A fill names its trade and whether the order added or took liquidity: in FIX 4.4 as SecondaryExecID
+    (527) and LastLiquidityInd (851), in Binance's dialect as TradeID (1003) and AggressorIndicator (1057).
+    """
     base, quote = symbol.base_scale, symbol.quote_scale
     average_price = (
         (report.cumulative_quote_minor * 10**base // report.filled_minor) if report.filled_minor else 0
@@ -273,9 +284,14 @@ def execution_report_fields(
         fields += [
             (31, format_minor(report.last_price_minor, quote)),
             (32, format_minor(report.last_quantity_minor, base)),
-            (880, str(report.trade_id)),
-            (1057, "N" if report.is_maker else "Y"),
         ]
+        if dialect is FixDialect.BINANCE:
+            fields += [(1003, str(report.trade_id)), (1057, "N" if report.is_maker else "Y")]
+        else:
+            fields += [
+                (527, str(report.trade_id)),
+                (851, ADDED_LIQUIDITY if report.is_maker else REMOVED_LIQUIDITY),
+            ]
         if report.commission_minor:
             asset_scale = base if report.commission_asset == symbol.base else quote
             fields += [

@@ -70,9 +70,9 @@ StartTime=00:00:00
 EndTime=00:00:00
 UseDataDictionary=Y
 DataDictionary={DATA_DICTIONARY}
-ValidateUserDefinedFields=N
-AllowUnknownMsgFields=Y
-ValidateFieldsOutOfOrder=N
+ValidateUserDefinedFields=Y
+AllowUnknownMsgFields=N
+ValidateFieldsOutOfOrder=Y
 SocketConnectHost=127.0.0.1
 SocketConnectPort={port}
 

@@ -36,7 +36,7 @@ class RecordingApplication:
         self.messages: list[tuple[str, str, list]] = []
         self.logouts: list[str] = []
 
-    def on_logon(self, session_id: str, account: str) -> None:
+    def on_logon(self, session_id: str, account: str, dialect: object) -> None:
         self.logons.append((session_id, account))
 
     def on_message(self, session_id: str, msg_type: str, fields: list) -> None:

@@ -71,7 +71,7 @@ def acknowledged(client: FixTestClient) -> tuple[set[str], set[int]]:
     """Client order ids the gateway acknowledged, and trade ids it reported as filled."""
     reports = client.of_type("8")
     orders = {r.get(11) for r in reports if r.get(150) in ("0", "F")}
-    trades = {int(r.get(880)) for r in reports if r.get(150) == "F"}
+    trades = {int(r.get(527)) for r in reports if r.get(150) == "F"}  # SecondaryExecID: the trade id
     return orders, trades
 
 

@@ -31,7 +31,7 @@ def test_last_reset_instant() -> None:
 
 
 class NullApplication:
-    def on_logon(self, session_id: str, account: str) -> None:
+    def on_logon(self, session_id: str, account: str, dialect: object) -> None:
         pass
 
     def on_message(self, session_id: str, msg_type: str, fields: list) -> None:

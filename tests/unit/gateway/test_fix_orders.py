@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from gateway.fix_orders import FixApplication
+from session.fix.dialect import FixDialect
 from tests.unit.gateway.harness import Harness
 
 ALICE, BOB = 1, 2
@@ -53,8 +54,8 @@ async def venue():
         application = application_on(harness, sender)
         harness.deposit(ALICE, "USDT", "100000")
         harness.deposit(BOB, "BTC", "10")
-        application.on_logon("A", "alice")
-        application.on_logon("B", "bob")
+        application.on_logon("A", "alice", FixDialect.BINANCE)
+        application.on_logon("B", "bob", FixDialect.FIX44)
         yield harness, application, sender
 
 
@@ -96,12 +97,13 @@ async def test_a_cross_reports_fills_to_both_sides_with_fees(venue) -> None:
     )
     assert (taker_fill[12], taker_fill[479], taker_fill[1057]) == ("0.00020000", "BTC", "Y")
     maker_fill = sender.of("B", "8")[-1]
-    assert (maker_fill[150], maker_fill[39], maker_fill[151], maker_fill[1057]) == (
+    assert (maker_fill[150], maker_fill[39], maker_fill[151], maker_fill[851]) == (
         "F",
         "1",
         "0.30000000",
-        "N",
+        "1",  # LastLiquidityInd: added liquidity (bob's session speaks plain FIX 4.4)
     )
+    assert 1057 not in maker_fill and taker_fill[1003] == maker_fill[527]
     assert (maker_fill[12], maker_fill[479]) == ("10.00000000", "USDT")
 
 

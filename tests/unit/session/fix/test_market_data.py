@@ -6,6 +6,7 @@ from pathlib import Path
 
 from book.types import Side, TradeExecuted
 from config import load_settings
+from session.fix.dialect import FixDialect
 from session.fix.market_data import (
     EntryType,
     MarketDataRequestProblem,
@@ -95,10 +96,22 @@ def test_snapshot_counts_entries_and_carries_the_update_id() -> None:
         entry_types=frozenset(EntryType),
     )
     values = dict(fields)
-    assert values[25044] == "41"
-    assert values[268] == "2"
+    assert 25044 not in values and values[268] == "2"
     assert (270, "49990.00000000") in fields
-    assert (2446, "2") in fields
+    assert (values[272], values[273]) == ("19700101", "00:00:00.000")
+    assert not {1003, 2446, 60} & set(values)
+    binance = snapshot_fields(
+        "r1",
+        SYMBOL,
+        last_update_id=41,
+        bids=[],
+        asks=[],
+        trades=[_trade()],
+        entry_types=frozenset(EntryType),
+        dialect=FixDialect.BINANCE,
+    )
+    assert dict(binance)[25044] == "41"
+    assert (2446, "2") in binance and 1003 in dict(binance) and 272 not in dict(binance)
 
 
 def test_incremental_actions() -> None:
@@ -114,7 +127,19 @@ def test_incremental_actions() -> None:
     )
     actions = [value for tag, value in fields if tag == 279]
     assert actions == ["0", "2", "1"]
-    assert dict(fields)[25043] == "42"
+    assert 25043 not in dict(fields)
+    binance = incremental_fields(
+        "r1",
+        SYMBOL,
+        first_update_id=42,
+        last_update_id=44,
+        bids=[(1_000_000, 1000, True)],
+        asks=[],
+        trades=[],
+        entry_types=frozenset(EntryType),
+        dialect=FixDialect.BINANCE,
+    )
+    assert (dict(binance)[25043], dict(binance)[25044]) == ("42", "44")
     assert (
         incremental_fields(
             "r1",

@@ -18,6 +18,7 @@ from book.types import (
     TimeInForce,
 )
 from config import load_settings
+from session.fix.dialect import FixDialect
 from session.fix.order_entry import FieldProblem, execution_report_fields, new_order_command, replace_command
 
 SYMBOL = load_settings(Path(__file__).resolve().parents[4] / "config" / "demo.toml").symbols["BTCUSDT"]
@@ -139,8 +140,20 @@ def test_trade_report_carries_quantities_average_price_and_commission() -> None:
     assert fields[151] == "0.60000000"
     assert fields[6] == "49975.00000000"
     assert (fields[12], fields[13], fields[479]) == ("0.00040000", "3", "BTC")
-    assert fields[1057] == "Y"
     assert fields[60] == "20231114-22:13:20.123"
+
+
+def test_a_fill_names_its_trade_and_liquidity_in_each_dialects_own_fields() -> None:
+    """FIX 4.4 has SecondaryExecID (527) and LastLiquidityInd (851) in an ExecutionReport; TrdMatchID (880)
+    and AggressorIndicator (1057) are not in it, and a strict FIX 4.4 engine rejects such a fill."""
+    standard = dict(execution_report_fields(_report(), SYMBOL, "E1"))
+    assert (standard[527], standard[851]) == ("77", "2")
+    assert not {880, 1057, 1003} & set(standard)
+    maker = dict(execution_report_fields(_report(is_maker=True), SYMBOL, "E1"))
+    assert maker[851] == "1"
+    binance = dict(execution_report_fields(_report(), SYMBOL, "E1", dialect=FixDialect.BINANCE))
+    assert (binance[1003], binance[1057]) == ("77", "Y")
+    assert not {880, 527, 851} & set(binance)
 
 
 def test_reject_report_has_reason_and_text() -> None:
