@@ -128,7 +128,7 @@ class OrderView(NamedTuple):
 
 class Fillable(NamedTuple):
     """What an order would trade against the book now, and whether that fills it completely (by
-    quote amount: the rest buys no step at the cheapest maker left, as ``_match`` decides)."""
+    quote amount: the rest trades no step at the price it reached, as ``_match`` decides)."""
 
     base_minor: int
     quote_minor: int
@@ -404,7 +404,8 @@ class OrderBook:
         """Trade ``taker`` against the opposite side while it crosses ``limit_price``.
 
         With ``quote_left`` the taker is a market order by quote amount: each fill is the largest
-        step-aligned quantity that amount still affords at the maker's price. Returns the quote left.
+        step-aligned quantity that amount still affords at the maker's price, best price first; it stops
+        at a maker too dear for one step, never passing it for a worse price. Returns the quote left.
         ``taker.alive`` is False afterwards if self-trade prevention expired the taker.
         """
         taker_side = taker.side
@@ -417,16 +418,8 @@ class OrderBook:
         stp = taker.self_trade_prevention
         taker_account = taker.account_id
         leaves = taker.leaves_minor if quote_left is None else 0
-        sells_by_quote = quote_left is not None and taker_side is SELL
         while prices:
-            if sells_by_quote:
-                # The best bid a step of which the quote left still buys: lower bids need less per step.
-                index = prices.bisect_right(quote_left * unit // step) - 1
-                if index < 0:
-                    break
-                price = prices[index]
-            else:
-                price = prices[0] if taker_side is BUY else prices[-1]
+            price = prices[0] if taker_side is BUY else prices[-1]
             if limit_price is not None and (
                 price > limit_price if taker_side is BUY else price < limit_price
             ):
@@ -473,9 +466,13 @@ class OrderBook:
                     leaves -= quantity
                     taker_leaves = leaves
                 else:
-                    # Done once the rest buys no step at the cheapest maker left (``prices[0]``).
                     quote_left -= quote_quantity
-                    taker_leaves = quote_left if quote_left * unit // prices[0] >= step else 0
+                    # Done once the rest trades no step at this price; a sell that used up the last
+                    # bid here is judged at the next bid (lower bids need less quote per step).
+                    next_price = price
+                    if taker_side is SELL and maker.leaves_minor == 0 and level.order_count == 1:
+                        next_price = prices[-2] if len(prices) > 1 else price
+                    taker_leaves = quote_left if quote_left * unit // next_price >= step else 0
                 taker.leaves_minor = taker_leaves
                 self.sequence += 1
                 events.append(
@@ -505,7 +502,7 @@ class OrderBook:
                     return 0
             if level.order_count == 0:
                 self._drop_level(maker_side, price)
-            if (quote_left is None and leaves == 0) or (queue and not sells_by_quote):
+            if (quote_left is None and leaves == 0) or queue:
                 break
         return 0 if quote_left is None else quote_left
 
@@ -561,16 +558,17 @@ class OrderBook:
         for price in prices.islice(reverse=taker_side is SELL):
             if limit is not None and (price > limit if taker_side is BUY else price < limit):
                 break
-            for maker in levels[price].queue:
+            level = levels[price]
+            seen = 0  # live makers of this level walked so far: ``_match`` has used or expired them
+            for maker in level.queue:
                 if not maker.alive:
                     continue
+                seen += 1
                 if quote_left is None:
                     quantity = min(leaves, maker.leaves_minor)
                 else:
                     quantity = min(quote_left * unit // price // step * step, maker.leaves_minor)
                 if quantity == 0:
-                    if quote_left is not None and taker_side is SELL:
-                        break  # a lower bid may still take a step
                     return Fillable(base_total, quote_total, leaves == 0)
                 if maker.account_id == command.account_id and stp is not STP_NONE:
                     if stp is EXPIRE_MAKER:
@@ -582,8 +580,11 @@ class OrderBook:
                     leaves -= quantity
                     continue
                 quote_left -= price * quantity // unit
-                cheapest = price if taker_side is BUY else prices[0]
-                if quote_left * unit // cheapest < step:
+                next_price = price
+                if taker_side is SELL and quantity == maker.leaves_minor and seen == level.order_count:
+                    lower = prices.bisect_left(price)
+                    next_price = prices[lower - 1] if lower else price
+                if quote_left * unit // next_price < step:
                     return Fillable(base_total, quote_total, True)
         return Fillable(base_total, quote_total, leaves == 0)
 

@@ -46,14 +46,11 @@ class ReferenceBook:
         self.arrivals += 1
         return self.arrivals
 
-    def _best_maker(self, side: Side, limit: int | None, quote_left: int | None = None) -> Resting | None:
-        """The best maker for a taker on ``side``; by quote amount, the best one a step of which
-        ``quote_left`` still buys."""
+    def _best_maker(self, side: Side, limit: int | None) -> Resting | None:
+        """The best maker for a taker on ``side``."""
         makers = [order for order in self.resting if order.side is not side]
         if limit is not None:
             makers = [o for o in makers if (o.price <= limit if side is Side.BUY else o.price >= limit)]
-        if quote_left is not None:
-            makers = [o for o in makers if quote_left * self.unit // o.price >= self.step]
         if not makers:
             return None
         if side is Side.BUY:
@@ -73,10 +70,11 @@ class ReferenceBook:
         """Trade the taker; return False if self-trade prevention expired it.
 
         By quote amount the taker's ``leaves`` is the quote left, and 0 once that buys no step at the
-        cheapest maker of the moment of its last trade: the order is then filled.
+        price of its last trade, or for a sell that took the last bid at that price, at the best bid
+        left: the order is then filled. It never trades past a maker too dear for one step.
         """
         while True:
-            maker = self._best_maker(taker.side, limit, quote_left)
+            maker = self._best_maker(taker.side, limit)
             if maker is None:
                 return True
             if quote_left is None:
@@ -85,6 +83,8 @@ class ReferenceBook:
                 quantity = min(taker.leaves, maker.leaves)
             else:
                 quantity = min(quote_left * self.unit // maker.price // self.step * self.step, maker.leaves)
+                if quantity == 0:
+                    return True
             if maker.account_id == taker.account_id and taker.stp is not STP.NONE:
                 if taker.stp in (STP.EXPIRE_MAKER, STP.EXPIRE_BOTH):
                     self.resting.remove(maker)
@@ -99,8 +99,11 @@ class ReferenceBook:
                 taker.leaves -= quantity
             else:
                 quote_left -= maker.price * quantity // self.unit
-                cheapest = min([o.price for o in self.resting if o.side is maker.side] + [maker.price])
-                taker.leaves = quote_left if quote_left * self.unit // cheapest >= self.step else 0
+                judged_at = maker.price
+                same_side = [o.price for o in self.resting if o.side is maker.side]
+                if taker.side is Side.SELL and maker.price not in same_side and same_side:
+                    judged_at = max(same_side)
+                taker.leaves = quote_left if quote_left * self.unit // judged_at >= self.step else 0
                 if taker.leaves == 0:
                     return True
 

@@ -253,13 +253,39 @@ def test_market_sell_by_quote_amount_goes_on_to_lower_bids_a_step_of_which_the_r
     assert book.best_bid() == (40, 4)
 
 
-def test_market_sell_by_quote_amount_passes_over_bids_too_dear_for_a_step(book: OrderBook) -> None:
+def test_market_sell_by_quote_amount_never_trades_below_a_better_bid(book: OrderBook) -> None:
+    """0.90 sells no unit at the best bid, 1.00: it must not pass over it to sell 2 at 0.40 (a
+    trade-through: the better bid waits while a worse one fills)."""
     limit(book, 1, 10, BUY, 100, 1)
     limit(book, 2, 10, BUY, 40, 5)
-    events = market(book, 3, 11, SELL, quote_quantity_minor=90)
-    assert trades(events) == [(2, 3, 40, 2)]
-    assert book.best_bid() == (100, 1)
-    assert [(e.price_minor, e.quantity_minor) for e in of_type(events, PriceLevelChanged)] == [(40, 3)]
+    command = SubmitOrder(
+        order_id=3, account_id=11, side=SELL, order_type=OrderType.MARKET, quote_quantity_minor=90
+    )
+    assert book.spend_required(command) == 0
+    events = book.apply(command)
+    assert trades(events) == []
+    expired = of_type(events, OrderExpired)
+    assert [(e.expired_quantity_minor, e.reason) for e in expired] == [(90, ExpireReason.MARKET_NO_LIQUIDITY)]
+    assert book.depth(2).bids == [(100, 1), (40, 5)]
+
+
+def test_market_sell_by_quote_amount_is_done_when_the_rest_sells_no_step_at_the_best_bid_left() -> None:
+    """5.20 USDT sells 0.0001 BTC at 50,000 (5.00); the 0.20 left sells no step there. It used to go
+    on to the bid at 1.00 and sell it 0.2 BTC for 0.20 USDT while the 50,000 bid still rested."""
+    symbol = load_settings("config/demo.toml").symbols["BTCUSDT"]
+    book = OrderBook(symbol)
+    coin = 10**8
+    limit(book, 1, 10, BUY, 50_000 * coin, coin)
+    limit(book, 2, 10, BUY, 1 * coin, 10 * coin)
+    command = SubmitOrder(
+        order_id=3, account_id=11, side=SELL, order_type=OrderType.MARKET, quote_quantity_minor=520_000_000
+    )
+    assert book.spend_required(command) == 10_000
+    events = book.apply(command)
+    assert trades(events) == [(1, 3, 50_000 * coin, 10_000)]
+    assert [t.taker_leaves_minor for t in of_type(events, TradeExecuted)] == [0]
+    assert not of_type(events, OrderExpired)
+    assert book.best_bid() == (50_000 * coin, coin - 10_000)
 
 
 def test_market_by_quote_on_real_scales_rounds_down_to_the_step() -> None:

@@ -189,6 +189,69 @@ def test_fills_match_the_reference_book_and_the_book_never_crosses(specs: list[t
 
 @PROPERTY_SETTINGS
 @given(streams)
+def test_no_trade_prints_through_a_better_resting_price(specs: list[tuple]) -> None:
+    """Price priority, judged without the reference book: once an order has traded at a price, no
+    maker on the other side at a better price for it is left resting."""
+    book = OrderBook(small_symbol())
+    for command in to_commands(specs):
+        fills = [e for e in book.apply(command) if type(e) is TradeExecuted]
+        if not fills:
+            continue
+        bid, ask = book.best_bid(), book.best_ask()
+        if fills[0].aggressor_side is Side.SELL:
+            assert bid is None or bid[0] <= min(e.price_minor for e in fills), command
+        else:
+            assert ask is None or ask[0] >= max(e.price_minor for e in fills), command
+
+
+spread_books = st.lists(
+    st.tuples(ACCOUNTS, st.sampled_from(Side), st.integers(1, 300), QUANTITIES), min_size=1, max_size=12
+)
+
+
+@PROPERTY_SETTINGS
+@given(spread_books, ACCOUNTS, st.sampled_from(Side), st.integers(1, 2000), STP_MODES)
+def test_a_market_order_by_quote_amount_takes_the_best_prices_first(
+    resting: list[tuple], account: int, side: Side, amount: int, stp: SelfTradePrevention
+) -> None:
+    """On books with wide gaps between prices, where the rest of an amount can buy a step at a worse
+    price but not at the best one: it trades no price worse than one left resting, and exactly what
+    its hold was sized for."""
+    book = OrderBook(small_symbol())
+    for order_id, (owner, maker_side, price, quantity) in enumerate(resting, start=1):
+        book.apply(
+            SubmitOrder(
+                order_id=order_id,
+                account_id=owner,
+                side=maker_side,
+                order_type=OrderType.LIMIT,
+                price_minor=price,
+                quantity_minor=quantity,
+            )
+        )
+    command = SubmitOrder(
+        order_id=len(resting) + 1,
+        account_id=account,
+        side=side,
+        order_type=OrderType.MARKET,
+        time_in_force=TimeInForce.IOC,
+        quote_quantity_minor=amount,
+        self_trade_prevention=stp,
+    )
+    required = book.spend_required(command)
+    fills = [e for e in book.apply(command) if type(e) is TradeExecuted]
+    prices = [e.price_minor for e in fills]
+    bid, ask = book.best_bid(), book.best_ask()
+    if side is Side.SELL:
+        assert bid is None or not fills or bid[0] <= min(prices)
+        assert sum(e.quantity_minor for e in fills) == required
+    else:
+        assert ask is None or not fills or ask[0] >= max(prices)
+        assert sum(e.quote_quantity_minor for e in fills) <= required
+
+
+@PROPERTY_SETTINGS
+@given(streams)
 def test_every_order_is_filled_open_or_ended_for_its_whole_quantity(specs: list[tuple]) -> None:
     book = OrderBook(small_symbol())
     quantity: dict[int, int] = {}
