@@ -206,6 +206,17 @@ class OrderBook:
             return RejectReason.SYMBOL_HALTED
         if command.order_id in self._orders:
             return RejectReason.DUPLICATE_ORDER_ID
+        reason = self.filter_problem(command)
+        if (
+            reason is None
+            and command.order_type is LIMIT_MAKER
+            and self._crosses(command.side, command.price_minor)
+        ):
+            return RejectReason.POST_ONLY_WOULD_TAKE
+        return reason
+
+    def filter_problem(self, command: SubmitOrder) -> RejectReason | None:
+        """Why ``command`` fails the symbol's filters alone, whatever the book holds or its status."""
         order_type = command.order_type
         quantity = command.quantity_minor
         if order_type is MARKET:
@@ -232,8 +243,6 @@ class OrderBook:
             return reason
         if price * quantity // self._unit < self.symbol.min_notional_minor:
             return RejectReason.NOTIONAL_BELOW_MIN
-        if order_type is LIMIT_MAKER and self._crosses(command.side, price):
-            return RejectReason.POST_ONLY_WOULD_TAKE
         return None
 
     def spend_required(self, command: SubmitOrder) -> int:

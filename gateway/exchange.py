@@ -22,19 +22,6 @@ from gateway.metrics import Metrics
 from gateway.orders import OrderState
 
 log = structlog.get_logger("gateway.exchange")
-# Refusals that follow from the order and the symbol's filters alone, whatever the book holds.
-FILTER_FAILURES = frozenset(
-    {
-        RejectReason.INVALID_ORDER,
-        RejectReason.PRICE_NOT_ON_TICK,
-        RejectReason.PRICE_BELOW_MIN,
-        RejectReason.PRICE_ABOVE_MAX,
-        RejectReason.QUANTITY_NOT_ON_STEP,
-        RejectReason.QUANTITY_BELOW_MIN,
-        RejectReason.QUANTITY_ABOVE_MAX,
-        RejectReason.NOTIONAL_BELOW_MIN,
-    }
-)
 
 
 class AccountSubscriber(Protocol):
@@ -98,8 +85,7 @@ class Exchange:
     def filter_failure(self, symbol: str, command: SubmitOrder) -> RejectReason | None:
         """Why ``command`` fails the symbol's filters, or None; refusals that depend on the book's
         state (halt, post-only, balance, open orders) are left to the book's turn."""
-        reason = self.books[symbol].book.check_filters(command)
-        return reason if reason in FILTER_FAILURES else None
+        return self.books[symbol].book.filter_problem(command)
 
     def open_orders(self, account_id: int, symbol: str | None = None) -> list[OrderState]:
         """The account's open orders, oldest first per symbol, from each book's own index of the account's

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
-from book.types import CancelOrder, OrderStatus, OrderType, RejectReason, Side, SubmitOrder, TimeInForce
+from book.types import (
+    CancelOrder,
+    OrderStatus,
+    OrderType,
+    RejectReason,
+    SetSymbolStatus,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+)
 from tests.unit.gateway.harness import Harness
 
 COIN = 10**8
@@ -108,3 +118,13 @@ async def test_a_restricted_cancel_is_judged_by_the_status_its_order_has_in_the_
         canceled = harness.exchange.submit("BTCUSDT", cancel, cancel_only_if=OrderStatus.PARTIALLY_FILLED)
         assert (await canceled).error is None
         assert harness.exchange.open_orders(ALICE) == []
+
+
+async def test_a_filter_failure_is_found_on_a_halted_symbol_too() -> None:
+    """The halt was checked first and hid every filter: a cancelReplace whose new order is off tick
+    canceled its order on a halted symbol instead of refusing at once and changing nothing."""
+    async with Harness() as harness:
+        assert (await harness.exchange.execute("BTCUSDT", SetSymbolStatus(halted=True))).error is None
+        off_tick = dataclasses.replace(resting_buy(harness, 1000), price_minor=1000 * COIN + 1)
+        assert harness.exchange.filter_failure("BTCUSDT", off_tick) is RejectReason.PRICE_NOT_ON_TICK
+        assert harness.exchange.filter_failure("BTCUSDT", resting_buy(harness, 1000)) is None
