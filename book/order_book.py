@@ -128,7 +128,7 @@ class OrderView(NamedTuple):
 
 class Fillable(NamedTuple):
     """What an order would trade against the book now, and whether that fills it completely (by
-    quote amount: the rest trades no step at the price it reached, as ``_match`` decides)."""
+    quote amount: the rest trades no step at the next maker's price, as ``_match`` decides)."""
 
     base_minor: int
     quote_minor: int
@@ -476,11 +476,11 @@ class OrderBook:
                     taker_leaves = leaves
                 else:
                     quote_left -= quote_quantity
-                    # Done once the rest trades no step at this price; a sell that used up the last
-                    # bid here is judged at the next bid (lower bids need less quote per step).
+                    # Done (filled) once the rest trades no step at the next maker's price: this
+                    # level's while it lasts, else the next level's; it expires only if makers run out.
                     next_price = price
-                    if taker_side is SELL and maker.leaves_minor == 0 and level.order_count == 1:
-                        next_price = prices[-2] if len(prices) > 1 else price
+                    if maker.leaves_minor == 0 and level.order_count == 1 and len(prices) > 1:
+                        next_price = prices[1] if taker_side is BUY else prices[-2]
                     taker_leaves = quote_left if quote_left * unit // next_price >= step else 0
                 taker.leaves_minor = taker_leaves
                 self.sequence += 1
@@ -590,9 +590,10 @@ class OrderBook:
                     continue
                 quote_left -= price * quantity // unit
                 next_price = price
-                if taker_side is SELL and quantity == maker.leaves_minor and seen == level.order_count:
-                    lower = prices.bisect_left(price)
-                    next_price = prices[lower - 1] if lower else price
+                if quantity == maker.leaves_minor and seen == level.order_count:
+                    beyond = prices.bisect_left(price) + (1 if taker_side is BUY else -1)
+                    if 0 <= beyond < len(prices):
+                        next_price = prices[beyond]
                 if quote_left * unit // next_price < step:
                     return Fillable(base_total, quote_total, True)
         return Fillable(base_total, quote_total, leaves == 0)

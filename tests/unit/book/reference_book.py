@@ -69,9 +69,9 @@ class ReferenceBook:
     ) -> bool:
         """Trade the taker; return False if self-trade prevention expired it.
 
-        By quote amount the taker's ``leaves`` is the quote left, and 0 once that buys no step at the
-        price of its last trade, or for a sell that took the last bid at that price, at the best bid
-        left: the order is then filled. It never trades past a maker too dear for one step.
+        By quote amount the taker's ``leaves`` is the quote left, and 0 once that trades no step at
+        the price of the best maker left (its last trade's price while makers remain there): the
+        order is then filled. It never trades past a maker too dear for one step.
         """
         while True:
             maker = self._best_maker(taker.side, limit)
@@ -101,8 +101,8 @@ class ReferenceBook:
                 quote_left -= maker.price * quantity // self.unit
                 judged_at = maker.price
                 same_side = [o.price for o in self.resting if o.side is maker.side]
-                if taker.side is Side.SELL and maker.price not in same_side and same_side:
-                    judged_at = max(same_side)
+                if maker.price not in same_side and same_side:
+                    judged_at = min(same_side) if taker.side is Side.BUY else max(same_side)
                 taker.leaves = quote_left if quote_left * self.unit // judged_at >= self.step else 0
                 if taker.leaves == 0:
                     return True

@@ -229,6 +229,30 @@ def test_market_buy_by_quote_amount_spends_at_most_the_amount(book: OrderBook) -
     assert not of_type(events, OrderExpired)
 
 
+@pytest.mark.parametrize("time_in_force", [IOC, FOK])
+def test_market_buy_by_quote_amount_is_filled_when_the_rest_buys_no_step_at_the_next_ask(
+    book: OrderBook, time_in_force: TimeInForce
+) -> None:
+    """9 at 1.00 use up that level; the 1.00 left buys no unit at the next ask, 1.50. That is the
+    order filled as closely as the step allows: it was reported EXPIRED for want of liquidity with
+    100 units offered, and as FOK it was killed whole."""
+    limit(book, 1, 10, SELL, 100, 9)
+    limit(book, 2, 10, SELL, 150, 100)
+    command = SubmitOrder(
+        order_id=3,
+        account_id=11,
+        side=BUY,
+        order_type=OrderType.MARKET,
+        time_in_force=time_in_force,
+        quote_quantity_minor=1000,
+    )
+    assert book.spend_required(command) == 1000
+    events = book.apply(command)
+    assert trades(events) == [(1, 3, 100, 9)]
+    assert [t.taker_leaves_minor for t in of_type(events, TradeExecuted)] == [0]
+    assert not of_type(events, OrderExpired)
+
+
 def test_market_sell_by_quote_amount_sells_what_the_amount_needs(book: OrderBook) -> None:
     limit(book, 1, 10, BUY, 250, 10)
     events = market(book, 2, 11, SELL, quote_quantity_minor=1000)
