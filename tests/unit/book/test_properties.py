@@ -32,7 +32,8 @@ from tests.unit.book.conftest import small_symbol
 from tests.unit.book.reference_book import ReferenceBook
 
 ACCOUNTS = st.integers(1, 2)
-PRICES = st.integers(97, 103)
+# Mostly near 100, so that orders meet; now and then far off, so that gaps between levels are wide.
+PRICES = st.one_of(st.integers(97, 103), st.integers(97, 103), st.sampled_from([2, 40, 150, 300]))
 QUANTITIES = st.integers(1, 6)
 # Mostly NONE, so that books build up; every mode still appears often.
 STP_MODES = st.sampled_from([SelfTradePrevention.NONE] * 4 + list(SelfTradePrevention))
