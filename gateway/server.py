@@ -38,6 +38,7 @@ from ledger.ledger import Ledger
 from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
 from ledger.store import BookNumbering, CheckpointChanges, Store, trade_second
+from ledger.verify import open_order_spend
 from ledger.writer import GroupCommitWriter
 
 log = structlog.get_logger("gateway.server")
@@ -116,14 +117,12 @@ class GatewayServer:
                 counts[order.account_id] = counts.get(order.account_id, 0) + 1
             books[name] = task
             self._seed_market_data(name, book)
-        problems = self.ledger.verify(
-            {
-                order_id: task.funds.hold_remaining(order_id)
-                for task in books.values()
-                for order_id in task.orders
-            }
-        )
+        configured = [order for order in state.open_orders if order.symbol in settings.symbols]
+        problems = self.ledger.verify(open_order_spend(configured, settings.symbols))
         if problems:
+            await self.writer.close()
+            await self._tasks.pop()
+            await self.store.close()
             raise GatewayError("ledger invariants broken at start: " + "; ".join(problems[:5]))
         self.exchange = Exchange(
             books=books,

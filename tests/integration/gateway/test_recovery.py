@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ from websockets.asyncio.client import connect
 
 from book.types import CancelOrder, OrderType, RejectReason, Side, SubmitOrder
 from config import load_settings_text
+from config.errors import GatewayError
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
 from tests.integration.conftest import POSTGRES_DSN, _postgres_problem, drop_schema, require_postgres
@@ -138,3 +140,23 @@ async def test_the_ticker_knows_the_close_before_its_window_after_a_restart(conf
         )
     finally:
         await server.stop()
+
+
+async def test_a_store_whose_hold_differs_from_its_open_order_is_refused_at_start(tmp_path: Path) -> None:
+    """The start check compared each hold with itself, so a hold that an open order could not have made
+    (here the order grew on disk) went unseen and the order could trade more than it held."""
+    config_text = demo_config_text(tmp_path)
+    server = await _started(config_text)
+    try:
+        order_id = server.exchange.new_order_id()
+        assert await _place_buy(server, 1000, order_id) is None
+    finally:
+        await server.stop()
+    connection = sqlite3.connect(tmp_path / "gateway.sqlite3")
+    with connection:
+        connection.execute(
+            "UPDATE orders SET quantity_minor = quantity_minor * 2 WHERE order_id = ?", (order_id,)
+        )
+    connection.close()
+    with pytest.raises(GatewayError, match=f"ledger invariants broken at start: .*{order_id}"):
+        await _started(config_text)
