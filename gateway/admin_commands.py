@@ -261,7 +261,7 @@ class AdminCommands:
                 "credentials_required", "a session needs a password or an Ed25519 public key to log on with"
             )
         key = (sender, target)
-        if key in self.server.fix_sessions or key in self._fix_sessions_being_added:
+        if key in self.server.fix.sessions or key in self._fix_sessions_being_added:
             raise AdminCommandError("exists", f"a FIX session {sender}->{target} exists")
         self._fix_sessions_being_added.add(key)
         try:
@@ -279,14 +279,14 @@ class AdminCommands:
                 raise AdminCommandError("bad_public_key", str(error)) from None
             record = fix_session_record(settings, account_id, time.time_ns())
             await self.server.store.add_fix_session_settings(record)
-            self.server.fix_sessions[key] = accepted
+            self.server.fix.sessions[key] = accepted
         finally:
             self._fix_sessions_being_added.discard(key)
         return {"sender_comp_id": sender, "target_comp_id": target, "account": account}
 
     def _default_target_comp_id(self) -> str:
         """Our CompID when the operator names none: the one every configured session uses, else GATEWAY."""
-        ours = {target for _, target in self.server.fix_sessions}
+        ours = {target for _, target in self.server.fix.sessions}
         return ours.pop() if len(ours) == 1 else "GATEWAY"
 
     async def disconnect_fix_session(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -244,7 +244,7 @@ class FixAcceptor:
     def __init__(
         self,
         *,
-        sessions: Mapping[tuple[str, str], AcceptedSession],
+        sessions: dict[tuple[str, str], AcceptedSession],  # an operator may add to it while running
         store: FixSessionStore,
         persistence: FixPersistence,
         application: FixApplicationPort,

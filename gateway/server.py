@@ -219,7 +219,6 @@ class GatewayServer:
                 )
                 continue
             sessions[key] = accepted_session(fix_session_settings(record, names[record.account_id]))
-        self.fix_sessions = sessions
         self.fix_application = FixApplication(
             exchange=self.exchange,
             broadcaster=self.broadcaster,

@@ -348,13 +348,13 @@ class MarketStreams:
             )
         for levels in (5, 10, 20):
 
-            def partial(_: bool, levels: int = levels) -> dict:
+            def partial_book(_: bool, levels: int = levels) -> dict:
                 snapshot = self.broadcaster.snapshot(symbol.name, levels)
                 return wire.partial_depth(
                     symbol, snapshot.last_update_id, list(snapshot.bids), list(snapshot.asks)
                 )
 
-            self._publish(f"{lower}@depth{levels}{suffix}", partial, timed=False)
+            self._publish(f"{lower}@depth{levels}{suffix}", partial_book, timed=False)
 
     def _push_statistics(self, feed: _SymbolFeed, now_us: int) -> RollingStats:
         symbol, lower = feed.symbol, feed.lower
