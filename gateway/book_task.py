@@ -128,6 +128,12 @@ class BookTask:
         self._closed_orders_retained_max = closed_orders_retained_max
         self._forget_order = forget_order
 
+    def retain_closed(self, states: list[OrderState]) -> None:
+        """Keep closed orders recovered at start (oldest first), as if they had closed in this run."""
+        for state in states:
+            self.orders[state.order_id] = state
+            self._closed.append(state.order_id)
+
     # Processing (synchronous, one command at a time) ---------------------------------------------
 
     def process(self, request: Request, output: TurnOutput) -> None:

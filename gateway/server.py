@@ -31,7 +31,7 @@ from gateway.http_endpoint import start_http_endpoint
 from gateway.logging_setup import configure_logging
 from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
-from gateway.recovery import order_record, restore_book, restore_ledger, trade_event
+from gateway.recovery import order_record, order_state, restore_book, restore_ledger, trade_event
 from gateway.ws_api import ApiKeyDirectory, WsApi
 from gateway.ws_streams import TICKER_WINDOW_S, MarketStreams
 from ledger.ledger import Ledger
@@ -112,6 +112,10 @@ class GatewayServer:
                 forget_order=lambda state: self.exchange.forget(state),
             )
             task.orders.update(orders)
+            retained_max = settings.limits.closed_orders_retained_max
+            if retained_max:
+                closed = await self.store.closed_orders(name, retained_max)
+                task.retain_closed([order_state(record) for record in closed])
             for order in orders.values():
                 counts = task.open_orders_per_account
                 counts[order.account_id] = counts.get(order.account_id, 0) + 1

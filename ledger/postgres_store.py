@@ -21,6 +21,7 @@ from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA
 from ledger.store import (
     CHECKPOINT_ACCOUNT_COLUMNS,
     CHECKPOINT_ACCOUNTS_SQL,
+    CLOSED_ORDERS_SQL,
     ENTRY_COLUMNS,
     FIX_SESSION_RECORD_COLUMNS,
     LAST_SEQUENCE_SQL,
@@ -40,6 +41,7 @@ from ledger.store import (
     OrderRecord,
     StoreSnapshot,
     TradeSecond,
+    closed_in_order,
     entry_from_row,
     entry_row,
     merge_journal,
@@ -357,6 +359,12 @@ class PostgresStore:
             account_id,
         )
         return [order_from_row(tuple(row)) for row in rows]
+
+    async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
+        rows = await self.pool.fetch(
+            CLOSED_ORDERS_SQL.replace(":symbol", "$1").replace(":limit", "$2"), symbol, limit
+        )
+        return closed_in_order([order_from_row(tuple(row)) for row in rows])
 
     # Accounts and API keys ----------------------------------------------------------------------
 

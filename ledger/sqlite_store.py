@@ -31,6 +31,7 @@ from ledger.schema import (
 from ledger.store import (
     CHECKPOINT_ACCOUNT_COLUMNS,
     CHECKPOINT_ACCOUNTS_SQL,
+    CLOSED_ORDERS_SQL,
     ENTRY_COLUMNS,
     FIX_SESSION_RECORD_COLUMNS,
     LAST_SEQUENCE_SQL,
@@ -50,6 +51,7 @@ from ledger.store import (
     OrderRecord,
     StoreSnapshot,
     TradeSecond,
+    closed_in_order,
     entry_from_row,
     entry_row,
     merge_journal,
@@ -425,6 +427,12 @@ class SqliteStore:
             (account_id,),
         )
         return [order_from_row(row) for row in rows]
+
+    async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
+        rows = await self._fetch(
+            CLOSED_ORDERS_SQL.replace(":symbol", "?").replace(":limit", "?"), (symbol, limit)
+        )
+        return closed_in_order([order_from_row(row) for row in rows])
 
     # Accounts and API keys ----------------------------------------------------------------------
 

@@ -67,6 +67,13 @@ OPEN_ORDERS_SQL = (
     f"WHERE status IN ({', '.join(repr(status) for status in OPEN_STATUSES)}) "
     "ORDER BY symbol, priority_sequence"
 )
+# The newest by id, found walking the primary key backwards: an index by close time would cost every
+# order's write, and the two orders differ only for an order that rested while many others closed.
+CLOSED_ORDERS_SQL = (
+    f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders "
+    f"WHERE symbol = :symbol AND status NOT IN ({', '.join(repr(status) for status in OPEN_STATUSES)}) "
+    "ORDER BY order_id DESC LIMIT :limit"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +238,11 @@ class Store(Protocol):
         ...
 
     async def orders(self, account_id: int) -> list[OrderRecord]: ...
+
+    async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
+        """The symbol's ``limit`` newest closed orders, in the order they closed: the book retains them
+        across a restart as it did before it (status queries, client order ids still taken)."""
+        ...
 
     async def create_account(self, name: str, created_ns: int) -> int: ...
 
@@ -436,6 +448,11 @@ ORDER BY b.symbol, b.bucket_s
 
 # An order's row in column order, built in C (``attrgetter``): it runs for every order of every commit.
 order_row: Callable[[OrderRecord], tuple] = attrgetter(*ORDER_COLUMNS)
+
+
+def closed_in_order(records: list[OrderRecord]) -> list[OrderRecord]:
+    """Closed orders in the order they closed (their last update), as a book retains them."""
+    return sorted(records, key=lambda record: (record.updated_ns, record.order_id))
 
 
 def order_from_row(row: tuple) -> OrderRecord:

@@ -160,3 +160,57 @@ async def test_a_store_whose_hold_differs_from_its_open_order_is_refused_at_star
     connection.close()
     with pytest.raises(GatewayError, match=f"ledger invariants broken at start: .*{order_id}"):
         await _started(config_text)
+
+
+async def test_closed_orders_are_retained_across_a_restart(config_text: str) -> None:
+    """Only open orders came back: after a restart an order closed a moment before it was unknown to
+    order.status and OrderStatusRequest, and its client order id, unique among retained orders, was free
+    to name a second order."""
+    config_text += "\n[limits]\nclosed_orders_retained_max = 2\n"
+    server = await _started(config_text)
+    try:
+        account_id = server.accounts["alice"]
+        placed = []
+        for name in ("first", "second", "third"):
+            order_id = server.exchange.new_order_id()
+            command = SubmitOrder(
+                order_id=order_id,
+                account_id=account_id,
+                side=Side.BUY,
+                order_type=OrderType.LIMIT,
+                price_minor=1000 * 10**8,
+                quantity_minor=10**6,
+            )
+            assert (await server.exchange.execute("BTCUSDT", command, client_order_id=name)).error is None
+            cancel = CancelOrder(order_id=order_id, account_id=account_id)
+            assert (await server.exchange.execute("BTCUSDT", cancel)).error is None
+            placed.append(order_id)
+        assert await _place_buy(server) is None
+    finally:
+        await server.stop()
+    server = await _started(config_text)
+    try:
+        exchange = server.exchange
+        assert exchange.find_order(account_id, order_id=placed[0]) is None
+        second = exchange.find_order(account_id, client_order_id="second")
+        assert second is not None and second.order_id == placed[1] and second.status.value == "CANCELED"
+        assert exchange.find_order(account_id, order_id=placed[2]).client_order_id == "third"
+        assert exchange.find_order(server.accounts["bob"], order_id=placed[2]) is None
+        reuse = SubmitOrder(
+            order_id=exchange.new_order_id(),
+            account_id=account_id,
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            price_minor=1000 * 10**8,
+            quantity_minor=10**6,
+        )
+        assert (await exchange.execute("BTCUSDT", reuse, client_order_id="third")).error is (
+            RejectReason.DUPLICATE_ORDER_ID
+        )
+        assert (await exchange.execute("BTCUSDT", reuse, client_order_id="first")).error is None
+        cancel = CancelOrder(order_id=reuse.order_id, account_id=account_id)
+        assert (await exchange.execute("BTCUSDT", cancel)).error is None
+        assert exchange.find_order(account_id, order_id=placed[1]) is None  # the retained two move on
+        assert exchange.find_order(account_id, order_id=placed[2]) is not None
+    finally:
+        await server.stop()

@@ -257,6 +257,24 @@ async def test_orders_upsert_and_closed_orders_are_not_recovered(store_factory) 
     assert [o.status for o in await store.orders(1)] == ["FILLED", "NEW", "NEW"]
 
 
+async def test_the_newest_closed_orders_of_a_symbol_come_back_in_the_order_they_closed(store_factory) -> None:
+    store = await store_factory()
+    closed = {
+        1: order(1, "FILLED", updated_ns=50),
+        2: order(2, "CANCELED", updated_ns=40),
+        3: order(3, "REJECTED", updated_ns=10),
+        4: order(4, "EXPIRED", updated_ns=30),
+        5: order(5, "PARTIALLY_FILLED", updated_ns=60),
+        6: order(6, "CANCELED", symbol="ETHUSDT", updated_ns=70),
+        7: order(7, updated_ns=80),
+    }
+    await store.commit(CommitBatch(orders=closed))
+    # The newest by id (found on the primary key), then in the order they closed.
+    assert [o.order_id for o in await store.closed_orders("BTCUSDT", 3)] == [3, 4, 2]
+    assert [o.order_id for o in await store.closed_orders("BTCUSDT", 10)] == [3, 4, 2, 1]
+    assert [o.order_id for o in await store.closed_orders("ETHUSDT", 10)] == [6]
+
+
 async def test_a_failed_transaction_writes_nothing(store_factory) -> None:
     store = await store_factory()
     ledger = Ledger(fees=FEES)
