@@ -42,11 +42,8 @@ class FixMessage:
     def get(self, tag: int) -> str | None:
         first = self._first
         if first is None:
-            first = {}
-            for field_tag, value in self.fields:
-                if field_tag not in first:
-                    first[field_tag] = value
-            self._first = first
+            # Built in C from the last field to the first, so each tag keeps its first value.
+            first = self._first = dict(reversed(self.fields))
         return first.get(tag)
 
     def __repr__(self) -> str:
@@ -65,13 +62,16 @@ class FrameTooLarge(Exception):
     """The peer sent more than the bounds allow; the connection must be closed."""
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | memoryview) -> int:
     """CheckSum (10): the sum of the bytes, modulo 256.
 
     ``sum(data)`` steps through the bytes as Python objects (1.6 us for a 232-byte frame, twice per
     order and more). zlib's Adler-32 keeps the byte sum, plus one, in its low 16 bits, modulo 65,521;
     over 256 bytes or fewer (at most 65,280) that sum is exact, so each 256-byte piece is summed in C.
+    Most frames are one piece: it is summed without the loop (7,000 -> 2,600 instructions).
     """
+    if len(data) <= _CHECKSUM_PIECE_BYTES:
+        return ((zlib.adler32(data) & 0xFFFF) - 1) & 0xFF
     view = memoryview(data)
     total = 0
     for start in range(0, len(view), _CHECKSUM_PIECE_BYTES):
@@ -128,7 +128,7 @@ class FixParser:
         if begin_end < 0:
             return None
         skip = begin_end + 1 - at
-        if buffer[begin_end + 1 : begin_end + 3] != b"9=":
+        if not buffer.startswith(b"9=", begin_end + 1):
             if len(buffer) < begin_end + 3:
                 return None
             return Garbled("BodyLength (9) is not the second field", skip)
@@ -146,14 +146,15 @@ class FixParser:
         if len(buffer) - at < frame_end:
             return None
         frame = bytes(buffer[at : at + frame_end])
-        if frame[body_end : body_end + 3] != b"10=" or frame[-1] != 1 or frame[body_end - 1] != 1:
+        if not frame.startswith(b"10=", body_end) or frame[-1] != 1 or frame[body_end - 1] != 1:
             return Garbled("BodyLength (9) does not end at CheckSum (10)", skip)
-        if frame[body_start : body_start + 3] != b"35=":
+        if not frame.startswith(b"35=", body_start):
             return Garbled("MsgType (35) is not the third field", skip)
         digits = frame[body_end + 3 : body_end + 6]
-        if not digits.isdigit() or int(digits) != checksum(frame[:body_end]):
+        summed = frame[:body_end]  # what CheckSum covers: everything before "10="
+        if not digits.isdigit() or int(digits) != checksum(summed):
             return Garbled("CheckSum (10) does not match", skip)
-        fields = _split_fields(frame[:body_end])
+        fields = _split_fields(summed)
         if fields is None:
             return Garbled("a field is not tag=value", skip)
         fields.append((10, digits.decode("ascii")))
