@@ -24,6 +24,7 @@ from gateway.fix_transport import AcceptedSession, FixAcceptor
 from ledger.sqlite_store import SqliteStore
 from ledger.writer import GroupCommitWriter
 from session.fix.codec import FixMessage, FixParser, encode
+from session.fix.dialect import FixDialect
 from session.fix.session import SessionConfig, utc_timestamp
 
 
@@ -33,7 +34,7 @@ class CountingApplication:
         self.expected = expected
         self.done = asyncio.Event()
 
-    def on_logon(self, session_id: str, account: str) -> None:
+    def on_logon(self, session_id: str, account: str, dialect: FixDialect) -> None:
         pass
 
     def on_message(self, session_id: str, msg_type: str, fields: list) -> None:

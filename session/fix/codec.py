@@ -9,7 +9,6 @@ read by their length field. The receive buffer and every message are bounded.
 
 from __future__ import annotations
 
-import re
 import zlib
 from dataclasses import dataclass
 
@@ -42,11 +41,8 @@ class FixMessage:
     def get(self, tag: int) -> str | None:
         first = self._first
         if first is None:
-            first = {}
-            for field_tag, value in self.fields:
-                if field_tag not in first:
-                    first[field_tag] = value
-            self._first = first
+            # Built in C from the last field to the first, so each tag keeps its first value.
+            first = self._first = dict(reversed(self.fields))
         return first.get(tag)
 
     def __repr__(self) -> str:
@@ -65,13 +61,16 @@ class FrameTooLarge(Exception):
     """The peer sent more than the bounds allow; the connection must be closed."""
 
 
-def checksum(data: bytes) -> int:
+def checksum(data: bytes | memoryview) -> int:
     """CheckSum (10): the sum of the bytes, modulo 256.
 
     ``sum(data)`` steps through the bytes as Python objects (1.6 us for a 232-byte frame, twice per
     order and more). zlib's Adler-32 keeps the byte sum, plus one, in its low 16 bits, modulo 65,521;
     over 256 bytes or fewer (at most 65,280) that sum is exact, so each 256-byte piece is summed in C.
+    Most frames are one piece: it is summed without the loop (7,000 -> 2,600 instructions).
     """
+    if len(data) <= _CHECKSUM_PIECE_BYTES:
+        return ((zlib.adler32(data) & 0xFFFF) - 1) & 0xFF
     view = memoryview(data)
     total = 0
     for start in range(0, len(view), _CHECKSUM_PIECE_BYTES):
@@ -128,7 +127,7 @@ class FixParser:
         if begin_end < 0:
             return None
         skip = begin_end + 1 - at
-        if buffer[begin_end + 1 : begin_end + 3] != b"9=":
+        if not buffer.startswith(b"9=", begin_end + 1):
             if len(buffer) < begin_end + 3:
                 return None
             return Garbled("BodyLength (9) is not the second field", skip)
@@ -146,31 +145,35 @@ class FixParser:
         if len(buffer) - at < frame_end:
             return None
         frame = bytes(buffer[at : at + frame_end])
-        if frame[body_end : body_end + 3] != b"10=" or frame[-1] != 1 or frame[body_end - 1] != 1:
+        if not frame.startswith(b"10=", body_end) or frame[-1] != 1 or frame[body_end - 1] != 1:
             return Garbled("BodyLength (9) does not end at CheckSum (10)", skip)
-        if frame[body_start : body_start + 3] != b"35=":
+        if not frame.startswith(b"35=", body_start):
             return Garbled("MsgType (35) is not the third field", skip)
         digits = frame[body_end + 3 : body_end + 6]
-        if not digits.isdigit() or int(digits) != checksum(frame[:body_end]):
+        summed = frame[:body_end]  # what CheckSum covers: everything before "10="
+        if not digits.isdigit() or int(digits) != checksum(summed):
             return Garbled("CheckSum (10) does not match", skip)
-        fields = _split_fields(frame[:body_end])
+        fields = _split_fields(summed)
         if fields is None:
             return Garbled("a field is not tag=value", skip)
         fields.append((10, digits.decode("ascii")))
         return FixMessage(fields, frame), frame_end
 
 
-# Tag text -> number for the common tags: a dict lookup is cheaper than int() on the hot path.
-_TAG_NUMBERS = {str(tag): tag for tag in range(1, 10_000)}
+# Tag text -> number for the common tags: a dict lookup is cheaper than int() on the hot path. The raw
+# data length tags are left out, so the lookup's miss is where a frame with raw data is noticed.
+_LENGTH_TAG_TEXTS = frozenset(str(tag) for tag in _LENGTH_TAGS)
+_TAG_NUMBERS = {str(tag): tag for tag in range(1, 10_000) if str(tag) not in _LENGTH_TAG_TEXTS}
 # ... and number -> "tag=" for encoding, where formatting the number costs more than joining strings.
 _TAG_PREFIXES = {tag: f"{tag}=" for tag in range(1, 10_000)}
-_RAW_DATA_MARKER = re.compile(b"\x01(?:" + b"|".join(b"%d" % tag for tag in sorted(_LENGTH_TAGS)) + b")=")
 
 
 def _split_fields(data: bytes) -> list[tuple[int, str]] | None:
-    """Fields of ``data`` (ending in SOH); raw data fields are cut by their length field."""
-    if _RAW_DATA_MARKER.search(data) is not None:
-        return _split_fields_with_raw_data(data)
+    """Fields of ``data`` (ending in SOH); raw data fields are cut by their length field.
+
+    Split at every SOH until a raw data length field shows up (4,000 instructions fewer than searching
+    the frame for one first); then the frame is read again, field by field, by its lengths.
+    """
     fields: list[tuple[int, str]] = []
     append = fields.append
     tags = _TAG_NUMBERS
@@ -180,6 +183,8 @@ def _split_fields(data: bytes) -> list[tuple[int, str]] | None:
             return None
         tag = tags.get(tag_text)
         if tag is None:
+            if tag_text in _LENGTH_TAG_TEXTS:
+                return _split_fields_with_raw_data(data)
             if not ascii_digits(tag_text):
                 return None
             tag = int(tag_text)

