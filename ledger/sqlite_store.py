@@ -54,7 +54,6 @@ from ledger.store import (
     entry_row,
     merge_journal,
     order_from_row,
-    order_row,
     trade_from_row,
     trade_row,
 )
@@ -306,7 +305,7 @@ class SqliteStore:
         if trades:
             statements.append((_INSERT_TRADE, trades))
         if batch.orders:
-            statements.append((_UPSERT_ORDER, [order_row(r) for r in batch.orders.values()]))
+            statements.append((_UPSERT_ORDER, list(batch.orders.values())))
         if batch.numbering:
             statements.append(
                 (
