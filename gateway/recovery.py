@@ -44,28 +44,35 @@ def order_state(record: OrderRecord) -> OrderState:
 
 
 def order_record(state: OrderState) -> OrderRecord:
-    return OrderRecord(
-        order_id=state.order_id,
-        symbol=state.symbol,
-        account_id=state.account_id,
-        client_order_id=state.client_order_id,
-        original_client_order_id=state.original_client_order_id,
-        side=state.side.value,
-        order_type=state.order_type.value,
-        time_in_force=state.time_in_force.value,
-        self_trade_prevention=state.self_trade_prevention.value,
-        price_minor=state.price_minor,
-        quantity_minor=state.quantity_minor,
-        quote_quantity_minor=state.quote_quantity_minor,
-        status=state.status.value,
-        filled_minor=state.filled_minor,
-        cumulative_quote_minor=state.cumulative_quote_minor,
-        commission_minor=state.commission_minor,
-        commission_asset=state.commission_asset,
-        created_ns=state.created_ns,
-        updated_ns=state.updated_ns,
-        origin=state.origin,
-        priority_sequence=state.priority_sequence,
+    """The order's row, for every order of every commit: built positionally, enums by ``_value_``.
+
+    ``Enum.value`` is a Python-level property (about 0.1 us a read here); ``_value_`` is the same
+    value, read as a plain attribute. Fields go in ``ORDER_COLUMNS`` order (a test checks each one).
+    """
+    return OrderRecord._make(
+        (
+            state.order_id,
+            state.symbol,
+            state.account_id,
+            state.client_order_id,
+            state.original_client_order_id,
+            state.side._value_,
+            state.order_type._value_,
+            state.time_in_force._value_,
+            state.self_trade_prevention._value_,
+            state.price_minor,
+            state.quantity_minor,
+            state.quote_quantity_minor,
+            state.status._value_,
+            state.filled_minor,
+            state.cumulative_quote_minor,
+            state.commission_minor,
+            state.commission_asset,
+            state.created_ns,
+            state.updated_ns,
+            state.origin,
+            state.priority_sequence,
+        )
     )
 
 

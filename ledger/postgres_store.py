@@ -46,7 +46,6 @@ from ledger.store import (
     entry_row,
     merge_journal,
     order_from_row,
-    order_row,
     trade_from_row,
     trade_row,
 )
@@ -221,7 +220,7 @@ class PostgresStore:
         tables = (
             [entry_row(e) for e in batch.journal if type(e) is not TradeEntry],
             [trade_row(e) for e in batch.journal if type(e) is TradeEntry],
-            [order_row(r) for r in batch.orders.values()],
+            list(batch.orders.values()),
             [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
             list(batch.symbol_halted.items()),
             counters,

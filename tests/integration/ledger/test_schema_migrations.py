@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 
 import asyncpg
@@ -46,9 +45,7 @@ def _sqlite_at(path: str, version: int) -> None:
     with connection:
         for statement in _statements_up_to(version, SQLITE_TYPE_NAMES):
             connection.execute(statement)
-        connection.executemany(
-            _insert_sql("orders", ORDER_COLUMNS, "?"), [dataclasses.astuple(o) for o in ORDERS]
-        )
+        connection.executemany(_insert_sql("orders", ORDER_COLUMNS, "?"), ORDERS)
         connection.executemany(
             _insert_sql("checkpoint_accounts", CHECKPOINT_ACCOUNT_COLUMNS, "?"), CHECKPOINT_ACCOUNTS
         )
@@ -62,9 +59,7 @@ async def _postgres_at(schema: str, version: int) -> None:
         async with connection.transaction():
             for statement in _statements_up_to(version, POSTGRES_TYPE_NAMES):
                 await connection.execute(statement)
-            await connection.executemany(
-                _insert_sql("orders", ORDER_COLUMNS, "${}"), [dataclasses.astuple(o) for o in ORDERS]
-            )
+            await connection.executemany(_insert_sql("orders", ORDER_COLUMNS, "${}"), ORDERS)
             await connection.executemany(
                 _insert_sql("checkpoint_accounts", CHECKPOINT_ACCOUNT_COLUMNS, "${}"), CHECKPOINT_ACCOUNTS
             )

@@ -8,11 +8,20 @@ import dataclasses
 import pytest
 
 from book.order_book import OrderBook
-from book.types import OrderType, SelfTradePrevention, Side, SubmitOrder, TradeExecuted
+from book.types import (
+    OrderStatus,
+    OrderType,
+    SelfTradePrevention,
+    Side,
+    SubmitOrder,
+    TimeInForce,
+    TradeExecuted,
+)
 from config import load_settings
 from config.settings import FeeSettings
 from gateway.book_task import BookTask, Request, TurnOutput
-from gateway.recovery import order_record, restore_ledger
+from gateway.orders import OrderState
+from gateway.recovery import order_record, order_state, restore_ledger
 from ledger import verify
 from ledger.journal import EntryKind, HoldEntry
 from ledger.ledger import AMOUNT_MINOR_MAX, OPERATOR, Ledger
@@ -214,6 +223,38 @@ async def test_orders_refused_for_amounts_too_large_to_store_leave_the_commits_g
     await writer.close()
     await running
     assert [o.order_id for o in await store.orders(1)] == [3]
+
+
+async def test_an_order_state_is_stored_and_loaded_field_for_field(store_factory) -> None:
+    """``order_record`` builds the row by position: every field lands in its own column and comes back."""
+    state = OrderState(
+        order_id=7,
+        symbol="BTCUSDT",
+        account_id=3,
+        client_order_id="new-id",
+        original_client_order_id="old-id",
+        side=Side.SELL,
+        order_type=OrderType.LIMIT_MAKER,
+        time_in_force=TimeInForce.GTC,
+        self_trade_prevention=SelfTradePrevention.EXPIRE_MAKER,
+        price_minor=11,
+        quantity_minor=13,
+        quote_quantity_minor=17,
+        status=OrderStatus.PARTIALLY_FILLED,
+        filled_minor=5,
+        cumulative_quote_minor=19,
+        commission_minor=23,
+        commission_asset="USDT",
+        created_ns=29,
+        updated_ns=31,
+        origin="fix",
+        priority_sequence=37,
+    )
+    store = await store_factory()
+    await store.commit(CommitBatch(orders={state.order_id: order_record(state)}))
+    (loaded,) = (await (await store_factory()).load()).open_orders
+    assert order_state(loaded) == state
+    assert loaded == order_record(state)
 
 
 async def test_a_symbols_halt_is_committed_and_loaded(store_factory) -> None:
