@@ -159,6 +159,7 @@ class GatewayServer:
             broadcaster=self.broadcaster,
             keys=self.api_keys,
             streams=self.streams,
+            store=self.store,
         )
         self.ws_server = await self.ws_api.serve(settings.server.host, settings.server.websocket_port)
         self.ports.websocket = next(iter(self.ws_server.sockets)).getsockname()[1]

@@ -9,6 +9,7 @@ signatures, rate limits, response shapes) live in ``session.binance``; this modu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -29,10 +30,11 @@ from gateway.connection_limits import ConnectionAttempts, ConnectionsPerAddress
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
+from gateway.recovery import order_state
 from gateway.ws_outbox import Outbox
 from gateway.ws_streams import CONNECTION_LIFETIME_S, GOING_AWAY, MarketStreams
 from ledger.ledger import Ledger
-from ledger.store import ApiKeyRecord
+from ledger.store import ApiKeyRecord, HistoryQuery, Store
 from session.binance import envelope
 from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
@@ -49,6 +51,7 @@ from session.binance.errors import (
     SESSION_KEY_REVOKED,
     SUBSCRIPTION_ACTIVE,
     SUBSCRIPTION_INACTIVE,
+    TIME_RANGE_TOO_LONG,
     UNKNOWN_METHOD,
     UNKNOWN_ORDER_CANCEL,
     ApiError,
@@ -59,7 +62,14 @@ from session.binance.errors import (
     new_order_error,
 )
 from session.binance.market import depth, exchange_info, recent_trades, symbol_info, ticker_price
-from session.binance.orders import cancel_result, execution_report, order_fields, place_order, place_result
+from session.binance.orders import (
+    account_trade,
+    cancel_result,
+    execution_report,
+    order_fields,
+    place_order,
+    place_result,
+)
 from session.binance.rate_limits import RateCounter, RateLimit
 from session.binance.requests import RETURN_RATE_LIMITS, ApiRequest, Params, parse_request
 from session.binance.signing import KeyType, Verifier
@@ -149,6 +159,15 @@ def _ticker_price_weight(params: Mapping[str, Any]) -> int:
 
 def _open_orders_weight(params: Mapping[str, Any]) -> int:
     return 6 if params.get("symbol") not in (None, "") else 80
+
+
+HISTORY_LIMIT_DEFAULT = 500
+HISTORY_LIMIT_MAX = 1000
+HISTORY_WINDOW_MS = 24 * 3600 * 1000  # the longest startTime..endTime of allOrders and myTrades
+
+
+def _my_trades_weight(params: Mapping[str, Any]) -> int:
+    return 5 if params.get("orderId") not in (None, "") else 20
 
 
 def _order_test_weight(params: Mapping[str, Any]) -> int:
@@ -274,8 +293,10 @@ class WsApi:
         broadcaster: MarketDataBroadcaster,
         keys: ApiKeyDirectory,
         streams: MarketStreams,
+        store: Store,
     ) -> None:
         self.settings = settings
+        self.store = store
         self.streams = streams
         self.symbols: Mapping[str, SymbolSettings] = settings.symbols
         self.exchange = exchange
@@ -331,6 +352,8 @@ class WsApi:
             "openOrders.cancelAll": _Method(
                 self._cancel_all, 1, permission=Permission.TRADE, free_if_successful=True
             ),
+            "allOrders": _Method(self._all_orders, 20, permission=Permission.USER_DATA),
+            "myTrades": _Method(self._my_trades, _my_trades_weight, permission=Permission.USER_DATA),
             "account.status": _Method(self._account_status, 20, permission=Permission.USER_DATA),
             "account.commission": _Method(self._account_commission, 20, permission=Permission.USER_DATA),
             "account.rateLimits.orders": _Method(
@@ -887,6 +910,56 @@ class WsApi:
         params.finish(*SIGNED_PARAMETERS)
         orders = self.exchange.open_orders(key.account_id, symbol.name if symbol else None)
         return [self._status_fields(order) for order in sorted(orders, key=lambda o: o.order_id)]
+
+    def _history_query(self, account_id: int, symbol: str, params: Params, *, from_id: str) -> HistoryQuery:
+        """``startTime``/``endTime`` (ms, a window of at most 24 h; one alone opens a 24 h window from or
+        to it), ``limit`` (500, at most 1000) and the id to start from, which a time window overrides."""
+        start_ms = params.integer("startTime")
+        end_ms = params.integer("endTime")
+        limit = params.integer("limit", minimum=1, maximum=HISTORY_LIMIT_MAX) or HISTORY_LIMIT_DEFAULT
+        first_id = params.integer(from_id)
+        if start_ms is None and end_ms is None:
+            return HistoryQuery(account_id=account_id, symbol=symbol, limit=limit, from_id=first_id)
+        if start_ms is None:
+            start_ms = max(0, end_ms - HISTORY_WINDOW_MS)
+        if end_ms is None:
+            end_ms = start_ms + HISTORY_WINDOW_MS
+        if end_ms - start_ms > HISTORY_WINDOW_MS:
+            raise ApiFailure(TIME_RANGE_TOO_LONG)
+        return HistoryQuery(
+            account_id=account_id,
+            symbol=symbol,
+            limit=limit,
+            since_ns=start_ms * 1_000_000,
+            until_ns=end_ms * 1_000_000 + 999_999,
+        )
+
+    async def _all_orders(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
+        """The account's orders on a symbol from the store (what was committed); an order still retained
+        in its book is shown from there, as ``order.status`` shows it."""
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params)
+        query = self._history_query(key.account_id, symbol.name, params, from_id="orderId")
+        params.finish(*SIGNED_PARAMETERS)
+        fields = []
+        for record in await self.store.account_orders(query):
+            retained = self.exchange.find_order(key.account_id, order_id=record.order_id)
+            fields.append(self._status_fields(retained or order_state(record)))
+        return fields
+
+    async def _my_trades(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params)
+        order_id = params.integer("orderId")
+        windowed = params.has("startTime") or params.has("endTime")
+        if windowed and (order_id is not None or params.has("fromId")):
+            raise ApiFailure(BAD_PARAMETER_COMBINATION)
+        query = self._history_query(key.account_id, symbol.name, params, from_id="fromId")
+        params.finish(*SIGNED_PARAMETERS)
+        if order_id is not None:
+            query = dataclasses.replace(query, order_id=order_id)
+        trades = await self.store.account_trades(query)
+        return [account_trade(symbol, entry.trade, is_buyer=entry.is_buyer) for entry in trades]
 
     async def _account_status(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         key = self._authenticate(connection, request, Permission.USER_DATA)

@@ -31,24 +31,37 @@ from ledger.store import (
     SYMBOL_STATUS_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
+    AccountTrade,
     ApiKeyRecord,
     BookNumbering,
     Checkpoint,
     CheckpointChanges,
     CommitBatch,
     FixSessionRecord,
+    HistoryQuery,
     LoadedState,
     OrderRecord,
     StoreSnapshot,
     TradeSecond,
+    account_orders_sql,
+    account_trade_from_row,
+    account_trades_sql,
     closed_in_order,
     entry_from_row,
     entry_row,
     merge_journal,
+    oldest_first,
     order_from_row,
     trade_from_row,
     trade_row,
 )
+
+
+def _numbered(sql: str) -> str:
+    """``?`` placeholders (as the shared SQL builders write them) as PostgreSQL's ``$1, $2, ...``."""
+    pieces = sql.split("?")
+    return "".join(f"{piece}${number}" for number, piece in enumerate(pieces[:-1], 1)) + pieces[-1]
+
 
 TYPE_NAMES = {"BIG": "BIGINT", "COUNTER": "NUMERIC", "BYTES": "BYTEA"}
 _TEXT_COLUMNS = {
@@ -358,6 +371,16 @@ class PostgresStore:
             account_id,
         )
         return [order_from_row(tuple(row)) for row in rows]
+
+    async def account_orders(self, query: HistoryQuery) -> list[OrderRecord]:
+        sql, parameters = account_orders_sql(query)
+        rows = await self.pool.fetch(_numbered(sql), *parameters)
+        return oldest_first(query, [order_from_row(tuple(row)) for row in rows])
+
+    async def account_trades(self, query: HistoryQuery) -> list[AccountTrade]:
+        sql, parameters = account_trades_sql(query)
+        rows = await self.pool.fetch(_numbered(sql), *parameters)
+        return oldest_first(query, [account_trade_from_row(tuple(row)) for row in rows])
 
     async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
         rows = await self.pool.fetch(

@@ -166,6 +166,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 PRIMARY KEY (sender_comp_id, target_comp_id))""",
         ),
     ),
+    (
+        8,
+        (
+            # An account's order and trade history by symbol (Binance's allOrders and myTrades); rows
+            # are only inserted into these keys (an order's update changes none of its columns).
+            "CREATE INDEX orders_by_account ON orders (account_id, symbol, order_id)",
+            "CREATE INDEX trades_by_buyer ON trades (buyer_account_id, symbol, trade_id)",
+            "CREATE INDEX trades_by_seller ON trades (seller_account_id, symbol, trade_id)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

@@ -41,19 +41,25 @@ from ledger.store import (
     SYMBOL_STATUS_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
+    AccountTrade,
     ApiKeyRecord,
     BookNumbering,
     Checkpoint,
     CheckpointChanges,
     CommitBatch,
     FixSessionRecord,
+    HistoryQuery,
     LoadedState,
     OrderRecord,
     StoreSnapshot,
     TradeSecond,
+    account_orders_sql,
+    account_trade_from_row,
+    account_trades_sql,
     closed_in_order,
     entry_from_row,
     merge_journal,
+    oldest_first,
     order_from_row,
     trade_from_row,
     trade_row,
@@ -474,6 +480,15 @@ class SqliteStore:
             (account_id,),
         )
         return [order_from_row(row) for row in rows]
+
+    async def account_orders(self, query: HistoryQuery) -> list[OrderRecord]:
+        sql, parameters = account_orders_sql(query)
+        return oldest_first(query, [order_from_row(row) for row in await self._fetch(sql, tuple(parameters))])
+
+    async def account_trades(self, query: HistoryQuery) -> list[AccountTrade]:
+        sql, parameters = account_trades_sql(query)
+        rows = await self._fetch(sql, tuple(parameters))
+        return oldest_first(query, [account_trade_from_row(row) for row in rows])
 
     async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
         rows = await self._fetch(

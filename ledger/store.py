@@ -240,6 +240,14 @@ class Store(Protocol):
 
     async def orders(self, account_id: int) -> list[OrderRecord]: ...
 
+    async def account_orders(self, query: HistoryQuery) -> list[OrderRecord]:
+        """The account's orders on a symbol, active and closed (Binance's allOrders)."""
+        ...
+
+    async def account_trades(self, query: HistoryQuery) -> list[AccountTrade]:
+        """The account's trades on a symbol, one per side it took (Binance's myTrades)."""
+        ...
+
     async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
         """The symbol's ``limit`` newest closed orders, in the order they closed: the book retains them
         across a restart as it did before it (status queries, client order ids still taken)."""
@@ -383,6 +391,86 @@ def merge_journal(entries: list[TransferEntry | HoldEntry], trades: list[TradeEn
     merged: list[JournalEntry] = [*entries, *trades]
     merged.sort(key=lambda entry: entry.sequence)
     return merged
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryQuery:
+    """A page of an account's orders or trades on one symbol, oldest first: those from ``from_id`` on,
+    or updated (orders) or executed (trades) within ``since_ns``..``until_ns`` (both inclusive), or with
+    neither the newest ``limit``. ``order_id`` keeps only the trades of that order."""
+
+    account_id: int
+    symbol: str
+    limit: int
+    from_id: int | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+    order_id: int | None = None
+
+    @property
+    def newest_first(self) -> bool:
+        return self.from_id is None and self.since_ns is None
+
+
+class AccountTrade(NamedTuple):
+    """A trade as one side of it saw it (a self-trade is two: the buyer's and the seller's)."""
+
+    trade: TradeEntry
+    is_buyer: bool
+
+
+def account_orders_sql(query: HistoryQuery) -> tuple[str, list]:
+    """The SQL (``?`` placeholders) and parameters of ``query`` over orders, on ``orders_by_account``."""
+    sql = f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account_id = ? AND symbol = ?"
+    parameters: list = [query.account_id, query.symbol]
+    for condition, value in (
+        ("order_id >= ?", query.from_id),
+        ("updated_ns >= ?", query.since_ns),
+        ("updated_ns <= ?", query.until_ns),
+    ):
+        if value is not None:
+            sql += f" AND {condition}"
+            parameters.append(value)
+    direction = "DESC" if query.newest_first else "ASC"
+    return f"{sql} ORDER BY order_id {direction} LIMIT ?", [*parameters, query.limit]
+
+
+def account_trades_sql(query: HistoryQuery) -> tuple[str, list]:
+    """The SQL (``?`` placeholders) and parameters of ``query`` over trades: each side from its own
+    index (``trades_by_buyer``, ``trades_by_seller``), each cut to ``limit`` before they are merged."""
+    direction = "DESC" if query.newest_first else "ASC"
+    sides, parameters = [], []
+    for side, is_buyer in (("buyer", 1), ("seller", 0)):
+        sql = (
+            f"SELECT {', '.join(TRADE_COLUMNS)}, {is_buyer} AS is_buyer FROM trades "
+            f"WHERE {side}_account_id = ? AND symbol = ?"
+        )
+        parameters += [query.account_id, query.symbol]
+        for condition, value in (
+            (f"{side}_order_id = ?", query.order_id),
+            ("trade_id >= ?", query.from_id),
+            ("ts_ns >= ?", query.since_ns),
+            ("ts_ns <= ?", query.until_ns),
+        ):
+            if value is not None:
+                sql += f" AND {condition}"
+                parameters.append(value)
+        sides.append(f"SELECT * FROM ({sql} ORDER BY trade_id {direction} LIMIT ?) AS {side}_side")
+        parameters.append(query.limit)
+    union = " UNION ALL ".join(sides)
+    buyer_first = "ASC" if query.newest_first else "DESC"  # of a self-trade, once oldest first
+    return (
+        f"SELECT * FROM ({union}) AS sides ORDER BY trade_id {direction}, is_buyer {buyer_first} LIMIT ?",
+        [*parameters, query.limit],
+    )
+
+
+def oldest_first(query: HistoryQuery, rows: list) -> list:
+    return rows[::-1] if query.newest_first else rows
+
+
+def account_trade_from_row(row: tuple) -> AccountTrade:
+    return AccountTrade(trade_from_row(row[:-1]), bool(row[-1]))
 
 
 class TradeSecond(NamedTuple):

@@ -219,6 +219,31 @@ def order_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
     return fields
 
 
+def account_trade(symbol: SymbolSettings, trade: Any, *, is_buyer: bool) -> dict[str, Any]:
+    """A ``myTrades`` entry: one trade as the buyer or the seller saw it (``trade`` has the stored trade's
+    fields). A buyer's commission is in the base asset it received, a seller's in the quote asset."""
+    base, quote = symbol.base_scale, symbol.quote_scale
+    if is_buyer:
+        commission, commission_scale, commission_asset = trade.buyer_fee_minor, base, symbol.base
+    else:
+        commission, commission_scale, commission_asset = trade.seller_fee_minor, quote, symbol.quote
+    return {
+        "symbol": symbol.name,
+        "id": trade.trade_id,
+        "orderId": trade.buyer_order_id if is_buyer else trade.seller_order_id,
+        "orderListId": -1,
+        "price": format_minor(trade.price_minor, quote),
+        "qty": format_minor(trade.quantity_minor, base),
+        "quoteQty": format_minor(trade.quote_quantity_minor, quote),
+        "commission": format_minor(commission, commission_scale),
+        "commissionAsset": commission_asset,
+        "time": _ms(trade.ts_ns),
+        "isBuyer": is_buyer,
+        "isMaker": is_buyer == trade.buyer_is_maker,
+        "isBestMatch": True,
+    }
+
+
 def place_result(
     reports: list[OrderReport],
     symbol: SymbolSettings,

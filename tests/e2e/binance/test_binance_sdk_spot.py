@@ -86,6 +86,24 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
         kinds = [getattr(event, "actual_instance", event) for event in events]
         assert [type(kind).__name__ for kind in kinds[:2]] == ["ExecutionReport", "OutboundAccountPosition"]
         assert (kinds[0].x, kinds[0].X, kinds[0].i) == ("NEW", "NEW", result.order_id)
+
+        (history,) = (await connection.all_orders(symbol="BTCUSDT")).data().result
+        assert (history.order_id, history.status, history.is_working) == (result.order_id, "CANCELED", False)
+        for side in ("SELL", "BUY"):
+            await connection.order_place(
+                symbol="BTCUSDT",
+                side=side,
+                type="LIMIT",
+                time_in_force="GTC",
+                price=30000.0,
+                quantity=0.01,
+                self_trade_prevention_mode="NONE",
+            )
+        trades = (await connection.my_trades(symbol="BTCUSDT")).data().result
+        assert [(t.is_buyer, t.is_maker, t.commission_asset) for t in trades] == [
+            (True, False, "BTC"),
+            (False, True, "USDT"),
+        ]
     finally:
         await connection.close_connection(close_session=True)
         await server.stop()

@@ -1019,3 +1019,83 @@ async def test_strategy_id_and_type_are_accepted_and_echoed(gateway: GatewayServ
         reserved = await client.call("order.place", hmac_signed(key, **RESTING_BUY, strategyType=1))
         assert reserved["error"]["code"] == -1134
     assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 1
+
+
+async def test_all_orders_and_my_trades_show_an_accounts_history(gateway: GatewayServer) -> None:
+    alice = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as alice_socket, connect(url) as bob_socket:
+        sellers, buyers = Client(alice_socket), Client(bob_socket)
+        sell = {**RESTING_BUY, "side": "SELL", "quantity": "0.02"}
+        resting = (await sellers.call("order.place", hmac_signed(alice, **sell)))["result"]
+        canceled = (await sellers.call("order.place", hmac_signed(alice, **{**RESTING_BUY, "price": "900"})))[
+            "result"
+        ]
+        await sellers.call("order.cancel", hmac_signed(alice, symbol="BTCUSDT", orderId=canceled["orderId"]))
+        taker = {**RESTING_BUY, "quantity": "0.01", "newOrderRespType": "FULL"}
+        placed = await buyers.call("order.place", hmac_signed(bob, **taker))
+        bought = placed["result"]
+        assert bought["status"] == "FILLED"
+
+        answer = await sellers.call("allOrders", hmac_signed(alice, symbol="BTCUSDT"))
+        assert weight_count(answer) - weight_count(placed) == 20
+        history = answer["result"]
+        assert [(o["orderId"], o["status"]) for o in history] == [
+            (resting["orderId"], "PARTIALLY_FILLED"),
+            (canceled["orderId"], "CANCELED"),
+        ]
+        assert history[0]["executedQty"] == "0.01000000" and history[0]["isWorking"] is True
+        assert history[1]["isWorking"] is False and history[1]["updateTime"] >= history[1]["time"]
+        newest = await sellers.call("allOrders", hmac_signed(alice, symbol="BTCUSDT", limit=1))
+        assert [o["orderId"] for o in newest["result"]] == [canceled["orderId"]]
+        later = await sellers.call(
+            "allOrders", hmac_signed(alice, symbol="BTCUSDT", orderId=canceled["orderId"])
+        )
+        assert [o["orderId"] for o in later["result"]] == [canceled["orderId"]]
+
+        buyer_trades = (await buyers.call("myTrades", hmac_signed(bob, symbol="BTCUSDT")))["result"]
+        seller_answer = await sellers.call("myTrades", hmac_signed(alice, symbol="BTCUSDT"))
+        seller_trades = seller_answer["result"]
+        fill = bought["fills"][0]
+        assert buyer_trades == [
+            {
+                "symbol": "BTCUSDT",
+                "id": fill["tradeId"],
+                "orderId": bought["orderId"],
+                "orderListId": -1,
+                "price": "1000.00000000",
+                "qty": "0.01000000",
+                "quoteQty": "10.00000000",
+                "commission": fill["commission"],
+                "commissionAsset": "BTC",
+                "time": buyer_trades[0]["time"],
+                "isBuyer": True,
+                "isMaker": False,
+                "isBestMatch": True,
+            }
+        ]
+        assert [(t["orderId"], t["isBuyer"], t["isMaker"], t["commissionAsset"]) for t in seller_trades] == [
+            (resting["orderId"], False, True, "USDT")
+        ]
+        by_order = await sellers.call(
+            "myTrades", hmac_signed(alice, symbol="BTCUSDT", orderId=canceled["orderId"])
+        )
+        assert by_order["result"] == []
+        assert weight_count(by_order) - weight_count(seller_answer) == 5
+        now_ms = int(time.time() * 1000)
+        window = hmac_signed(alice, symbol="BTCUSDT", startTime=now_ms - 60_000, endTime=now_ms + 1000)
+        assert len((await sellers.call("myTrades", window))["result"]) == 1
+        assert (await buyers.call("allOrders", hmac_signed(bob, symbol="BTCUSDT", endTime=now_ms + 1000)))[
+            "result"
+        ][0]["orderId"] == bought["orderId"]
+
+        too_long = hmac_signed(alice, symbol="BTCUSDT", startTime=0, endTime=25 * 3600 * 1000)
+        assert (await sellers.call("allOrders", too_long))["error"]["code"] == -1127
+        mixed = hmac_signed(alice, symbol="BTCUSDT", startTime=now_ms, fromId=1)
+        assert (await sellers.call("myTrades", mixed))["error"]["code"] == -1128
+        too_many = hmac_signed(alice, symbol="BTCUSDT", limit=1001)
+        assert (await sellers.call("myTrades", too_many))["error"]["code"] == -1130
+        assert (await sellers.call("allOrders", hmac_signed(alice)))["error"]["code"] == -1102
+        unknown = await sellers.call("allOrders", hmac_signed(alice, symbol="DOGEUSDT"))
+        assert unknown["error"]["code"] == -1121

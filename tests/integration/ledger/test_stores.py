@@ -31,6 +31,7 @@ from ledger.store import (
     CheckpointChanges,
     CommitBatch,
     FixSessionRecord,
+    HistoryQuery,
     OrderRecord,
 )
 from ledger.verify import verify_store
@@ -369,6 +370,60 @@ async def test_trades_are_read_in_pages_ordered_by_time_then_sequence(store_fact
     assert pages == [[2, 3], [5, 4], [1]]
     assert [t.trade_id for t in await store.trades(6, 9, "BTCUSDT", limit=10)] == [4]
     assert [t.trade_id for t in await store.trades(0, 10**18, after=(5, 0))] == [2, 3, 5, 4, 1]
+
+
+async def test_an_accounts_orders_are_read_by_id_by_update_time_or_newest(store_factory) -> None:
+    store = await store_factory()
+    orders = {
+        1: order(1, "FILLED", updated_ns=30),
+        2: order(2, "CANCELED", updated_ns=10),
+        3: order(3, account_id=2, updated_ns=20),
+        4: order(4, symbol="ETHUSDT", updated_ns=20),
+        5: order(5, updated_ns=40),
+        6: order(6, "PARTIALLY_FILLED", updated_ns=50),
+    }
+    await store.commit(CommitBatch(orders=orders))
+
+    async def ids(**query) -> list[int]:
+        found = await store.account_orders(HistoryQuery(account_id=1, symbol="BTCUSDT", **query))
+        return [o.order_id for o in found]
+
+    assert await ids(limit=500) == [1, 2, 5, 6]
+    assert await ids(limit=2) == [5, 6]  # the newest, oldest first
+    assert await ids(limit=2, from_id=2) == [2, 5]
+    assert await ids(limit=10, since_ns=30) == [1, 5, 6]
+    assert await ids(limit=10, since_ns=10, until_ns=40) == [1, 2, 5]
+    assert await ids(limit=10, until_ns=30) == [1, 2]
+    assert (await store.account_orders(HistoryQuery(account_id=1, symbol="BTCUSDT", limit=1)))[0] == orders[6]
+
+
+async def test_an_accounts_trades_are_one_per_side_it_took(store_factory) -> None:
+    store = await store_factory()
+    journal: list = []
+    ledger = Ledger(fees=FEES, journal=journal.append)
+    ledger.deposit("d1", 1, "USDT", 10**6 * COIN)
+    ledger.deposit("d2", 2, "BTC", COIN)
+    ledger.deposit("d3", 1, "BTC", COIN)
+    ledger.hold(10, 1, "USDT", 10**6 * COIN)
+    ledger.hold(20, 2, "BTC", COIN)
+    ledger.hold(30, 1, "BTC", COIN)
+    for trade_id, seller_hold_id in ((1, 20), (2, 30), (3, 20), (4, 30)):
+        fill = trade(trade_id, COIN // 100, 40_000 * COIN)
+        ledger.settle_trade(fill, symbol=BTCUSDT, buyer_hold_id=10, seller_hold_id=seller_hold_id)
+    await store.commit(CommitBatch(journal=journal))
+
+    async def sides(account_id: int = 1, **query) -> list[tuple[int, bool]]:
+        found = await store.account_trades(HistoryQuery(account_id=account_id, symbol="BTCUSDT", **query))
+        return [(t.trade.trade_id, t.is_buyer) for t in found]
+
+    everything = [(1, True), (2, True), (2, False), (3, True), (4, True), (4, False)]
+    assert await sides(limit=500) == everything
+    assert await sides(limit=3) == everything[3:]
+    assert await sides(limit=3, from_id=2) == everything[1:4]
+    assert await sides(limit=10, order_id=30) == [(2, False), (4, False)]
+    assert await sides(limit=10, since_ns=1_002, until_ns=1_003) == everything[1:4]
+    assert await sides(account_id=2, limit=10) == [(1, False), (3, False)]
+    assert await store.account_trades(HistoryQuery(account_id=1, symbol="ETHUSDT", limit=10)) == []
 
 
 async def test_api_keys(store_factory) -> None:
