@@ -419,20 +419,27 @@ class AccountTrade(NamedTuple):
     is_buyer: bool
 
 
+def _and_where(conditions: tuple[tuple[str, int | None], ...]) -> tuple[str, list]:
+    """`` AND``-joined SQL of the conditions whose value is given, and those values."""
+    given = [(condition, value) for condition, value in conditions if value is not None]
+    return "".join(f" AND {condition}" for condition, _ in given), [value for _, value in given]
+
+
 def account_orders_sql(query: HistoryQuery) -> tuple[str, list]:
     """The SQL (``?`` placeholders) and parameters of ``query`` over orders, on ``orders_by_account``."""
-    sql = f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account_id = ? AND symbol = ?"
-    parameters: list = [query.account_id, query.symbol]
-    for condition, value in (
-        ("order_id >= ?", query.from_id),
-        ("updated_ns >= ?", query.since_ns),
-        ("updated_ns <= ?", query.until_ns),
-    ):
-        if value is not None:
-            sql += f" AND {condition}"
-            parameters.append(value)
+    where, values = _and_where(
+        (
+            ("order_id >= ?", query.from_id),
+            ("updated_ns >= ?", query.since_ns),
+            ("updated_ns <= ?", query.until_ns),
+        )
+    )
     direction = "DESC" if query.newest_first else "ASC"
-    return f"{sql} ORDER BY order_id {direction} LIMIT ?", [*parameters, query.limit]
+    return (
+        f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders WHERE account_id = ? AND symbol = ?{where} "
+        f"ORDER BY order_id {direction} LIMIT ?",
+        [query.account_id, query.symbol, *values, query.limit],
+    )
 
 
 def account_trades_sql(query: HistoryQuery) -> tuple[str, list]:
@@ -441,22 +448,20 @@ def account_trades_sql(query: HistoryQuery) -> tuple[str, list]:
     direction = "DESC" if query.newest_first else "ASC"
     sides, parameters = [], []
     for side, is_buyer in (("buyer", 1), ("seller", 0)):
-        sql = (
-            f"SELECT {', '.join(TRADE_COLUMNS)}, {is_buyer} AS is_buyer FROM trades "
-            f"WHERE {side}_account_id = ? AND symbol = ?"
+        where, values = _and_where(
+            (
+                (f"{side}_order_id = ?", query.order_id),
+                ("trade_id >= ?", query.from_id),
+                ("ts_ns >= ?", query.since_ns),
+                ("ts_ns <= ?", query.until_ns),
+            )
         )
-        parameters += [query.account_id, query.symbol]
-        for condition, value in (
-            (f"{side}_order_id = ?", query.order_id),
-            ("trade_id >= ?", query.from_id),
-            ("ts_ns >= ?", query.since_ns),
-            ("ts_ns <= ?", query.until_ns),
-        ):
-            if value is not None:
-                sql += f" AND {condition}"
-                parameters.append(value)
-        sides.append(f"SELECT * FROM ({sql} ORDER BY trade_id {direction} LIMIT ?) AS {side}_side")
-        parameters.append(query.limit)
+        sides.append(
+            f"SELECT * FROM (SELECT {', '.join(TRADE_COLUMNS)}, {is_buyer} AS is_buyer FROM trades "
+            f"WHERE {side}_account_id = ? AND symbol = ?{where} ORDER BY trade_id {direction} LIMIT ?) "
+            f"AS {side}_side"
+        )
+        parameters += [query.account_id, query.symbol, *values, query.limit]
     union = " UNION ALL ".join(sides)
     buyer_first = "ASC" if query.newest_first else "DESC"  # of a self-trade, once oldest first
     return (
