@@ -383,9 +383,7 @@ class PostgresStore:
         return oldest_first(query, [account_trade_from_row(tuple(row)) for row in rows])
 
     async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
-        rows = await self.pool.fetch(
-            CLOSED_ORDERS_SQL.replace(":symbol", "$1").replace(":limit", "$2"), symbol, limit
-        )
+        rows = await self.pool.fetch(_numbered(CLOSED_ORDERS_SQL), symbol, limit)
         return closed_in_order([order_from_row(tuple(row)) for row in rows])
 
     # Accounts and API keys ----------------------------------------------------------------------

@@ -491,9 +491,7 @@ class SqliteStore:
         return oldest_first(query, [account_trade_from_row(row) for row in rows])
 
     async def closed_orders(self, symbol: str, limit: int) -> list[OrderRecord]:
-        rows = await self._fetch(
-            CLOSED_ORDERS_SQL.replace(":symbol", "?").replace(":limit", "?"), (symbol, limit)
-        )
+        rows = await self._fetch(CLOSED_ORDERS_SQL, (symbol, limit))
         return closed_in_order([order_from_row(row) for row in rows])
 
     # Accounts and API keys ----------------------------------------------------------------------

@@ -72,8 +72,8 @@ OPEN_ORDERS_SQL = (
 # order's write, and the two orders differ only for an order that rested while many others closed.
 CLOSED_ORDERS_SQL = (
     f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders "
-    f"WHERE symbol = :symbol AND status NOT IN ({', '.join(repr(status) for status in OPEN_STATUSES)}) "
-    "ORDER BY order_id DESC LIMIT :limit"
+    f"WHERE symbol = ? AND status NOT IN ({', '.join(repr(status) for status in OPEN_STATUSES)}) "
+    "ORDER BY order_id DESC LIMIT ?"
 )
 
 
