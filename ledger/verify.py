@@ -11,6 +11,7 @@ a running server.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 
 from config.settings import FeeSettings, SymbolSettings
@@ -21,15 +22,29 @@ JOURNAL_PAGE_ENTRIES = 2_000  # journal entries replayed between two yields to t
 
 
 def open_order_spend(orders: list[OrderRecord], symbols: Mapping[str, SymbolSettings]) -> dict[int, int]:
-    """What each open order can still spend: quote for a resting buy, base for a resting sell."""
+    """What each open order on a configured symbol can still spend: quote for a resting buy, base for a
+    resting sell (see ``unlisted_symbol_problems`` for the others)."""
     spend = {}
     for order in orders:
+        if order.symbol not in symbols:
+            continue
         leaves = order.quantity_minor - order.filled_minor
         if order.side == "BUY":
             spend[order.order_id] = symbols[order.symbol].notional_minor(order.price_minor, leaves)
         else:
             spend[order.order_id] = leaves
     return spend
+
+
+def unlisted_symbol_problems(orders: list[OrderRecord], symbols: Mapping[str, SymbolSettings]) -> list[str]:
+    """Open orders on symbols the configuration no longer lists: without a symbol's scales their spend
+    is unknown, so their holds read as orphaned; this says why."""
+    counts = Counter(order.symbol for order in orders if order.symbol not in symbols)
+    return [
+        f"{count} open order{'s are' if count > 1 else ' is'} on {symbol}, which the configuration does "
+        "not list: their holds cannot be checked"
+        for symbol, count in sorted(counts.items())
+    ]
 
 
 async def _replay_in_pages(ledger: Ledger, snapshot: StoreSnapshot, after: int, until: int) -> None:
@@ -56,6 +71,7 @@ async def verify_store(store: Store, fees: FeeSettings, symbols: Mapping[str, Sy
         await _replay_in_pages(restored, snapshot, checkpoint.sequence, last_sequence)
         from_postings = Ledger(fees=fees)
         await _replay_in_pages(from_postings, snapshot, 0, last_sequence)
-    problems = restored.verify(open_order_spend(state.open_orders, symbols))
+    problems = unlisted_symbol_problems(state.open_orders, symbols)
+    problems += restored.verify(open_order_spend(state.open_orders, symbols))
     problems += restored.differences(from_postings)
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import uuid
@@ -160,6 +161,21 @@ async def test_a_store_whose_hold_differs_from_its_open_order_is_refused_at_star
     connection.close()
     with pytest.raises(GatewayError, match=f"ledger invariants broken at start: .*{order_id}"):
         await _started(config_text)
+
+
+async def test_open_orders_on_a_symbol_dropped_from_the_config_are_named_at_start(tmp_path: Path) -> None:
+    """Their holds read as orphaned with no word of why; the offline ``ledger verify`` raised KeyError."""
+    config_text = demo_config_text(tmp_path)
+    server = await _started(config_text)
+    try:
+        assert await _place_buy(server) is None
+    finally:
+        await server.stop()
+    without_btcusdt = re.sub(r"\[symbols\.BTCUSDT\]\n(?:[^\[\n][^\n]*\n|\n)*", "", config_text)
+    assert "BTCUSDT]" not in without_btcusdt
+    message = "1 open order is on BTCUSDT, which the configuration does not list"
+    with pytest.raises(GatewayError, match=f"ledger invariants broken at start: {message}"):
+        await _started(without_btcusdt)
 
 
 async def test_closed_orders_are_retained_across_a_restart(config_text: str) -> None:

@@ -529,6 +529,18 @@ async def test_verify_checks_the_store_against_open_orders(store_factory) -> Non
     ]
 
 
+async def test_verify_names_open_orders_on_a_symbol_the_config_no_longer_lists(store_factory) -> None:
+    store = await store_factory()
+    await trading_day(store)
+    await store.commit(CommitBatch(orders=orders_holding_trading_days_holds()))
+    symbols = {name: symbol for name, symbol in SETTINGS.symbols.items() if name != "BTCUSDT"}
+    assert await verify_store(store, FEES, symbols) == [
+        "2 open orders are on BTCUSDT, which the configuration does not list: their holds cannot be checked",
+        f"hold 10 is {COIN * 29_500} but its order can spend 0",
+        f"hold 20 is {COIN // 2} but its order can spend 0",
+    ]
+
+
 async def test_verify_reads_the_journal_in_pages_before_and_after_the_checkpoint(
     store_factory, monkeypatch
 ) -> None:
