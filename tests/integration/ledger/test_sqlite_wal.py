@@ -1,4 +1,5 @@
-"""SQLite's write-ahead log is copied into the database file off the commit path.
+"""SQLite's write-ahead log is copied into the database file off the commit path; temporary data stays
+in memory.
 
 Left to SQLite, the commit that took the log past 1,000 pages also copied the whole log into the
 database file and synced it: measured here, that doubled the p99 of a commit (15.8 ms against 7.8 ms),
@@ -64,5 +65,15 @@ async def test_the_log_starts_over_under_steady_commits(
             await store.commit(CommitBatch(orders=orders))
         log_bytes = os.path.getsize(tmp_path / "wal.sqlite3-wal")
         assert log_bytes < 4 * 200 * 4096
+    finally:
+        await store.close()
+
+
+async def test_statement_journals_stay_in_memory(tmp_path: Path) -> None:
+    """They were temporary files, created and deleted on the loop thread by every multi-row upsert."""
+    store = await _store(tmp_path)
+    try:
+        async with store.db.execute("PRAGMA temp_store") as cursor:
+            assert (await cursor.fetchone())[0] == 2  # MEMORY
     finally:
         await store.close()
