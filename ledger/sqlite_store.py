@@ -74,6 +74,7 @@ WAL_CHECKPOINT_INTERVAL_S = 0.5
 # Past this many log pages (4 KiB each) a commit copies what that connection has not yet copied itself,
 # as SQLite does at 1,000 by default: the bound on the log, and the point where it starts over.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
+PAGE_CACHE_KIB = 65_536
 TYPE_NAMES = {"BIG": "INTEGER", "COUNTER": "TEXT", "BYTES": "BLOB"}
 # SQLite's smallest limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
 _PARAMETERS_MAX = 999
@@ -318,6 +319,9 @@ class SqliteStore:
         # file, that was a temporary file created, written and deleted on the loop thread, some 2,400
         # system calls a second at 4,000 orders/s (strace).
         await self.db.execute("PRAGMA temp_store = MEMORY")
+        # The pages a commit's statements descend through stay in memory (SQLite's default is 2 MiB): a
+        # page read from the file is a system call on the loop thread.
+        await self.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         await self._migrate()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoint_wal_every())
 

@@ -17,7 +17,7 @@ import pytest
 
 from config.settings import StoreSettings
 from ledger import sqlite_store
-from ledger.sqlite_store import WAL_AUTOCHECKPOINT_PAGES, SqliteStore
+from ledger.sqlite_store import PAGE_CACHE_KIB, WAL_AUTOCHECKPOINT_PAGES, SqliteStore
 from ledger.store import CommitBatch
 from tests.integration.ledger.test_stores import order
 
@@ -69,11 +69,14 @@ async def test_the_log_starts_over_under_steady_commits(
         await store.close()
 
 
-async def test_statement_journals_stay_in_memory(tmp_path: Path) -> None:
-    """They were temporary files, created and deleted on the loop thread by every multi-row upsert."""
+async def test_statement_journals_and_the_pages_a_commit_reads_stay_in_memory(tmp_path: Path) -> None:
+    """Statement journals were temporary files, created and deleted on the loop thread by every
+    multi-row upsert, and index pages past SQLite's 2 MiB cache were read back from the file there."""
     store = await _store(tmp_path)
     try:
         async with store.db.execute("PRAGMA temp_store") as cursor:
             assert (await cursor.fetchone())[0] == 2  # MEMORY
+        async with store.db.execute("PRAGMA cache_size") as cursor:
+            assert (await cursor.fetchone())[0] == -PAGE_CACHE_KIB
     finally:
         await store.close()
