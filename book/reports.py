@@ -6,7 +6,6 @@ executionReports are both renderings of an ``OrderReport``.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from book.types import (
@@ -17,10 +16,11 @@ from book.types import (
     SelfTradePrevention,
     Side,
     TimeInForce,
+    Vocabulary,
 )
 
 
-class ExecutionKind(enum.Enum):
+class ExecutionKind(Vocabulary):
     """Why this report exists (FIX ExecType, Binance executionType)."""
 
     NEW = "NEW"

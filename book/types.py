@@ -11,24 +11,35 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 
-class Side(enum.Enum):
+class Vocabulary(enum.Enum):
+    """An enum whose members hash by identity, in C.
+
+    ``enum.Enum`` hashes a member with a Python method (``hash(self._name_)``): 70 ns a dict lookup
+    against 20 ns, several times per order where reports are mapped to wire codes. Members are
+    singletons compared by identity, so an identity hash keeps every lookup's answer.
+    """
+
+    __hash__ = object.__hash__
+
+
+class Side(Vocabulary):
     BUY = "BUY"
     SELL = "SELL"
 
 
-class OrderType(enum.Enum):
+class OrderType(Vocabulary):
     LIMIT = "LIMIT"
     MARKET = "MARKET"
     LIMIT_MAKER = "LIMIT_MAKER"
 
 
-class TimeInForce(enum.Enum):
+class TimeInForce(Vocabulary):
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"
 
 
-class SelfTradePrevention(enum.Enum):
+class SelfTradePrevention(Vocabulary):
     """Binance's modes: which side of a would-be self-trade expires."""
 
     NONE = "NONE"
@@ -37,7 +48,7 @@ class SelfTradePrevention(enum.Enum):
     EXPIRE_BOTH = "EXPIRE_BOTH"
 
 
-class OrderStatus(enum.Enum):
+class OrderStatus(Vocabulary):
     """Lifecycle of an order as clients see it (Binance's names; FIX OrdStatus maps one to one)."""
 
     NEW = "NEW"
@@ -49,7 +60,7 @@ class OrderStatus(enum.Enum):
     EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH"
 
 
-class RejectReason(enum.Enum):
+class RejectReason(Vocabulary):
     """Every reason the core refuses a command; the edges map each to FIX and Binance codes."""
 
     SYMBOL_HALTED = "SYMBOL_HALTED"
@@ -74,7 +85,7 @@ class RejectReason(enum.Enum):
     RATE_LIMITED = "RATE_LIMITED"
 
 
-class ExpireReason(enum.Enum):
+class ExpireReason(Vocabulary):
     """Why the rest of an order ended without a cancel request."""
 
     IOC_UNFILLED = "IOC_UNFILLED"
@@ -83,7 +94,7 @@ class ExpireReason(enum.Enum):
     SELF_TRADE_PREVENTION = "SELF_TRADE_PREVENTION"
 
 
-class CancelReason(enum.Enum):
+class CancelReason(Vocabulary):
     REQUESTED = "REQUESTED"
     CANCEL_ALL = "CANCEL_ALL"
 
