@@ -25,6 +25,7 @@ from book.reports import ExecutionKind, OrderReport
 from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus
 from config.money import format_minor
 from config.settings import LimitSettings, Settings, SymbolSettings
+from gateway.address_bans import AddressBans
 from gateway.book_task import Result
 from gateway.connection_limits import ConnectionAttempts, ConnectionsPerAddress
 from gateway.exchange import Exchange
@@ -59,6 +60,7 @@ from session.binance.errors import (
     bad_parameter,
     cancel_error,
     invalid_parameter,
+    ip_banned,
     new_order_error,
 )
 from session.binance.market import depth, exchange_info, recent_trades, symbol_info, ticker_price
@@ -83,8 +85,10 @@ PONG_TIMEOUT_S = 60.0
 SYMBOL_STATUSES = ("TRADING", "HALT", "BREAK")
 INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
-# A client past a limit gets 429s; one that keeps going to this multiple of the limit is disconnected.
-DISCONNECT_AT_LIMIT_MULTIPLE = 2
+# A client past a limit gets 429s; one that keeps going to this multiple of the weight limit has its
+# address banned (418, see ``AddressBans``) and is disconnected.
+BAN_AT_LIMIT_MULTIPLE = 2
+IP_BANNED = 418
 # Subscription ids a connection may use over its lifetime (0 to 65,534), as Binance allows.
 SUBSCRIPTION_IDS_MAX = 65_535
 CONNECT_WEIGHT = 2
@@ -246,6 +250,7 @@ class _ApiConnection:
     outbox: Outbox
     weight: RateCounter  # shared by the connections from one address
     connected_ms: int
+    address: str = ""
     return_rate_limits: bool = True
     session_key: ApiKey | None = None
     authorized_ms: int = 0
@@ -266,6 +271,11 @@ class _ApiConnection:
     def close(self, reason: str) -> None:
         self.closing = True
         self.outbox.close(reason)
+
+    def close_after_queued(self, reason: str) -> None:
+        """Close once what is queued has been written (the outbox flushes on the next loop turn)."""
+        self.closing = True
+        asyncio.get_running_loop().call_soon(self.outbox.close, reason)
 
 
 Handler = Callable[[_ApiConnection, ApiRequest, Params], Awaitable[Any]]
@@ -313,6 +323,7 @@ class WsApi:
         self._connections = ConnectionsPerAddress(self.limits.connections_per_address_max)
         self._attempts = ConnectionAttempts(self.limits.connection_attempts_per_5_minutes_max, 300)
         self._weight_by_address: dict[str, RateCounter] = {}
+        self._bans = AddressBans()
         self._api_connections: set[_ApiConnection] = set()
         self.connection_lifetime_s: float = CONNECTION_LIFETIME_S
         self.execution_ids = itertools.count(time.time_ns())
@@ -457,6 +468,7 @@ class WsApi:
             outbox=Outbox(websocket, self.limits.websocket_buffer_bytes_max),
             weight=self._weight_of(address),
             connected_ms=int(now_ms),
+            address=address,
             return_rate_limits=query.get(RETURN_RATE_LIMITS, ["true"])[-1] != "false",
         )
         connection.weight.charge_weight(now_ms, CONNECT_WEIGHT)
@@ -508,6 +520,10 @@ class WsApi:
             orders_report = method is not None and method.places_orders
             limits = self._rate_limits(connection, now_ms, orders_report) if wants_limits else None
             frame = envelope.failure(request_id, failure.error, limits, failure.data)
+            if failure.error.status == IP_BANNED:
+                connection.push(frame)
+                connection.close_after_queued("IP banned for repeated violation of rate limits")
+                return
         except Exception:
             log.exception("ws api request failed", request_id=request_id)
             frame = envelope.failure(request_id, INTERNAL_ERROR, None)
@@ -518,12 +534,19 @@ class WsApi:
     ) -> None:
         """Count the request's weight (none yet for a method free if successful, which is still
         refused once the address is past its limit)."""
+        banned_until_ms = self._bans.banned_until(connection.address, now_ms)
         weight = connection.weight
-        error = weight.charge_weight(now_ms, 0 if method.free_if_successful else _weight(method, request))
-        if error is not None:
-            if weight.count > DISCONNECT_AT_LIMIT_MULTIPLE * weight.limit.limit:
-                connection.close("request weight far past the limit")
-            raise _too_many(error, weight, now_ms)
+        if banned_until_ms is None:
+            error = weight.charge_weight(now_ms, 0 if method.free_if_successful else _weight(method, request))
+            if error is None:
+                return
+            if weight.count <= BAN_AT_LIMIT_MULTIPLE * weight.limit.limit:
+                raise _too_many(error, weight, now_ms)
+            banned_until_ms = self._bans.ban(connection.address, now_ms)
+            log.warning("address banned", address=connection.address, until_ms=banned_until_ms)
+        raise ApiFailure(
+            ip_banned(banned_until_ms), data={"serverTime": int(now_ms), "retryAfter": banned_until_ms}
+        )
 
     def _order_refusal(self, key: ApiKey) -> ApiFailure | None:
         """Count one order against the key that authorized it (the key that signed it, else the

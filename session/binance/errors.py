@@ -97,6 +97,15 @@ def too_many_requests(limit: int, interval: str) -> ApiError:
     )
 
 
+def ip_banned(until_ms: int) -> ApiError:
+    return ApiError(
+        418,
+        -1003,
+        f"Way too much request weight used; IP banned until {until_ms}. "
+        "Please use WebSocket Streams for live updates to avoid bans.",
+    )
+
+
 def too_many_orders(limit: int, interval: str) -> ApiError:
     return ApiError(429, -1015, f"Too many new orders; current limit is {limit} orders per {interval}.")
 

@@ -535,6 +535,35 @@ async def test_a_client_order_id_is_unique_among_open_orders_only(gateway: Gatew
     assert [o.order_id for o in open_orders] == [third["orderId"]]
 
 
+async def test_an_address_that_keeps_going_past_429s_is_banned_with_418_until_a_time(
+    gateway: GatewayServer,
+) -> None:
+    """Binance bans an address that fails to back off after 429s and disconnects it; its requests then
+    fail with 418 and ``retryAfter``, the ban's end, on any connection, until the ban ends."""
+    gateway.ws_api.weight_limit = RateLimit("REQUEST_WEIGHT", "MINUTE", 1, 30)
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        answers = [await client.call("exchangeInfo") for _ in range(3)]
+        assert [answer["status"] for answer in answers] == [200, 429, 418]
+        banned = answers[-1]["error"]
+        until_ms = banned["data"]["retryAfter"]
+        assert banned["code"] == -1003
+        assert banned["msg"] == (
+            f"Way too much request weight used; IP banned until {until_ms}. "
+            "Please use WebSocket Streams for live updates to avoid bans."
+        )
+        assert 119_000 <= until_ms - banned["data"]["serverTime"] <= 120_000
+        await websocket.wait_closed()
+    async with connect(url) as websocket:
+        again = await Client(websocket).call("time")
+        assert (again["status"], again["error"]["data"]["retryAfter"]) == (418, until_ms)
+        await websocket.wait_closed()
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@trade") as stream:
+        await stream.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
+        assert json.loads(await stream.recv())["result"] == ["btcusdt@trade"]
+
+
 async def test_request_weight_is_shared_by_an_addresses_connections_and_a_429_says_when_to_retry(
     gateway: GatewayServer,
 ) -> None:
