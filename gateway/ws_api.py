@@ -33,7 +33,7 @@ from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
 from gateway.recovery import order_state
 from gateway.ws_outbox import Outbox
-from gateway.ws_streams import CONNECTION_LIFETIME_S, GOING_AWAY, MarketStreams
+from gateway.ws_streams import CONNECTION_LIFETIME_S, GOING_AWAY, MarketStreams, PingCountingConnection
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord, HistoryQuery, Store
 from session.binance import envelope
@@ -393,6 +393,7 @@ class WsApi:
             ping_timeout=PONG_TIMEOUT_S,
             compression=None,
             process_request=self._check_path,
+            create_connection=PingCountingConnection,
         )
 
     @property

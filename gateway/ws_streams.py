@@ -27,6 +27,8 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 
 from book.trade_stats import Candle, DerivedKlines, KlineSeries, RollingStats, RollingWindow
 from book.types import Side, TradeExecuted
@@ -46,11 +48,44 @@ CONNECTION_LIFETIME_S = 86_400  # Binance ends a stream connection at 24 h
 GOING_AWAY = 1001
 
 
+class PingCountingConnection(ServerConnection):
+    """A connection that reports each PING and PONG frame it receives: Binance counts them, with the
+    JSON control messages, among a stream connection's 5 incoming messages a second."""
+
+    on_ping_or_pong: Callable[[], None] | None = None
+
+    def process_event(self, event: Event) -> None:
+        super().process_event(event)
+        if (
+            self.on_ping_or_pong is not None
+            and isinstance(event, Frame)
+            and event.opcode in (Opcode.PING, Opcode.PONG)
+        ):
+            self.on_ping_or_pong()
+
+
+@dataclass(slots=True)
+class _IncomingMessages:
+    """A stream connection's incoming messages (control frames and messages) in the current second."""
+
+    window_start_s: float = 0.0
+    count: int = 0
+
+    def one_too_many(self) -> bool:
+        """Count one message; True if it goes past the limit."""
+        now_s = time.monotonic()
+        if now_s - self.window_start_s >= 1.0:
+            self.window_start_s, self.count = now_s, 0
+        self.count += 1
+        return self.count > CONTROL_MESSAGES_PER_S_MAX
+
+
 @dataclass(eq=False, slots=True)
 class _Subscriber:
     outbox: Outbox
     combined: bool
     micro: bool = False  # times in microseconds (``timeUnit=MICROSECOND``)
+    incoming: _IncomingMessages = field(default_factory=_IncomingMessages)
     streams: set[str] = field(default_factory=set)
     joined_at: int = 0  # frames of the current window before this index predate its subscriptions
     group: tuple[frozenset[str], bool, bool] = (frozenset(), False, False)
@@ -506,6 +541,8 @@ class MarketStreams:
             else [name for name in unquote(url.path).removeprefix("/ws").split("/") if name]
         )
         self._members.add(subscriber)
+        if isinstance(websocket, PingCountingConnection):
+            websocket.on_ping_or_pong = partial(self._count_incoming, subscriber)
         try:
             if time_unit not in wire.TIME_UNITS:
                 await websocket.close(1008, "invalid timeUnit")
@@ -571,15 +608,17 @@ class MarketStreams:
                 if not self._micro_subscribers[name]:
                     del self._micro_subscribers[name]
 
+    @staticmethod
+    def _count_incoming(subscriber: _Subscriber) -> bool:
+        """Count one incoming message; past the limit the connection closes (True)."""
+        if subscriber.incoming.one_too_many():
+            subscriber.outbox.close("too many messages")
+            return True
+        return False
+
     async def _control_loop(self, subscriber: _Subscriber, websocket: ServerConnection) -> None:
-        window_start, count = time.monotonic(), 0
         async for message in websocket:
-            now = time.monotonic()
-            if now - window_start >= 1.0:
-                window_start, count = now, 0
-            count += 1
-            if count > CONTROL_MESSAGES_PER_S_MAX:
-                subscriber.outbox.close("too many messages")
+            if self._count_incoming(subscriber):
                 await websocket.wait_closed()
                 return
             try:

@@ -91,6 +91,26 @@ async def test_control_protocol(gateway: GatewayServer) -> None:
                 await asyncio.wait_for(websocket.recv(), 5)
 
 
+async def test_ping_and_pong_frames_count_among_the_five_messages_a_second(gateway: GatewayServer) -> None:
+    """Binance counts PING and PONG frames with the JSON control messages; pings were not counted, so a
+    client could ping without bound."""
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@trade"
+    async with connect(url, ping_interval=None) as websocket:
+        for _ in range(4):
+            await websocket.pong()
+        await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 5)) == {
+            "result": ["btcusdt@trade"],
+            "id": 1,
+        }
+        await asyncio.sleep(1.05)
+        for _ in range(6):
+            await websocket.ping()
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(websocket.recv(), 5)
+    assert closed.value.rcvd.code == 1008 and closed.value.rcvd.reason == "too many messages"
+
+
 async def test_a_bad_unsubscribe_is_answered_and_the_connection_goes_on(gateway: GatewayServer) -> None:
     """Unhashable stream names in UNSUBSCRIBE raised in the connection's task and ended it."""
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@trade") as websocket:
