@@ -60,6 +60,7 @@ UNSUPPORTED_FEATURES = {
 }
 # Parameters of stop and trailing orders, which none of the order types we take needs.
 STOP_PARAMETERS = ("stopPrice", "trailingDelta")
+INVALID_RESPONSE_TYPE = invalid_parameter("newOrderRespType")  # built once, not per order
 
 
 class ResponseType(enum.Enum):
@@ -109,7 +110,7 @@ def place_order(
     quote_quantity = params.decimal_minor("quoteOrderQty", symbol.quote_scale)
     stp = params.choice("selfTradePreventionMode", SelfTradePrevention, STP_INVALID)
     chosen_id = params.client_order_id("newClientOrderId")
-    response = params.choice("newOrderRespType", ResponseType, invalid_parameter("newOrderRespType"))
+    response = params.choice("newOrderRespType", ResponseType, INVALID_RESPONSE_TYPE)
     strategy = _strategy(params)
     if order_type is OrderType.LIMIT:
         for name, value in (("timeInForce", time_in_force), ("price", price), ("quantity", quantity)):
