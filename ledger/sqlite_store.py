@@ -81,7 +81,7 @@ class _ManyRows:
     most commits carry one row or a few per statement.
     """
 
-    __slots__ = ("_texts", "group")
+    __slots__ = ("_texts", "group", "one_row_sql")
 
     def __init__(self, head: str, group: str, tail: str = "", separator: str = ", ") -> None:
         self.group = group
@@ -90,6 +90,7 @@ class _ManyRows:
         self._texts = [
             f"{head}{separator.join([group] * (1 << k))}{tail}" for k in range(rows_max.bit_length())
         ]
+        self.one_row_sql = self._texts[0]
 
     def chunks(self, rows: list[tuple]) -> Iterator[tuple[str, tuple | list]]:
         """(sql, parameters) for each chunk of ``rows``; a chunk of one row is that row as a tuple."""
@@ -98,22 +99,10 @@ class _ManyRows:
         while start < len(rows):
             k = min(k_max, (len(rows) - start).bit_length() - 1)
             if k == 0:
-                yield self._texts[0], tuple(rows[start])
+                yield self.one_row_sql, tuple(rows[start])
             else:
                 yield self._texts[k], list(chain.from_iterable(rows[start : start + (1 << k)]))
             start += 1 << k
-
-    def execute(self, cursor: sqlite3.Cursor, rows: list[tuple]) -> None:
-        """Run the statement over ``rows``; one row, the common case, without a generator.
-
-        The row goes as an exact tuple: sqlite3 reads a subclass's items (``OrderRecord``'s) one
-        ``__getitem__`` call at a time, about 0.8 k instructions each.
-        """
-        if len(rows) == 1:
-            cursor.execute(self._texts[0], tuple(rows[0]))
-        else:
-            for sql, parameters in self.chunks(rows):
-                cursor.execute(sql, parameters)
 
 
 def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...] = ()) -> _ManyRows:
@@ -210,12 +199,20 @@ def _write_statements(connection: sqlite3.Connection, statements: list[tuple[_Ma
     thread that wait lasts until the busy loop thread next gives the GIL up, so a commit of ten
     statements took 2.3 ms (p50, 5,000 orders/s) for 0.4 ms of SQLite's work. Here the steps cost
     the loop what they cost SQLite, and only the COMMIT, which waits for the disk, goes to the thread.
+
+    Most statements of a small commit carry one row: such a statement runs without a generator, its
+    row as an exact tuple, since sqlite3 reads a subclass's items (``OrderRecord``'s) one
+    ``__getitem__`` call at a time, about 0.8 k instructions each.
     """
     cursor = connection.cursor()  # one for all statements: a cursor per statement costs its allocation
     cursor.execute("BEGIN IMMEDIATE")
     try:
         for statement, rows in statements:
-            statement.execute(cursor, rows)
+            if len(rows) == 1:
+                cursor.execute(statement.one_row_sql, tuple(rows[0]))
+            else:
+                for sql, parameters in statement.chunks(rows):
+                    cursor.execute(sql, parameters)
     except BaseException:
         connection.execute("ROLLBACK")
         raise

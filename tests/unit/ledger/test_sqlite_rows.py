@@ -11,6 +11,7 @@ from ledger.sqlite_store import (
     _PARAMETERS_MAX,
     _insert,
     _journal_rows,
+    _write_statements,
 )
 
 
@@ -35,11 +36,16 @@ class _Row(NamedTuple):
     b: str
 
 
-class _RecordingCursor:
+class _RecordingConnection:
+    """A connection and its one cursor: the statements a transaction ran, in order."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, object]] = []
 
-    def execute(self, sql: str, parameters: object) -> None:
+    def cursor(self) -> _RecordingConnection:
+        return self
+
+    def execute(self, sql: str, parameters: object = ()) -> None:
         self.calls.append((sql, parameters))
 
 
@@ -47,12 +53,12 @@ def test_rows_are_bound_as_exact_tuples_or_lists() -> None:
     """sqlite3 reads a tuple subclass's items (a NamedTuple's) one ``__getitem__`` call at a time."""
     statement = _insert("t", ("a", "b"))
     for count in (1, 3):
-        cursor = _RecordingCursor()
-        statement.execute(cursor, [_Row(index, "x") for index in range(count)])  # type: ignore[arg-type]
-        assert [type(parameters) for _, parameters in cursor.calls] == (
-            [tuple] if count == 1 else [list, tuple]
-        )
-        assert [value for _, parameters in cursor.calls for value in parameters] == [
+        connection = _RecordingConnection()
+        _write_statements(connection, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
+        begin, *calls = connection.calls
+        assert begin == ("BEGIN IMMEDIATE", ())
+        assert [type(parameters) for _, parameters in calls] == ([tuple] if count == 1 else [list, tuple])
+        assert [value for _, parameters in calls for value in parameters] == [
             value for index in range(count) for value in (index, "x")
         ]
 
