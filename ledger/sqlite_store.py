@@ -371,12 +371,7 @@ class SqliteStore:
         if batch.orders:
             statements.append((_UPSERT_ORDER, list(batch.orders.values())))
         if batch.numbering:
-            statements.append(
-                (
-                    _UPSERT_NUMBERING,
-                    [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
-                )
-            )
+            statements.append((_UPSERT_NUMBERING, list(batch.numbering.values())))
         if batch.symbol_halted:
             statements.append((_UPSERT_SYMBOL_STATUS, list(batch.symbol_halted.items())))
         if batch.next_order_id is not None:
