@@ -234,7 +234,7 @@ class PostgresStore:
             [entry_row(e) for e in batch.journal if type(e) is not TradeEntry],
             [trade_row(e) for e in batch.journal if type(e) is TradeEntry],
             list(batch.orders.values()),
-            [(n.symbol, n.sequence, n.next_trade_id) for n in batch.numbering.values()],
+            list(batch.numbering.values()),
             list(batch.symbol_halted.items()),
             counters,
             [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()],

@@ -77,9 +77,12 @@ CLOSED_ORDERS_SQL = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BookNumbering:
-    """Where a symbol's book numbering continues after a restart."""
+class BookNumbering(NamedTuple):
+    """Where a symbol's book numbering continues after a restart.
+
+    A tuple in column order, like ``OrderRecord``: every book turn makes one (a third of a frozen
+    dataclass's cost) and a commit binds it as its row.
+    """
 
     symbol: str
     sequence: int

@@ -59,6 +59,7 @@ class GroupCommitWriter:
         self._observe_commit_s = observe_commit_s
         self._order_record_of = order_record_of
         self._stopped = asyncio.Event()
+        self._next_order_id_recorded: int | None = None
         self.commits = 0
 
     # Recording (synchronous, from the loop) ---------------------------------------------------------
@@ -110,7 +111,14 @@ class GroupCommitWriter:
         batch.fix_messages = [message for message in batch.fix_messages if message[0] != session_id]
 
     def record_next_order_id(self, next_order_id: int) -> None:
-        self._batch.next_order_id = next_order_id
+        """Recorded every turn, written only when it changed (a statement and a page less per commit).
+
+        The batch holding the value last recorded commits before any later batch, or no later one
+        commits (failures are sticky), so what is on disk after any commit is still the latest value.
+        """
+        if next_order_id != self._next_order_id_recorded:
+            self._next_order_id_recorded = next_order_id
+            self._batch.next_order_id = next_order_id
 
     def commit_point(self) -> asyncio.Future[None]:
         """A future for the commit of everything recorded so far."""

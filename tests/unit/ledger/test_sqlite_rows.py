@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ledger.journal import EntryKind, HoldEntry, TransferEntry
 from ledger.sqlite_store import (
     _INSERT_HOLD_ENTRY,
@@ -9,6 +11,7 @@ from ledger.sqlite_store import (
     _PARAMETERS_MAX,
     _insert,
     _journal_rows,
+    _write_statements,
 )
 
 
@@ -26,6 +29,38 @@ def test_chunks_cover_every_row_in_order_within_the_parameter_limit() -> None:
             flat += parameters
         assert flat == [value for row in rows for value in row]
     assert len(texts) == 9
+
+
+class _Row(NamedTuple):
+    a: int
+    b: str
+
+
+class _RecordingConnection:
+    """A connection and its one cursor: the statements a transaction ran, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def cursor(self) -> _RecordingConnection:
+        return self
+
+    def execute(self, sql: str, parameters: object = ()) -> None:
+        self.calls.append((sql, parameters))
+
+
+def test_rows_are_bound_as_exact_tuples_or_lists() -> None:
+    """sqlite3 reads a tuple subclass's items (a NamedTuple's) one ``__getitem__`` call at a time."""
+    statement = _insert("t", ("a", "b"))
+    for count in (1, 3):
+        connection = _RecordingConnection()
+        _write_statements(connection, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
+        begin, *calls = connection.calls
+        assert begin == ("BEGIN IMMEDIATE", ())
+        assert [type(parameters) for _, parameters in calls] == ([tuple] if count == 1 else [list, tuple])
+        assert [value for _, parameters in calls for value in parameters] == [
+            value for index in range(count) for value in (index, "x")
+        ]
 
 
 def test_journal_rows_hold_only_values_sqlite_binds_without_an_adapter_lookup() -> None:

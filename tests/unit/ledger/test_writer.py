@@ -184,3 +184,28 @@ async def test_a_reset_fix_session_leaves_nothing_of_its_old_numbering_in_the_op
     assert reset.fix_sessions == {"T": (3, 3), "S": (2, 2)}
     assert reset.fix_messages == [("T", 2, b"other"), ("S", 1, b"new logon")]
     assert reset.fix_messages_kept_from == {}
+
+
+async def test_a_next_order_id_already_in_a_batch_is_not_written_again() -> None:
+    """Recorded every turn, the counter goes to the store only when it changed: the batch that
+    carried the value commits before any later one, or none of the later ones commit."""
+    store = RecordingStore()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    store.release.clear()
+    writer.record_next_order_id(5)
+    writer.commit_point()
+    await asyncio.sleep(0)  # taken with 5, not yet committed
+    writer.record_next_order_id(5)
+    writer.record_fix_session("S", 2, 2, [])
+    second = writer.commit_point()
+    store.release.set()
+    await second
+    writer.record_next_order_id(5)
+    writer.record_next_order_id(6)
+    writer.record_next_order_id(6)
+    await writer.commit_point()
+    writer.record_next_order_id(6)  # nothing new: close has no batch left to commit
+    await writer.close()
+    await task
+    assert [batch.next_order_id for batch, _ in store.batches] == [5, None, 6]
