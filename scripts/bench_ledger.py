@@ -4,7 +4,8 @@ Each fill is what a crossing order costs the ledger: a hold for the buyer (quote
 (base), and the trade settled against both with its fees: three journal entries. Fills are produced a
 loop turn at a time (``--turn`` fills per turn) and committed by the group-commit writer, which puts
 every turn recorded while the previous commit ran into the next transaction; the clock stops when the
-last commit is durable. The average batch (journal entries per transaction) is printed.
+last commit is durable. The average batch (journal entries per transaction) and how long commits took
+(p50, p99, max: what an acknowledgement waits for) are printed.
 
     .venv/bin/python scripts/bench_ledger.py [--fills 200000] [--turn 1000] [--backend both]
 """
@@ -34,10 +35,11 @@ ACCOUNTS = 100
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-async def run(store, fills: int, turn: int) -> tuple[float, int, int]:
+async def run(store, fills: int, turn: int) -> tuple[float, int, int, list[float]]:
     settings = load_settings("config/demo.toml")
     symbol = settings.symbols["BTCUSDT"]
-    writer = GroupCommitWriter(store)
+    commit_s: list[float] = []
+    writer = GroupCommitWriter(store, observe_commit_s=commit_s.append)
     ledger = Ledger(fees=settings.fees, journal=writer.journal)
     task = asyncio.create_task(writer.run())
     for account in range(1, ACCOUNTS + 1):
@@ -82,7 +84,11 @@ async def run(store, fills: int, turn: int) -> tuple[float, int, int]:
     await writer.close()
     await task
     assert ledger.verify({}) == [], ledger.verify({})
-    return elapsed, writer.commits, ledger.sequence
+    return elapsed, writer.commits, ledger.sequence, sorted(commit_s)
+
+
+def percentile_ms(ordered_s: list[float], fraction: float) -> float:
+    return ordered_s[min(len(ordered_s) - 1, int(len(ordered_s) * fraction))] * 1000
 
 
 async def main() -> None:
@@ -107,7 +113,7 @@ async def main() -> None:
             label = "postgresql (COPY)"
         await store.open()
         try:
-            elapsed, commits, entries = await run(store, arguments.fills, arguments.turn)
+            elapsed, commits, entries, commit_s = await run(store, arguments.fills, arguments.turn)
         finally:
             await store.close()
             if backend == "postgres":
@@ -117,7 +123,9 @@ async def main() -> None:
         print(
             f"{label}: {arguments.fills:,} fills ({entries:,} journal entries) in {elapsed:.2f} s = "
             f"{arguments.fills / elapsed:,.0f} fills/s durably committed; {commits} commits, "
-            f"{entries / commits:,.0f} entries per batch, {arguments.turn} fills per turn"
+            f"{entries / commits:,.0f} entries per batch, {arguments.turn} fills per turn; commit ms "
+            f"p50 {percentile_ms(commit_s, 0.5):.2f} p99 {percentile_ms(commit_s, 0.99):.2f} "
+            f"max {commit_s[-1] * 1000:.2f}"
         )
 
 
