@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from config.money import ascii_digits
@@ -31,20 +32,15 @@ class FixMessage:
     ``get`` returns the first value of a tag.
     """
 
-    __slots__ = ("_first", "fields", "msg_type", "raw")
+    __slots__ = ("fields", "get", "msg_type", "raw")
 
     def __init__(self, fields: list[tuple[int, str]], raw: bytes) -> None:
         self.fields = fields
         self.raw = raw
         self.msg_type = fields[2][1]
-        self._first: dict[int, str] | None = None
-
-    def get(self, tag: int) -> str | None:
-        first = self._first
-        if first is None:
-            # Built in C from the last field to the first, so each tag keeps its first value.
-            first = self._first = dict(reversed(self.fields))
-        return first.get(tag)
+        # A dict's own get, built in C from the last field to the first, so each tag keeps its first value:
+        # the session asks for six values of every message, each a Python call if ``get`` were a method.
+        self.get: Callable[[int], str | None] = dict(reversed(fields)).get
 
     def __repr__(self) -> str:
         return f"FixMessage({self.raw.replace(SOH, b'|')!r})"
