@@ -161,3 +161,11 @@ def test_checksum_is_the_byte_sum_modulo_256(data: bytes) -> None:
 def test_checksum_of_the_largest_bytes_at_piece_edges(size: int) -> None:
     data = b"\xff" * size
     assert checksum(data) == sum(data) % 256
+
+
+def test_values_with_equals_signs_and_tags_past_the_table_round_trip() -> None:
+    fields = [*LOGON, (58, "a=b=c"), (25000, "5000"), (554, "=")]
+    frame = encode("FIX.4.4", fields)
+    assert b"\x0125000=5000\x01" in frame
+    (message,) = parser().feed(frame)
+    assert message.fields[2:-1] == fields

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,23 @@ def test_value_finer_than_the_asset_scale_is_a_grid_failure() -> None:
     problem = _order(t54="1", t40="2", t38="1", t44="1.000000001")
     assert isinstance(problem, FieldProblem)
     assert problem.reason is RejectReason.PRICE_NOT_ON_TICK
+
+
+def test_a_remembered_conversion_answers_per_field_and_scale() -> None:
+    """The same text as another field or at another scale is judged afresh, twice alike."""
+    coarse = dataclasses.replace(SYMBOL, base_scale=2)
+    finer = "0.000000001"
+    for _ in range(2):
+        price = _order(t54="1", t40="2", t38="1", t44=finer)
+        assert isinstance(price, FieldProblem) and price.reason is RejectReason.PRICE_NOT_ON_TICK
+        quantity = _order(t54="1", t40="2", t38=finer, t44="1")
+        assert isinstance(quantity, FieldProblem) and quantity.reason is RejectReason.QUANTITY_NOT_ON_STEP
+        assert isinstance(_order(t54="1", t40="2", t38="0.001", t44="1"), SubmitOrder)
+        fields = {54: "1", 40: "2", 38: "0.001", 44: "1"}
+        refused = new_order_command(fields, coarse, order_id=7, account_id=3, ts_ns=11)
+        assert isinstance(refused, FieldProblem) and refused.reason is RejectReason.QUANTITY_NOT_ON_STEP
+        negative = _order(t54="1", t40="2", t38="-1", t44="1")
+        assert negative == FieldProblem(RejectReason.INVALID_ORDER, "OrderQty (38) must be positive")
 
 
 def test_replace() -> None:
