@@ -60,6 +60,8 @@ UNSUPPORTED_FEATURES = {
 }
 # Parameters of stop and trailing orders, which none of the order types we take needs.
 STOP_PARAMETERS = ("stopPrice", "trailingDelta")
+REFUSED_PARAMETERS = frozenset(UNSUPPORTED_FEATURES).union(STOP_PARAMETERS)
+STRATEGY_PARAMETERS = frozenset({"strategyId", "strategyType"})
 INVALID_RESPONSE_TYPE = invalid_parameter("newOrderRespType")  # built once, not per order
 
 
@@ -113,9 +115,9 @@ def place_order(
     response = params.choice("newOrderRespType", ResponseType, INVALID_RESPONSE_TYPE)
     strategy = _strategy(params)
     if order_type is OrderType.LIMIT:
-        for name, value in (("timeInForce", time_in_force), ("price", price), ("quantity", quantity)):
-            if value is None:
-                raise ApiFailure(bad_parameter(name))
+        if time_in_force is None or price is None or quantity is None:
+            missing = "timeInForce" if time_in_force is None else "price" if price is None else "quantity"
+            raise ApiFailure(bad_parameter(missing))
         if quote_quantity is not None:
             raise ApiFailure(not_required("quoteOrderQty"))
     elif order_type is OrderType.LIMIT_MAKER:
@@ -162,6 +164,8 @@ def refuse_unsupported(params: Params) -> None:
     order_type = params.raw("type")
     if isinstance(order_type, str) and order_type in UNLISTED_ORDER_TYPES:
         raise ApiFailure(ApiError(400, -1013, UNLISTED_ORDER_TYPES[order_type]))
+    if not params.sent_any(REFUSED_PARAMETERS):
+        return
     for name, message in UNSUPPORTED_FEATURES.items():
         if params.raw(name) is not None:
             raise ApiFailure(ApiError(400, -1013, message))
@@ -170,8 +174,10 @@ def refuse_unsupported(params: Params) -> None:
             raise ApiFailure(not_required(name))
 
 
-def _strategy(params: Params) -> dict[str, int]:
+def _strategy(params: Params) -> Mapping[str, int]:
     """``strategyId`` (a LONG) and ``strategyType`` (an INT from 1000000), those that were sent."""
+    if not params.sent_any(STRATEGY_PARAMETERS):
+        return NO_STRATEGY
     strategy_id = params.integer("strategyId")
     strategy_type = params.integer("strategyType", minimum=-(2**31), maximum=INT_MAX)
     if strategy_type is not None and strategy_type < STRATEGY_TYPE_MIN:
