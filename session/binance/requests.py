@@ -11,9 +11,8 @@ import enum
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
@@ -38,8 +37,10 @@ RETURN_RATE_LIMITS = "returnRateLimits"
 _CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 
 
-@dataclass(frozen=True, slots=True)
-class ApiRequest:
+class ApiRequest(NamedTuple):
+    """One decoded request: a NamedTuple, as immutable as a frozen dataclass and built in under half
+    the time (a frozen dataclass sets each field through ``object.__setattr__``)."""
+
     request_id: str | int | None
     method: str
     params: dict[str, Any]
