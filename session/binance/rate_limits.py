@@ -56,13 +56,6 @@ class RateCounter:
             self.window_end_ms = self.window_start_ms + self.span_ms
             self.count = 0
 
-    def order_refusal(self, now_ms: float, orders: int) -> ApiError | None:
-        """The error for ``orders`` more orders if they would pass this limit, else None (counts nothing)."""
-        self._roll(now_ms)
-        if self.count + orders > self.limit.limit:
-            return too_many_orders(self.limit.limit, self.limit.describe())
-        return None
-
     def charge_weight(self, now_ms: float, weight: int) -> ApiError | None:
         """Count a request's weight (refused requests count too, as Binance counts them); return the
         error once the count is past this weight limit."""
@@ -74,10 +67,11 @@ class RateCounter:
 
     def charge(self, now_ms: float, orders: int) -> ApiError | None:
         """Count ``orders`` against this order limit, or return its error (and count nothing)."""
-        error = self.order_refusal(now_ms, orders)
-        if error is None:
-            self.count += orders
-        return error
+        self._roll(now_ms)
+        if self.count + orders > self.limit.limit:
+            return too_many_orders(self.limit.limit, self.limit.describe())
+        self.count += orders
+        return None
 
     def report(self, now_ms: float) -> dict[str, object]:
         self._roll(now_ms)
