@@ -119,6 +119,8 @@ class ApiKeyDirectory:
 
     def __init__(self, records: Iterable[ApiKeyRecord]) -> None:
         self._keys: dict[str, ApiKey] = {}
+        # The dict's own get (the dict is only ever changed in place): every signed request looks a key up.
+        self.lookup: Callable[[str], ApiKey | None] = self._keys.get
         self._revoke_listeners: list[Callable[[str], None]] = []
         for record in records:
             self.add(record)
@@ -139,9 +141,6 @@ class ApiKeyDirectory:
         self._keys.pop(api_key, None)
         for listener in self._revoke_listeners:
             listener(api_key)
-
-    def lookup(self, api_key: str) -> ApiKey | None:
-        return self._keys.get(api_key)
 
 
 def _weight(method: _Method, request: ApiRequest) -> int:
@@ -559,17 +558,10 @@ class WsApi:
         error = counter.charge(now_ms, 1)
         return None if error is None else _too_many(error, counter, now_ms)
 
-    def _charge_order(self, key: ApiKey) -> None:
-        refusal = self._order_refusal(key)
-        if refusal is not None:
-            raise refusal
-
     def _rate_limits(self, connection: _ApiConnection, now_ms: float, orders: bool) -> list[dict[str, Any]]:
-        limits = [connection.weight.report(now_ms)]
-        api_key = connection.last_api_key
-        if orders and api_key in self._orders_by_key:
-            limits = [self._orders_by_key[api_key].report(now_ms), *limits]
-        return limits
+        weight = connection.weight.report(now_ms)
+        counter = self._orders_by_key.get(connection.last_api_key) if orders else None
+        return [weight] if counter is None else [counter.report(now_ms), weight]
 
     def _authenticate(
         self, connection: _ApiConnection, request: ApiRequest, permission: Permission
@@ -678,7 +670,9 @@ class WsApi:
 
     async def _order_place(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         key = self._authenticate(connection, request, Permission.TRADE)
-        self._charge_order(key)
+        refusal = self._order_refusal(key)
+        if refusal is not None:
+            raise refusal
         symbol = self._symbol(params)
         order_id = self.exchange.new_order_id()
         placed = place_order(

@@ -33,6 +33,8 @@ RECV_WINDOW_DEFAULT_MS = 5000
 RECV_WINDOW_MAX_MS = 60000
 TIMESTAMP_AHEAD_MAX_MS = 1000
 MICROSECOND_TIMESTAMP_DIGITS = 16
+MICROSECOND_TIMESTAMP_MIN = 10 ** (MICROSECOND_TIMESTAMP_DIGITS - 1)  # the least 16-digit number
+_RECV_WINDOW_DEFAULT = float(RECV_WINDOW_DEFAULT_MS)
 API_KEY_LENGTH_MAX = 128
 REPLAYED_SIGNATURE = ApiError(400, -1022, "Signature for this request was already used.")
 
@@ -63,8 +65,10 @@ def request_time_ms(params: dict[str, Any]) -> tuple[float, float]:
         raw = int(raw)
     if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
         raise ApiFailure(bad_parameter("timestamp"))
-    timestamp_ms = raw / 1000 if len(str(raw)) >= MICROSECOND_TIMESTAMP_DIGITS else float(raw)
-    window = params.get("recvWindow", RECV_WINDOW_DEFAULT_MS)
+    timestamp_ms = raw / 1000 if raw >= MICROSECOND_TIMESTAMP_MIN else float(raw)
+    if "recvWindow" not in params:
+        return timestamp_ms, _RECV_WINDOW_DEFAULT
+    window = params["recvWindow"]
     try:
         window_ms = float(window) if not isinstance(window, bool) else -1.0
     except (TypeError, ValueError):

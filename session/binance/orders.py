@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from book.reports import ExecutionKind, OrderReport
 from book.types import (
@@ -60,6 +59,8 @@ UNSUPPORTED_FEATURES = {
 }
 # Parameters of stop and trailing orders, which none of the order types we take needs.
 STOP_PARAMETERS = ("stopPrice", "trailingDelta")
+REFUSED_PARAMETERS = frozenset(UNSUPPORTED_FEATURES).union(STOP_PARAMETERS)
+STRATEGY_PARAMETERS = frozenset({"strategyId", "strategyType"})
 INVALID_RESPONSE_TYPE = invalid_parameter("newOrderRespType")  # built once, not per order
 
 
@@ -69,9 +70,9 @@ class ResponseType(enum.Enum):
     FULL = "FULL"
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
-    """A validated ``order.place``: the command, the client's id for it, and the answer it wants."""
+class PlaceOrder(NamedTuple):
+    """A validated ``order.place``: the command, the client's id for it, and the answer it wants (a
+    NamedTuple, like ``ApiRequest``: immutable and cheaper to build than a frozen dataclass)."""
 
     command: SubmitOrder
     client_order_id: str
@@ -113,9 +114,9 @@ def place_order(
     response = params.choice("newOrderRespType", ResponseType, INVALID_RESPONSE_TYPE)
     strategy = _strategy(params)
     if order_type is OrderType.LIMIT:
-        for name, value in (("timeInForce", time_in_force), ("price", price), ("quantity", quantity)):
-            if value is None:
-                raise ApiFailure(bad_parameter(name))
+        if time_in_force is None or price is None or quantity is None:
+            missing = "timeInForce" if time_in_force is None else "price" if price is None else "quantity"
+            raise ApiFailure(bad_parameter(missing))
         if quote_quantity is not None:
             raise ApiFailure(not_required("quoteOrderQty"))
     elif order_type is OrderType.LIMIT_MAKER:
@@ -162,6 +163,8 @@ def refuse_unsupported(params: Params) -> None:
     order_type = params.raw("type")
     if isinstance(order_type, str) and order_type in UNLISTED_ORDER_TYPES:
         raise ApiFailure(ApiError(400, -1013, UNLISTED_ORDER_TYPES[order_type]))
+    if not params.sent_any(REFUSED_PARAMETERS):
+        return
     for name, message in UNSUPPORTED_FEATURES.items():
         if params.raw(name) is not None:
             raise ApiFailure(ApiError(400, -1013, message))
@@ -170,8 +173,10 @@ def refuse_unsupported(params: Params) -> None:
             raise ApiFailure(not_required(name))
 
 
-def _strategy(params: Params) -> dict[str, int]:
+def _strategy(params: Params) -> Mapping[str, int]:
     """``strategyId`` (a LONG) and ``strategyType`` (an INT from 1000000), those that were sent."""
+    if not params.sent_any(STRATEGY_PARAMETERS):
+        return NO_STRATEGY
     strategy_id = params.integer("strategyId")
     strategy_type = params.integer("strategyType", minimum=-(2**31), maximum=INT_MAX)
     if strategy_type is not None and strategy_type < STRATEGY_TYPE_MIN:

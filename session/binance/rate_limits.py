@@ -33,26 +33,28 @@ class RateLimit:
 class RateCounter:
     """One limit's count in the current window."""
 
-    __slots__ = ("count", "limit", "span_ms", "window_start_ms")
+    __slots__ = ("_report_head", "count", "limit", "span_ms", "window_end_ms", "window_start_ms")
 
     def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
         self.span_ms = limit.span_ms
         self.window_start_ms = 0
+        self.window_end_ms = self.span_ms  # when the window ends and a refused client may retry
         self.count = 0
+        self._report_head = {
+            "rateLimitType": limit.kind,
+            "interval": limit.interval,
+            "intervalNum": limit.interval_count,
+            "limit": limit.limit,
+        }
 
     def _roll(self, now_ms: float) -> None:
-        """Start a new window once ``now_ms`` is past the current one (checked several times a request)."""
-        start = int(now_ms) // self.span_ms * self.span_ms
-        if start != self.window_start_ms:
-            self.window_start_ms, self.count = start, 0
-
-    def order_refusal(self, now_ms: float, orders: int) -> ApiError | None:
-        """The error for ``orders`` more orders if they would pass this limit, else None (counts nothing)."""
-        self._roll(now_ms)
-        if self.count + orders > self.limit.limit:
-            return too_many_orders(self.limit.limit, self.limit.describe())
-        return None
+        """Start a new window once ``now_ms`` is outside the current one (checked several times a
+        request, so the common case, still inside, is one chained comparison)."""
+        if not self.window_start_ms <= now_ms < self.window_end_ms:
+            self.window_start_ms = int(now_ms) // self.span_ms * self.span_ms
+            self.window_end_ms = self.window_start_ms + self.span_ms
+            self.count = 0
 
     def charge_weight(self, now_ms: float, weight: int) -> ApiError | None:
         """Count a request's weight (refused requests count too, as Binance counts them); return the
@@ -63,24 +65,14 @@ class RateCounter:
             return too_many_requests(self.limit.limit, self.limit.describe())
         return None
 
-    @property
-    def window_end_ms(self) -> int:
-        """When the current window ends and a refused client may retry (Binance's ``retryAfter``)."""
-        return self.window_start_ms + self.span_ms
-
     def charge(self, now_ms: float, orders: int) -> ApiError | None:
         """Count ``orders`` against this order limit, or return its error (and count nothing)."""
-        error = self.order_refusal(now_ms, orders)
-        if error is None:
-            self.count += orders
-        return error
+        self._roll(now_ms)
+        if self.count + orders > self.limit.limit:
+            return too_many_orders(self.limit.limit, self.limit.describe())
+        self.count += orders
+        return None
 
     def report(self, now_ms: float) -> dict[str, object]:
         self._roll(now_ms)
-        return {
-            "rateLimitType": self.limit.kind,
-            "interval": self.limit.interval,
-            "intervalNum": self.limit.interval_count,
-            "limit": self.limit.limit,
-            "count": self.count,
-        }
+        return {**self._report_head, "count": self.count}

@@ -10,13 +10,13 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
-from config.money import DecimalFormatError, ascii_digits, parse_decimal_minor
+from config.money import CONVERSIONS_CACHED_MAX, DecimalFormatError, ascii_digits, parse_decimal_minor
 from session.binance.errors import (
     INVALID_JSON,
     ApiError,
@@ -37,8 +37,10 @@ RETURN_RATE_LIMITS = "returnRateLimits"
 _CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 
 
-@dataclass(frozen=True, slots=True)
-class ApiRequest:
+class ApiRequest(NamedTuple):
+    """One decoded request: a NamedTuple, as immutable as a frozen dataclass and built in under half
+    the time (a frozen dataclass sets each field through ``object.__setattr__``)."""
+
     request_id: str | int | None
     method: str
     params: dict[str, Any]
@@ -56,12 +58,15 @@ def parse_request(message: bytes | str) -> ApiRequest:
     if not isinstance(document, dict):
         raise ApiFailure(INVALID_JSON)
     request_id = document.get("id")
-    if not (request_id is None or isinstance(request_id, int | str)) or isinstance(request_id, bool):
+    # orjson gives exact types, so ``type(...) is int`` leaves out bool as ``isinstance`` could not.
+    if type(request_id) is int:
+        if not LONG_MIN <= request_id <= LONG_MAX:
+            raise ApiFailure(bad_parameter("id"))
+    elif type(request_id) is str:
+        if len(request_id) > REQUEST_ID_LENGTH_MAX:
+            raise ApiFailure(invalid_parameter("id"))
+    elif request_id is not None:
         raise ApiFailure(bad_parameter("id"))
-    if isinstance(request_id, int) and not LONG_MIN <= request_id <= LONG_MAX:
-        raise ApiFailure(bad_parameter("id"))
-    if isinstance(request_id, str) and len(request_id) > REQUEST_ID_LENGTH_MAX:
-        raise ApiFailure(invalid_parameter("id"))
     method = document.get("method")
     if not isinstance(method, str) or not method:
         raise ApiFailure(bad_parameter("method"), request_id)
@@ -77,7 +82,11 @@ def parse_request(message: bytes | str) -> ApiRequest:
 
 
 class Params:
-    """Read a request's parameters by name and type; ``finish`` refuses any that were not read."""
+    """Read a request's parameters by name and type; ``finish`` refuses any that were not read.
+
+    The typed readers mark and fetch the value themselves rather than through ``_raw``: a dozen are
+    read per order, and each Python call saved is paid per parameter.
+    """
 
     __slots__ = ("_read", "_values")
 
@@ -87,6 +96,10 @@ class Params:
 
     def has(self, name: str) -> bool:
         return self._values.get(name) not in (None, "")
+
+    def sent_any(self, names: frozenset[str]) -> bool:
+        """Whether any of ``names`` was sent at all (even empty): when none was, reading them is a no-op."""
+        return not self._values.keys().isdisjoint(names)
 
     def _raw(self, name: str, required: bool) -> Any:
         self._read.add(name)
@@ -102,8 +115,11 @@ class Params:
         return self._raw(name, False)
 
     def text(self, name: str, *, required: bool = False, length_max: int = 64) -> str | None:
-        value = self._raw(name, required)
-        if value is None:
+        self._read.add(name)
+        value = self._values.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiFailure(bad_parameter(name))
             return None
         if not isinstance(value, str) or len(value) > length_max:
             raise ApiFailure(invalid_parameter(name))
@@ -121,8 +137,11 @@ class Params:
     def integer(
         self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = LONG_MAX
     ) -> int | None:
-        value = self._raw(name, required)
-        if value is None:
+        self._read.add(name)
+        value = self._values.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiFailure(bad_parameter(name))
             return None
         if isinstance(value, str) and ascii_digits(value):
             value = int(value)
@@ -132,28 +151,30 @@ class Params:
 
     def decimal_minor(self, name: str, scale: int, *, required: bool = False) -> int | None:
         """A positive decimal in minor units of ``scale``; finer than the scale is -1111."""
-        value = self._raw(name, required)
-        if value is None:
+        self._read.add(name)
+        value = self._values.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiFailure(bad_parameter(name))
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ApiFailure(invalid_parameter(name))
-        # A float's shortest form may be in exponent notation (1e-05); its decimal value is what was sent.
-        text = value if isinstance(value, str) else format(Decimal(repr(value)), "f")
-        try:
-            minor = parse_decimal_minor(text, scale)
-        except DecimalFormatError:
-            if _is_plain_decimal(text):
-                raise ApiFailure(too_precise(name)) from None
-            raise ApiFailure(invalid_parameter(name)) from None
-        if minor <= 0:
-            raise ApiFailure(invalid_parameter(name))
+        if type(value) is not str:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ApiFailure(invalid_parameter(name))
+            # A float's shortest form may be in exponent notation (1e-05); its decimal value is what was sent.
+            value = format(Decimal(repr(value)), "f")
+        minor = _positive_minor(value, scale)
+        if type(minor) is not int:
+            raise ApiFailure(minor(name))
         return minor
 
     def choice(
         self, name: str, kind: type[EnumType], error: ApiError, *, required: bool = False
     ) -> EnumType | None:
-        value = self._raw(name, required)
-        if value is None:
+        self._read.add(name)
+        value = self._values.get(name)
+        if value is None or value == "":
+            if required:
+                raise ApiFailure(bad_parameter(name))
             return None
         member = _members_by_value(kind).get(value) if isinstance(value, str) else None
         if member is None:
@@ -171,16 +192,32 @@ class Params:
         raise ApiFailure(invalid_parameter(name))
 
     def finish(self, *ignored: str) -> None:
-        """Refuse a parameter nobody read (``returnRateLimits`` is always allowed)."""
-        for name in self._values:
-            if name not in self._read and name not in ignored and name != RETURN_RATE_LIMITS:
-                raise ApiFailure(unknown_parameter(name))
+        """Refuse a parameter nobody read (``returnRateLimits`` is always allowed), the first in the
+        request's order; the unread names are one set difference, not a Python loop per name."""
+        unread = self._values.keys() - self._read
+        if unread:
+            unread.difference_update(ignored)
+            unread.discard(RETURN_RATE_LIMITS)
+        if unread:
+            raise ApiFailure(unknown_parameter(next(name for name in self._values if name in unread)))
 
 
 @functools.cache
 def _members_by_value(kind: type[EnumType]) -> dict[str, EnumType]:
     """An enum's members by their wire value: a dict lookup, where ``kind(value)`` costs a microsecond."""
     return {member.value: member for member in kind}
+
+
+@functools.lru_cache(maxsize=CONVERSIONS_CACHED_MAX)
+def _positive_minor(text: str, scale: int) -> int | Callable[[str], ApiError]:
+    """``text`` in minor units of ``scale`` if positive, else the error to raise for the parameter
+    (too precise or not valid). Cached, as the conversions are: orders repeat the same few prices and
+    quantities, and the answer depends on the arguments alone."""
+    try:
+        minor = parse_decimal_minor(text, scale)
+    except DecimalFormatError:
+        return too_precise if _is_plain_decimal(text) else invalid_parameter
+    return minor if minor > 0 else invalid_parameter
 
 
 def _is_plain_decimal(text: str) -> bool:

@@ -74,3 +74,9 @@ def test_a_logged_on_connection_needs_no_signature_but_keeps_the_timing_rules() 
     assert code_of(checker, unsigned)[0] == -1002
     assert checker.check(unsigned, NOW_MS, Permission.TRADE, session_key=TRADER) is TRADER
     assert code_of(checker, {"timestamp": int(NOW_MS) - 6000}, session_key=TRADER)[0] == -1021
+
+
+def test_sixteen_digits_make_a_microsecond_timestamp_and_no_window_is_five_seconds() -> None:
+    assert request_time_ms({"timestamp": 10**15 - 1}) == (float(10**15 - 1), 5000.0)
+    assert request_time_ms({"timestamp": str(10**15)}) == (10**12, 5000.0)
+    assert request_time_ms({"timestamp": 10**15, "recvWindow": "5000"}) == (10**12, 5000.0)

@@ -49,3 +49,11 @@ def test_weight_windows_start_on_the_minute_and_refused_requests_count() -> None
         "limit": 10,
         "count": 1,
     }
+
+
+def test_a_clock_stepping_back_a_window_starts_that_window_afresh() -> None:
+    weight = RateCounter(RateLimit("REQUEST_WEIGHT", "MINUTE", 1, 100))
+    weight.charge_weight(120_500.0, 7)
+    assert weight.report(179_999.9)["count"] == 7
+    assert weight.report(119_999.0)["count"] == 0
+    assert (weight.window_start_ms, weight.window_end_ms) == (60_000, 120_000)

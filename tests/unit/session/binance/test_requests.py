@@ -109,3 +109,27 @@ def test_client_order_ids_keep_to_binances_legal_range(value: str) -> None:
 def test_a_legal_client_order_id_is_read_as_sent() -> None:
     assert Params({"origClientOrderId": "My-order_7"}).client_order_id("origClientOrderId") == "My-order_7"
     assert Params({}).client_order_id("origClientOrderId") is None
+
+
+def test_the_first_unread_parameter_in_request_order_is_refused() -> None:
+    params = Params({"b": "1", "timestamp": "5", "a": "2", "returnRateLimits": False, "c": "3"})
+    params.text("c")
+    with pytest.raises(ApiFailure) as caught:
+        params.finish("timestamp")
+    assert caught.value.error.msg == "An unknown parameter was sent: 'b'."
+    params.text("b")
+    params.text("a")
+    params.finish("timestamp")
+
+
+def test_a_cached_decimal_still_names_its_own_parameter() -> None:
+    for _ in range(2):
+        for name in ("price", "quantity"):
+            with pytest.raises(ApiFailure) as caught:
+                Params({name: "1.001"}).decimal_minor(name, 2)
+            assert caught.value.error.msg == f"Parameter '{name}' has too much precision."
+            with pytest.raises(ApiFailure) as caught:
+                Params({name: "0.00"}).decimal_minor(name, 2)
+            assert caught.value.error.msg == f"Data sent for parameter '{name}' is not valid."
+        assert Params({"price": "1.5"}).decimal_minor("price", 2) == 150
+        assert Params({"price": "1.5"}).decimal_minor("price", 3) == 1500
