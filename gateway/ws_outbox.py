@@ -2,37 +2,26 @@
 
 ``websockets`` frames and writes every ``send`` on its own; at thousands of small messages a second
 that per-frame cost (frame object, buffer, syscall, peer wake-up) is what limits a Python server. Here a
-message is framed once (the same bytes serve every receiver, since a server never masks) and each
-connection's frames since the last flush go out in one write.
+message is framed once with ``websockets.frames.Frame`` (the same bytes serve every receiver, since a
+server never masks) and each connection's frames since the last flush go out in one write.
 """
 
 from __future__ import annotations
 
 import asyncio
-import struct
 
 import structlog
 from websockets.asyncio.server import ServerConnection
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 log = structlog.get_logger("gateway.ws_outbox")
 POLICY_VIOLATION = 1008
-FIN_TEXT = 0x81  # FIN set, no RSV bits, opcode 1 (text)
-_SHORT_LENGTH_MAX = 125
-_MEDIUM_LENGTH_MAX = 65535
-_MEDIUM_HEADER = struct.Struct("!BBH")
-_LONG_HEADER = struct.Struct("!BBQ")
 
 
 def text_frame(payload: bytes) -> bytes:
-    """The wire bytes of one unmasked text frame carrying ``payload`` (UTF-8 JSON), as
-    ``websockets.frames.Frame.serialize`` writes them, without its per-frame object and buffer."""
-    length = len(payload)
-    if length <= _SHORT_LENGTH_MAX:
-        return bytes((FIN_TEXT, length)) + payload
-    if length <= _MEDIUM_LENGTH_MAX:
-        return _MEDIUM_HEADER.pack(FIN_TEXT, 126, length) + payload
-    return _LONG_HEADER.pack(FIN_TEXT, 127, length) + payload
+    """The wire bytes of one unmasked text frame carrying ``payload`` (UTF-8 JSON)."""
+    return Frame(Opcode.TEXT, payload).serialize(mask=False)
 
 
 class Outbox:
