@@ -82,11 +82,7 @@ def parse_request(message: bytes | str) -> ApiRequest:
 
 
 class Params:
-    """Read a request's parameters by name and type; ``finish`` refuses any that were not read.
-
-    The typed readers mark and fetch the value themselves rather than through ``_raw``: a dozen are
-    read per order, and each Python call saved is paid per parameter.
-    """
+    """Read a request's parameters by name and type; ``finish`` refuses any that were not read."""
 
     __slots__ = ("_read", "_values")
 
@@ -115,11 +111,8 @@ class Params:
         return self._raw(name, False)
 
     def text(self, name: str, *, required: bool = False, length_max: int = 64) -> str | None:
-        self._read.add(name)
-        value = self._values.get(name)
-        if value is None or value == "":
-            if required:
-                raise ApiFailure(bad_parameter(name))
+        value = self._raw(name, required)
+        if value is None:
             return None
         if not isinstance(value, str) or len(value) > length_max:
             raise ApiFailure(invalid_parameter(name))
@@ -137,11 +130,8 @@ class Params:
     def integer(
         self, name: str, *, required: bool = False, minimum: int = 0, maximum: int = LONG_MAX
     ) -> int | None:
-        self._read.add(name)
-        value = self._values.get(name)
-        if value is None or value == "":
-            if required:
-                raise ApiFailure(bad_parameter(name))
+        value = self._raw(name, required)
+        if value is None:
             return None
         if isinstance(value, str) and ascii_digits(value):
             value = int(value)
@@ -151,11 +141,8 @@ class Params:
 
     def decimal_minor(self, name: str, scale: int, *, required: bool = False) -> int | None:
         """A positive decimal in minor units of ``scale``; finer than the scale is -1111."""
-        self._read.add(name)
-        value = self._values.get(name)
-        if value is None or value == "":
-            if required:
-                raise ApiFailure(bad_parameter(name))
+        value = self._raw(name, required)
+        if value is None:
             return None
         if type(value) is not str:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -170,11 +157,8 @@ class Params:
     def choice(
         self, name: str, kind: type[EnumType], error: ApiError, *, required: bool = False
     ) -> EnumType | None:
-        self._read.add(name)
-        value = self._values.get(name)
-        if value is None or value == "":
-            if required:
-                raise ApiFailure(bad_parameter(name))
+        value = self._raw(name, required)
+        if value is None:
             return None
         member = _members_by_value(kind).get(value) if isinstance(value, str) else None
         if member is None:
