@@ -280,19 +280,20 @@ def validate(message: FixMessage) -> Problem | None:
     for index, allowed in enums:
         if values[index] not in allowed:
             passed = False
-    if not passed:
-        return _value_problem(ordered, values)
+    if not passed and (problem := _value_problem(ordered, values)) is not None:
+        return problem
     return _group_count_problem(message) if grouped else None
 
 
 def _value_problem(checks: _ValueChecks, values: tuple[str, ...]) -> Problem | None:
+    """The first value problem by the ordered checks, which are the authority on what is accepted."""
     for index, tag, pattern, allowed in checks:
         value = values[index]
         if pattern is not None and not pattern.fullmatch(value):
             return Problem(INCORRECT_DATA_FORMAT, tag, f"Incorrect data format for value ({tag})")
         if allowed is not None and value not in allowed:
             return Problem(VALUE_INCORRECT, tag, f"Value is incorrect (out of range) for this tag ({tag})")
-    raise AssertionError("the regrouped value checks refused what the ordered ones accept")
+    return None
 
 
 def _shape_checks(msg_type: str, tags: tuple[int, ...]) -> _ShapeChecks | None:
