@@ -21,7 +21,7 @@ from ledger.sqlite_store import PAGE_CACHE_KIB, WAL_AUTOCHECKPOINT_PAGES, Sqlite
 from ledger.store import CommitBatch
 from tests.integration.ledger.test_stores import order
 
-WAIT_POLLS = 200  # every 0.01 s
+WAIT_POLLS = 500  # every 0.01 s
 
 
 async def _store(tmp_path: Path) -> SqliteStore:
