@@ -38,7 +38,7 @@ from ledger.ledger import Ledger
 from ledger.postgres_store import PostgresStore
 from ledger.sqlite_store import SqliteStore
 from ledger.store import BookNumbering, CheckpointChanges, Store, trade_second
-from ledger.verify import open_order_spend, unlisted_symbol_problems
+from ledger.verify import open_order_problems
 from ledger.writer import GroupCommitWriter
 
 log = structlog.get_logger("gateway.server")
@@ -121,8 +121,7 @@ class GatewayServer:
                 counts[order.account_id] = counts.get(order.account_id, 0) + 1
             books[name] = task
             self._seed_market_data(name, book)
-        problems = unlisted_symbol_problems(state.open_orders, settings.symbols)
-        problems += self.ledger.verify(open_order_spend(state.open_orders, settings.symbols))
+        problems = open_order_problems(self.ledger, state.open_orders, settings.symbols)
         if problems:
             await self.writer.close()
             await self._tasks.pop()

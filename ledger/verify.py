@@ -47,6 +47,14 @@ def unlisted_symbol_problems(orders: list[OrderRecord], symbols: Mapping[str, Sy
     ]
 
 
+def open_order_problems(
+    ledger: Ledger, orders: list[OrderRecord], symbols: Mapping[str, SymbolSettings]
+) -> list[str]:
+    """The ledger's invariants, its holds checked against ``orders``, and first the open orders whose
+    symbol the configuration no longer lists (whose holds it cannot check)."""
+    return unlisted_symbol_problems(orders, symbols) + ledger.verify(open_order_spend(orders, symbols))
+
+
 async def _replay_in_pages(ledger: Ledger, snapshot: StoreSnapshot, after: int, until: int) -> None:
     """Replay the journal ``after < sequence <= until`` a page at a time, yielding between pages."""
     for start in range(after, until, JOURNAL_PAGE_ENTRIES):
@@ -71,7 +79,6 @@ async def verify_store(store: Store, fees: FeeSettings, symbols: Mapping[str, Sy
         await _replay_in_pages(restored, snapshot, checkpoint.sequence, last_sequence)
         from_postings = Ledger(fees=fees)
         await _replay_in_pages(from_postings, snapshot, 0, last_sequence)
-    problems = unlisted_symbol_problems(state.open_orders, symbols)
-    problems += restored.verify(open_order_spend(state.open_orders, symbols))
+    problems = open_order_problems(restored, state.open_orders, symbols)
     problems += restored.differences(from_postings)
     return problems
