@@ -16,7 +16,7 @@ from config.settings import StoreSettings
 from gateway.fix_transport import AcceptedSession, FixAcceptor, last_reset_instant_s
 from ledger.sqlite_store import SqliteStore
 from ledger.writer import GroupCommitWriter
-from session.fix.codec import FixMessage, encode
+from session.fix.codec import FixMessage, FixParser, encode
 from session.fix.session import SessionConfig, utc_timestamp
 from tests.e2e.gateway.fix_client import FixTestClient
 
@@ -376,3 +376,36 @@ async def test_poss_resend_reaches_the_application(tmp_path: Path) -> None:
         await writer.close()
         await task
         await store.close()
+
+
+def _frame(seq: int, msg_type: str, body: list[tuple[int, str]]) -> bytes:
+    header = [(35, msg_type), (49, "ALICE"), (56, "GATEWAY"), (34, str(seq))]
+    return encode("FIX.4.4", [*header, (52, utc_timestamp(time.time())), *body])
+
+
+async def _read_until_closed(reader: asyncio.StreamReader) -> list[FixMessage]:
+    parser = FixParser(message_bytes_max=65536, buffer_bytes_max=1 << 20)
+    messages: list[FixMessage] = []
+    while data := await asyncio.wait_for(reader.read(65536), 15):
+        messages += [item for item in parser.feed(data) if isinstance(item, FixMessage)]
+    return messages
+
+
+async def test_messages_behind_the_logon_in_the_same_segment_are_answered_in_order(tmp_path: Path) -> None:
+    """They arrive while the logon is being checked off the loop: held, then handled after it, in order.
+    Half-closing after them still gets every answer before the acceptor closes the connection."""
+    async with acceptor_for_alice(tmp_path) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            _frame(1, "A", [(98, "0"), (108, "30")])
+            + _frame(2, "1", [(112, "FIRST")])
+            + _frame(3, "1", [(112, "SECOND")])
+        )
+        writer.write_eof()
+        messages = await _read_until_closed(reader)
+        writer.close()
+        assert [(message.msg_type, message.get(112)) for message in messages] == [
+            ("A", None),
+            ("0", "FIRST"),
+            ("0", "SECOND"),
+        ]
