@@ -114,8 +114,8 @@ class _Connection(asyncio.Protocol):
 
     A protocol, not a stream reader: bytes are parsed and acted on in ``data_received``, in the turn
     they arrive, and output is flushed by a callback once per loop turn. A stream reader and a task per
-    connection cost two task wake-ups, an event and a lock for every read (about 4% of an order's
-    Python at 1,000 orders/s). What must wait (the logon's store reads and credential check, a
+    connection cost two task wake-ups, an event and a lock for every read (1.3% of the instructions
+    of an order that arrives alone). What must wait (the logon's store reads and credential check, a
     sequence reset, a resend from the store) runs as one step task at a time, with reading paused
     and later frames held until it ends, so messages are still handled strictly in order.
     """
