@@ -409,3 +409,55 @@ async def test_messages_behind_the_logon_in_the_same_segment_are_answered_in_ord
             ("0", "FIRST"),
             ("0", "SECOND"),
         ]
+
+
+class SessionsApplication(NullApplication):
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    def on_logon(self, session_id: str, account: str, dialect: object) -> None:
+        self.events.append(f"logon {session_id}")
+
+    def on_logout(self, session_id: str) -> None:
+        self.events.append(f"logout {session_id}")
+
+
+async def test_a_connection_lost_during_its_logon_check_frees_its_session(tmp_path: Path) -> None:
+    """Reading is paused during the check, so the loss is seen after it: the application hears the
+    logout of every logon it heard of, and the session can log on again."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow_check(message) -> str | None:
+        started.set()
+        release.wait(10)
+        return None
+
+    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    writer = GroupCommitWriter(store)
+    task = asyncio.create_task(writer.run())
+    application = SessionsApplication()
+    acceptor = alice_acceptor(store, writer, config=dataclasses.replace(ALICE, authenticate=slow_check))
+    acceptor.application = application
+    port = await acceptor.listen("127.0.0.1", 0)
+    try:
+        _, client = await asyncio.open_connection("127.0.0.1", port)
+        client.write(_frame(1, "A", [(98, "0"), (108, "30")]))
+        await asyncio.wait_for(_until(started.is_set), 5)
+        client.transport.abort()
+        release.set()
+        await asyncio.wait_for(_until(lambda: not acceptor.connected), 5)
+        assert application.events in ([], ["logon S", "logout S"])
+        application.events.clear()
+        again = FixTestClient("ALICE", "unused")
+        await again.connect(port, reset_seq_num=True)
+        await asyncio.wait_for(_until(lambda: again.of_type("A")), 5)
+        await again.close()
+        await asyncio.wait_for(_until(lambda: not acceptor.connected), 5)
+        assert application.events == ["logon S", "logout S"]
+    finally:
+        release.set()
+        await acceptor.close()
+        await writer.close()
+        await task
+        await store.close()
