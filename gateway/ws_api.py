@@ -52,6 +52,7 @@ from session.binance.errors import (
     SESSION_KEY_REVOKED,
     SUBSCRIPTION_ACTIVE,
     SUBSCRIPTION_INACTIVE,
+    SYMBOL_STATUS_MISMATCH,
     TIME_RANGE_TOO_LONG,
     UNKNOWN_METHOD,
     UNKNOWN_ORDER_CANCEL,
@@ -63,7 +64,14 @@ from session.binance.errors import (
     ip_banned,
     new_order_error,
 )
-from session.binance.market import depth, exchange_info, recent_trades, symbol_info, ticker_price
+from session.binance.market import (
+    depth,
+    exchange_info,
+    recent_trades,
+    symbol_info,
+    ticker_book,
+    ticker_price,
+)
 from session.binance.orders import (
     account_trade,
     cancel_result,
@@ -337,6 +345,7 @@ class WsApi:
             "depth": _Method(self._depth, _depth_weight),
             "trades.recent": _Method(self._trades_recent, 25),
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
+            "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
             "order.place": _Method(
                 self._order_place,
                 1,
@@ -654,17 +663,52 @@ class WsApi:
         return recent_trades(symbol, self.broadcaster.recent_trades(symbol.name, min(limit, 1000)))
 
     async def _ticker_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
+        symbols, single = self._ticker_symbols(params)
+        prices = []
+        for symbol in symbols:
+            last = self.broadcaster.recent_trades(symbol.name, 1)
+            prices.append(ticker_price(symbol, last[-1].price_minor if last else 0))
+        return prices[0] if single else prices
+
+    async def _ticker_book(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
+        symbols, single = self._ticker_symbols(params)
+        books = [ticker_book(symbol, *self.broadcaster.best_bid_offer(symbol.name)) for symbol in symbols]
+        return books[0] if single else books
+
+    def _ticker_symbols(self, params: Params) -> tuple[list[SymbolSettings], bool]:
+        """The symbols a ticker request names (``symbol``, or the list ``symbols``, else all of them), kept
+        to those whose status is ``symbolStatus`` if it is given; and whether ``symbol`` named one alone,
+        whose answer is an object rather than a list."""
         single = params.text("symbol", length_max=20)
         listed = params.raw("symbols")
+        status = params.raw("symbolStatus")
         params.finish()
-        names = [single] if single else (list(listed) if isinstance(listed, list) else list(self.symbols))
+        if single is not None and listed is not None:
+            raise ApiFailure(BAD_PARAMETER_COMBINATION)
+        if listed is not None and not (
+            isinstance(listed, list) and listed and all(isinstance(name, str) for name in listed)
+        ):
+            raise ApiFailure(invalid_parameter("symbols"))
+        if status is not None and status not in SYMBOL_STATUSES:
+            raise ApiFailure(INVALID_SYMBOL_STATUS)
+        if single is not None:
+            names = [single]
+        elif listed is not None:
+            names = listed
+        else:
+            names = list(self.symbols)
         if any(name not in self.symbols for name in names):
             raise ApiFailure(INVALID_SYMBOL)
-        prices = []
-        for name in names:
-            last = self.broadcaster.recent_trades(name, 1)
-            prices.append(ticker_price(self.symbols[name], last[-1].price_minor if last else 0))
-        return prices[0] if single else prices
+        if len(set(names)) != len(names):
+            raise ApiFailure(DUPLICATE_SYMBOLS)
+        if status is not None:
+            names = [name for name in names if self._status(name) == status]
+            if single is not None and not names:
+                raise ApiFailure(SYMBOL_STATUS_MISMATCH)
+        return [self.symbols[name] for name in names], single is not None
+
+    def _status(self, name: str) -> str:
+        return "HALT" if self.exchange.books[name].book.halted else "TRADING"
 
     # Trading ----------------------------------------------------------------------------------------
 

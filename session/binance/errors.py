@@ -59,6 +59,9 @@ def too_precise(name: str) -> ApiError:
 INVALID_JSON = ApiError(400, -1135, "Invalid JSON Request")
 INVALID_SYMBOL = ApiError(400, -1121, "Invalid symbol.")
 INVALID_SYMBOL_STATUS = ApiError(400, -1122, "Invalid symbolStatus.")
+SYMBOL_STATUS_MISMATCH = ApiError(
+    400, -1220, "The symbol's status does not match the requested symbolStatus."
+)
 BAD_PARAMETER_COMBINATION = ApiError(400, -1128, "Combination of optional parameters invalid.")
 TIME_RANGE_TOO_LONG = ApiError(400, -1127, "More than 24 hours between startTime and endTime.")
 DUPLICATE_SYMBOLS = ApiError(400, -1151, "Symbol is present multiple times in the list.")

@@ -121,3 +121,19 @@ def recent_trades(symbol: SymbolSettings, trades: Sequence[Any]) -> list[dict[st
 
 def ticker_price(symbol: SymbolSettings, last_price_minor: int) -> dict[str, Any]:
     return {"symbol": symbol.name, "price": format_minor(last_price_minor, symbol.quote_scale)}
+
+
+def ticker_book(
+    symbol: SymbolSettings, bid: tuple[int, int] | None, ask: tuple[int, int] | None
+) -> dict[str, Any]:
+    """``ticker.book``: the best bid and ask and their quantities; an empty side is all zeros."""
+    quote, base = symbol.quote_scale, symbol.base_scale
+    bid_price, bid_quantity = bid or (0, 0)
+    ask_price, ask_quantity = ask or (0, 0)
+    return {
+        "symbol": symbol.name,
+        "bidPrice": format_minor(bid_price, quote),
+        "bidQty": format_minor(bid_quantity, base),
+        "askPrice": format_minor(ask_price, quote),
+        "askQty": format_minor(ask_quantity, base),
+    }

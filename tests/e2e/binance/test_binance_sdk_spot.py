@@ -61,6 +61,8 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
         assert status.data().result.status == "NEW"
         (open_order,) = (await connection.open_orders_status()).data().result
         assert open_order.order_id == result.order_id
+        book = (await connection.ticker_book(symbol="BTCUSDT")).data().actual_instance.result
+        assert (book.bid_price, book.bid_qty, book.ask_qty) == ("30000.00000000", "0.01000000", "0.00000000")
 
         tested = await connection.order_test(
             symbol="BTCUSDT",

@@ -223,6 +223,47 @@ async def test_recent_trades_and_ticker_price(gateway: GatewayServer) -> None:
         ]
 
 
+async def test_ticker_book_shows_the_best_bid_and_ask_and_takes_binances_selection(
+    gateway: GatewayServer,
+) -> None:
+    await trade_once(gateway)  # leaves 0.05 BTC offered at 50,000 and no bid
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        count = (await client.call("time"))["rateLimits"][0]["count"]
+        book = await client.call("ticker.book", {"symbol": "BTCUSDT"})
+        assert book["result"] == {
+            "symbol": "BTCUSDT",
+            "bidPrice": "0.00000000",
+            "bidQty": "0.00000000",
+            "askPrice": "50000.00000000",
+            "askQty": "0.05000000",
+        }
+        assert book["rateLimits"][0]["count"] == count + 2
+        listed = await client.call("ticker.book", {"symbols": ["ETHUSDT", "BTCUSDT"]})
+        assert [row["symbol"] for row in listed["result"]] == ["ETHUSDT", "BTCUSDT"]
+        assert listed["rateLimits"][0]["count"] == count + 2 + 4
+        everything = (await client.call("ticker.book"))["result"]
+        assert {row["symbol"] for row in everything} == {"BTCUSDT", "ETHUSDT", "ETHBTC"}
+        await gateway.admin_commands.halt({"symbol": "ETHBTC"})
+        halted = (await client.call("ticker.book", {"symbolStatus": "HALT"}))["result"]
+        assert [row["symbol"] for row in halted] == ["ETHBTC"]
+        for params, code in (
+            ({"symbol": "ETHBTC", "symbolStatus": "TRADING"}, -1220),
+            ({"symbol": "BTCUSDT", "symbols": ["BTCUSDT"]}, -1128),
+            ({"symbols": "BTCUSDT"}, -1130),
+            ({"symbols": []}, -1130),
+            ({"symbols": ["BTCUSDT", "BTCUSDT"]}, -1151),
+            ({"symbol": "NOPE"}, -1121),
+            ({"symbolStatus": "OPEN"}, -1122),
+            ({"symbol": "BTCUSDT", "depth": 5}, -1103),
+        ):
+            answer = await client.call("ticker.book", params)
+            assert (answer["status"], answer["error"]["code"]) == (400, code), params
+            answer = await client.call("ticker.price", params)
+            assert (answer["status"], answer["error"]["code"]) == (400, code), params
+
+
 async def test_recent_trades_and_last_price_survive_a_restart(tmp_path: Path) -> None:
     async with (
         restarted_after_two_trades(tmp_path) as second,
