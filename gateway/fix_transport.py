@@ -495,14 +495,18 @@ class FixAcceptor:
         if self.open:
             await asyncio.wait([connection.closed for connection in self.open], timeout=timeout_s)
 
-    async def close(self) -> None:
-        """Stop listening and end every connection, each after what it took is committed and written."""
+    async def close(self, timeout_s: float = 5.0) -> None:
+        """Stop listening and end every connection, each after what it took is committed and written;
+        one still open after ``timeout_s`` is aborted."""
         for server in self._servers:
             server.close()
         for connection in list(self.open):
             connection.end()
         if self.open:
-            await asyncio.wait([connection.closed for connection in self.open], timeout=5.0)
+            await asyncio.wait([connection.closed for connection in self.open], timeout=timeout_s)
+        for connection in list(self.open):
+            if connection.transport is not None:
+                connection.transport.abort()
         for server in self._servers:
             await server.wait_closed()
 

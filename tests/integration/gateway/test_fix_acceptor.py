@@ -461,3 +461,39 @@ async def test_a_connection_lost_during_its_logon_check_frees_its_session(tmp_pa
         await writer.close()
         await task
         await store.close()
+
+
+class StalledPersistence:
+    """A writer whose commits never complete."""
+
+    def __init__(self) -> None:
+        self.pending: asyncio.Future[None] | None = None
+
+    def record_fix_session(self, session_id: str, next_in: int, next_out: int, sent: list) -> None:
+        pass
+
+    def discard_fix_session(self, session_id: str) -> None:
+        pass
+
+    def commit_point(self) -> asyncio.Future[None]:
+        if self.pending is None:
+            self.pending = asyncio.get_running_loop().create_future()
+        return self.pending
+
+
+async def test_closing_aborts_a_connection_whose_commit_never_comes(tmp_path: Path) -> None:
+    store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "fix.sqlite3")))
+    await store.open()
+    persistence = StalledPersistence()
+    acceptor = alice_acceptor(store, persistence)  # type: ignore[arg-type]
+    port = await acceptor.listen("127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(_frame(1, "A", [(98, "0"), (108, "30")]))
+        await asyncio.wait_for(_until(lambda: persistence.pending is not None), 5)
+        await asyncio.wait_for(acceptor.close(timeout_s=0.2), 5)
+        assert await _read_until_closed(reader) == []  # the Logon reply waited for its commit
+        assert not acceptor.open
+        writer.close()
+    finally:
+        await store.close()
