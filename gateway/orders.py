@@ -94,7 +94,7 @@ class OrderState:
     @property
     def leaves_minor(self) -> int:
         """Base quantity still working (zero once the order is done)."""
-        if not self.is_open or not self.quantity_minor:
+        if self.status in TERMINAL_STATUSES or not self.quantity_minor:
             return 0
         return self.quantity_minor - self.filled_minor
 
