@@ -1,4 +1,4 @@
-"""Order state snapshots: ``OrderState.report`` builds its ``OrderReport`` by position."""
+"""Order state: ``OrderState.from_command`` and ``OrderState.report`` build by position."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from book.types import (
     RejectReason,
     SelfTradePrevention,
     Side,
+    SubmitOrder,
     TimeInForce,
 )
 from gateway.orders import OrderState
@@ -87,3 +88,41 @@ def test_every_report_field_comes_from_its_own_source() -> None:
     }
     assert [field.name for field in fields(OrderReport)] == list(expected)
     assert {name: getattr(report, name) for name in expected} == expected
+
+
+def test_a_new_order_state_takes_each_field_from_its_own_source() -> None:
+    command = SubmitOrder(
+        order_id=201,
+        account_id=202,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.IOC,
+        price_minor=203,
+        quantity_minor=204,
+        self_trade_prevention=None,
+        ts_ns=205,
+    )
+    state = OrderState.from_command(
+        command,
+        symbol="ETHUSDT",
+        client_order_id="c-1",
+        origin="fix:S",
+        default_stp=SelfTradePrevention.EXPIRE_TAKER,
+    )
+    assert state == OrderState(
+        order_id=201,
+        symbol="ETHUSDT",
+        account_id=202,
+        client_order_id="c-1",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.IOC,
+        self_trade_prevention=SelfTradePrevention.EXPIRE_TAKER,
+        price_minor=203,
+        quantity_minor=204,
+        quote_quantity_minor=0,
+        created_ns=205,
+        updated_ns=205,
+        origin="fix:S",
+    )
+    assert (state.status, state.filled_minor, state.original_client_order_id) == (OrderStatus.NEW, 0, "")
