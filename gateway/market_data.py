@@ -4,6 +4,10 @@ It keeps its own copy of each book's depth, fed only by committed level changes,
 diff stream always agree: a snapshot's ``last_update_id`` is the ``last_update_id`` of the last diff
 applied to it, and diffs cover consecutive update ids with no gap. A subscriber that cannot keep up is
 disconnected with a reason; the broadcaster never waits for one.
+
+With no subscriber for a symbol, a turn only advances that copy, its update ids and its trades: building
+the update nobody reads, and the streams merging it, cost about 29,000 instructions per isolated FIX
+order. Trade listeners (the 24 h statistics and klines) get every committed trade, subscribers or not.
 """
 
 from __future__ import annotations
@@ -57,6 +61,9 @@ class Subscriber(Protocol):
     def disconnect(self, reason: str) -> None: ...
 
 
+TradeListener = Callable[[tuple[TradeExecuted, ...], int], None]
+
+
 class _SymbolDepth:
     """The committed depth of one symbol: price -> quantity per side, and the last update id."""
 
@@ -87,6 +94,7 @@ class MarketDataBroadcaster:
     ) -> None:
         self._depth = {symbol: _SymbolDepth() for symbol in symbols}
         self._subscribers: dict[str, set[Subscriber]] = {symbol: set() for symbol in self._depth}
+        self._trade_listeners: dict[str, list[TradeListener]] = {symbol: [] for symbol in self._depth}
         self._on_slow_consumer = on_slow_consumer
         self._recent_trades_max = recent_trades_max
 
@@ -97,6 +105,10 @@ class MarketDataBroadcaster:
 
     def unsubscribe(self, symbol: str, subscriber: Subscriber) -> None:
         self._subscribers[symbol].discard(subscriber)
+
+    def listen_to_trades(self, symbol: str, listener: TradeListener) -> None:
+        """Hand ``listener`` each committed turn's trades of ``symbol`` and its time, subscribers or not."""
+        self._trade_listeners[symbol].append(listener)
 
     def subscriber_count(self) -> int:
         return sum(len(subscribers) for subscribers in self._subscribers.values())
@@ -126,8 +138,10 @@ class MarketDataBroadcaster:
         return depth.best(Side.BUY), depth.best(Side.SELL)
 
     def publish(self, symbol: str, events: Iterable[object], ts_ns: int) -> MarketDataUpdate | None:
-        """Apply one committed turn's events of ``symbol`` and deliver the update; None if nothing changed."""
+        """Apply one committed turn's events of ``symbol`` and deliver the update; None if nothing changed
+        or no one subscribes to the symbol."""
         depth = self._depth[symbol]
+        subscribers = self._subscribers[symbol]
         bids: dict[int, tuple[int, int, bool]] = {}
         asks: dict[int, tuple[int, int, bool]] = {}
         trades = []
@@ -145,11 +159,14 @@ class MarketDataBroadcaster:
                 depth.last_update_id += 1
             elif type(event) is TradeExecuted:
                 trades.append(event)
-        if not (bids or asks or trades):
-            return None
-        if trades:
-            depth.recent_trades.extend(trades)
+        committed = tuple(trades)
+        if committed:
+            depth.recent_trades.extend(committed)
             del depth.recent_trades[: -self._recent_trades_max]
+            for listener in self._trade_listeners[symbol]:
+                listener(committed, ts_ns)
+        if not subscribers or not (bids or asks or committed):
+            return None
         bid_levels = tuple(level for level in bids.values() if level[1] or not level[2])
         ask_levels = tuple(level for level in asks.values() if level[1] or not level[2])
         update = MarketDataUpdate(
@@ -158,16 +175,16 @@ class MarketDataBroadcaster:
             last_update_id=depth.last_update_id,
             bids=bid_levels,
             asks=ask_levels,
-            trades=tuple(trades),
+            trades=committed,
             best_bid=depth.best(Side.BUY),
             best_ask=depth.best(Side.SELL),
             ts_ns=ts_ns,
             bids_transient=_transient(bids) if len(bid_levels) != len(bids) else (),
             asks_transient=_transient(asks) if len(ask_levels) != len(asks) else (),
         )
-        slow = [subscriber for subscriber in self._subscribers[symbol] if not subscriber.offer(update)]
+        slow = [subscriber for subscriber in subscribers if not subscriber.offer(update)]
         for subscriber in slow:
-            self._subscribers[symbol].discard(subscriber)
+            subscribers.discard(subscriber)
             subscriber.disconnect("slow consumer: market-data queue full")
             if self._on_slow_consumer is not None:
                 self._on_slow_consumer()

@@ -1,9 +1,11 @@
 """Binance-style market streams at ``/ws`` and ``/stream``: depth, trades, aggregate trades, book ticker,
 24 h ticker, klines.
 
-The streams listen to the market-data broadcaster once per symbol. Diff-depth updates are merged per
-symbol and interval (100 ms, 1000 ms) and pushed with consecutive ``U``/``u`` update ids, so a client
-can keep a local book with a ``depth`` snapshot plus diffs.
+The streams listen to the market-data broadcaster's trades once per symbol (the 24 h statistics and
+klines count every trade), and subscribe to its updates only while a diff-depth or book-ticker stream of
+the symbol has a listener. Diff-depth updates are merged per symbol and interval (100 ms, 1000 ms) and
+pushed with consecutive ``U``/``u`` update ids, so a client can keep a local book with a ``depth``
+snapshot plus diffs; a client's first diff follows the snapshot it can take once subscribed.
 
 Fan-out is what costs at a thousand subscribers, so it is done once per message, not per receiver:
 each message is encoded and framed once (per shape: raw or ``/stream``-wrapped) into a shared window,
@@ -157,7 +159,8 @@ class _SymbolFeed:
 
     streams: MarketStreams
     symbol: SymbolSettings
-    best: tuple = (None, None)
+    best: tuple = (None, None)  # as of the last update received, for ``@bookTicker``
+    update_streams: int = 0  # diff-depth and book-ticker streams of the symbol with a listener
     lower: str = ""
     depth: dict[int, _DepthAggregate] = field(default_factory=dict)
     rolling: RollingWindow = field(default_factory=lambda: RollingWindow(TICKER_WINDOW_S))
@@ -199,8 +202,9 @@ class MarketStreams:
         self.limits = settings.limits
         self.broadcaster = broadcaster
         self._feeds = [_SymbolFeed(self, symbol) for symbol in self.symbols.values()]
+        self._feeds_by_symbol = {feed.symbol.name: feed for feed in self._feeds}
         for feed in self._feeds:
-            broadcaster.subscribe(feed.symbol.name, feed)
+            broadcaster.listen_to_trades(feed.symbol.name, partial(self.on_trades, feed))
         self._subscribers: dict[str, set[_Subscriber]] = {}
         self._micro_subscribers: Counter[str] = Counter()  # per stream, those wanting microseconds
         self._members: set[_Subscriber] = set()
@@ -214,9 +218,8 @@ class MarketStreams:
 
     def restore(self, seconds: Iterable[TradeSecond]) -> None:
         """Rebuild the 24 h windows and open klines from the store's per-second trade aggregates."""
-        feeds = {feed.symbol.name: feed for feed in self._feeds}
         for row in seconds:
-            feed = feeds.get(row.symbol)
+            feed = self._feeds_by_symbol.get(row.symbol)
             if feed is None:
                 continue
             second = Candle(
@@ -268,6 +271,7 @@ class MarketStreams:
     # Feed -------------------------------------------------------------------------------------------
 
     def on_update(self, feed: _SymbolFeed, update: MarketDataUpdate) -> None:
+        """Merge an update into the diff-depth windows; push the book ticker if the best prices moved."""
         symbol, lower = feed.symbol, feed.lower
         if update.last_update_id >= update.first_update_id:  # level changes took ids, even if none is left
             for interval in (100, 1000):
@@ -275,40 +279,6 @@ class MarketStreams:
                 if aggregate is None:
                     aggregate = feed.depth[interval] = _DepthAggregate()
                 aggregate.add(update)
-        if update.trades:
-            event_us = update.ts_ns // 1000
-            trade_stream = f"{lower}@trade"
-            publish = bool(self._subscribers.get(trade_stream))
-            for trade in update.trades:
-                trade_us = trade.ts_ns // 1000
-                trade_ms = trade_us // 1000
-                price, quantity, quote = trade.price_minor, trade.quantity_minor, trade.quote_quantity_minor
-                taker_buys = trade.aggressor_side is Side.BUY
-                feed.rolling.add(trade_ms, price, quantity, quote, trade.trade_id)
-                for name, series in feed.klines.items():
-                    closed = series.add(trade_ms, price, quantity, quote, trade.trade_id, taker_buys)
-                    if closed is not None:
-                        self._publish_kline(
-                            feed,
-                            name,
-                            lambda micro, c=closed, n=name: wire.kline(symbol, event_us, n, c, True, micro),
-                        )
-                        if name == "1m":
-                            self._fold_minute(feed, closed, trade_ms, event_us)
-                if publish:
-                    build = partial(
-                        wire.trade,
-                        symbol,
-                        event_us,
-                        trade.trade_id,
-                        price,
-                        quantity,
-                        trade_us,
-                        not taker_buys,
-                    )
-                    self._window.append(self._message(trade_stream, build))
-            self._publish_aggregates(feed, event_us, update.trades)
-            self._schedule_flush()
         best = (update.best_bid, update.best_ask)
         if best != feed.best:
             feed.best = best
@@ -317,6 +287,43 @@ class MarketStreams:
                 lambda _: wire.book_ticker(symbol, update.last_update_id, *best),
                 timed=False,
             )
+
+    def on_trades(self, feed: _SymbolFeed, trades: tuple[TradeExecuted, ...], ts_ns: int) -> None:
+        """Count a committed turn's trades into the statistics and klines; push the trade streams."""
+        symbol, lower = feed.symbol, feed.lower
+        event_us = ts_ns // 1000
+        trade_stream = f"{lower}@trade"
+        publish = bool(self._subscribers.get(trade_stream))
+        for trade in trades:
+            trade_us = trade.ts_ns // 1000
+            trade_ms = trade_us // 1000
+            price, quantity, quote = trade.price_minor, trade.quantity_minor, trade.quote_quantity_minor
+            taker_buys = trade.aggressor_side is Side.BUY
+            feed.rolling.add(trade_ms, price, quantity, quote, trade.trade_id)
+            for name, series in feed.klines.items():
+                closed = series.add(trade_ms, price, quantity, quote, trade.trade_id, taker_buys)
+                if closed is not None:
+                    self._publish_kline(
+                        feed,
+                        name,
+                        lambda micro, c=closed, n=name: wire.kline(symbol, event_us, n, c, True, micro),
+                    )
+                    if name == "1m":
+                        self._fold_minute(feed, closed, trade_ms, event_us)
+            if publish:
+                build = partial(
+                    wire.trade,
+                    symbol,
+                    event_us,
+                    trade.trade_id,
+                    price,
+                    quantity,
+                    trade_us,
+                    not taker_buys,
+                )
+                self._window.append(self._message(trade_stream, build))
+        self._publish_aggregates(feed, event_us, trades)
+        self._schedule_flush()
 
     def _publish_aggregates(
         self, feed: _SymbolFeed, event_us: int, trades: tuple[TradeExecuted, ...]
@@ -396,7 +403,10 @@ class MarketStreams:
         now_ms = now_us // 1000
         stats = feed.rolling.stats(now_ms)
         self._publish(
-            f"{lower}@ticker", lambda micro: wire.ticker_24h(symbol, now_us, stats, *feed.best, micro)
+            f"{lower}@ticker",
+            lambda micro: wire.ticker_24h(
+                symbol, now_us, stats, *self.broadcaster.best_bid_offer(symbol.name), micro
+            ),
         )
         self._publish(f"{lower}@miniTicker", lambda micro: wire.mini_ticker(symbol, now_us, stats, micro))
         self._push_klines(feed, now_us)
@@ -591,6 +601,8 @@ class MarketStreams:
     def _add(self, subscriber: _Subscriber, name: str) -> None:
         if name not in subscriber.streams:
             subscriber.streams.add(name)
+            if name not in self._subscribers:
+                self._follow_updates(name, 1)
             self._subscribers.setdefault(name, set()).add(subscriber)
             if subscriber.micro:
                 self._micro_subscribers[name] += 1
@@ -603,10 +615,30 @@ class MarketStreams:
             listeners.discard(subscriber)
             if not listeners:
                 del self._subscribers[name]
+                self._follow_updates(name, -1)
             if subscriber.micro:
                 self._micro_subscribers[name] -= 1
                 if not self._micro_subscribers[name]:
                     del self._micro_subscribers[name]
+
+    def _follow_updates(self, name: str, change: int) -> None:
+        """Count a diff-depth or book-ticker stream gaining its first listener (+1) or losing its last
+        (-1); the symbol's feed takes the broadcaster's updates while any such stream has a listener.
+
+        A feed that subscribes again starts its depth windows afresh: what it merged before it stopped
+        is missing the updates since, and a listener's first diff follows the snapshot it takes now.
+        """
+        stream = wire.parse_stream_name(name)
+        feed = self._feeds_by_symbol.get(stream.symbol) if stream is not None else None
+        if feed is None or stream.kind not in ("diff", "bookTicker"):
+            return
+        feed.update_streams += change
+        if change > 0 and feed.update_streams == 1:
+            feed.depth.clear()
+            feed.best = self.broadcaster.best_bid_offer(feed.symbol.name)
+            self.broadcaster.subscribe(feed.symbol.name, feed)
+        elif feed.update_streams == 0:
+            self.broadcaster.unsubscribe(feed.symbol.name, feed)
 
     @staticmethod
     def _count_incoming(subscriber: _Subscriber) -> bool:

@@ -100,6 +100,7 @@ def test_depth_limited_snapshot() -> None:
 
 def test_level_born_and_gone_in_one_update_is_not_sent() -> None:
     broadcaster = MarketDataBroadcaster(["BTCUSDT"])
+    broadcaster.subscribe("BTCUSDT", QueueSubscriber(10))
     update = broadcaster.publish(
         "BTCUSDT", [_level(1, Side.BUY, 99, 5), _level(2, Side.BUY, 99, 0), _trade(3)], ts_ns=1
     )
@@ -112,6 +113,7 @@ def test_level_born_and_gone_in_one_update_is_not_sent() -> None:
 
 def test_only_levels_born_and_gone_in_the_update_are_transient() -> None:
     broadcaster = MarketDataBroadcaster(["BTCUSDT"])
+    broadcaster.subscribe("BTCUSDT", QueueSubscriber(10))
     broadcaster.publish("BTCUSDT", [_level(1, Side.SELL, 101, 3)], ts_ns=1)
     update = broadcaster.publish(
         "BTCUSDT",
@@ -131,3 +133,26 @@ def test_only_levels_born_and_gone_in_the_update_are_transient() -> None:
     assert (update.first_update_id, update.last_update_id) == (2, 7)
     plain = broadcaster.publish("BTCUSDT", [_level(8, Side.BUY, 99, 1)], ts_ns=3)
     assert plain is not None and (plain.bids_transient, plain.asks_transient) == ((), ())
+
+
+def test_with_no_subscriber_the_depth_ids_and_trades_still_advance() -> None:
+    """Nothing is built for nobody, yet a subscriber arriving later gets the whole book in its snapshot and
+    updates whose ids follow it; trade listeners get every trade either way."""
+    broadcaster = MarketDataBroadcaster(["BTCUSDT"])
+    heard: list[tuple[tuple[TradeExecuted, ...], int]] = []
+    broadcaster.listen_to_trades("BTCUSDT", lambda trades, ts_ns: heard.append((trades, ts_ns)))
+    levels = [_level(1, Side.BUY, 99, 5), _level(2, Side.SELL, 101, 3)]
+    assert broadcaster.publish("BTCUSDT", levels, ts_ns=1) is None
+    assert broadcaster.publish("BTCUSDT", [_trade(3), _level(4, Side.SELL, 101, 0)], ts_ns=2) is None
+    assert heard == [((_trade(3),), 2)]
+    assert broadcaster.recent_trades("BTCUSDT", 10) == [_trade(3)]
+    subscriber = QueueSubscriber(10)
+    snapshot = broadcaster.subscribe("BTCUSDT", subscriber)
+    assert (snapshot.last_update_id, snapshot.bids, snapshot.asks) == (3, ((99, 5),), ())
+    broadcaster.publish("BTCUSDT", [_level(5, Side.BUY, 98, 1)], ts_ns=3)
+    (update,) = subscriber.updates
+    assert (update.first_update_id, update.last_update_id) == (4, 4)
+    assert update.bids == ((98, 1, True),) and update.best_bid == (99, 5)
+    broadcaster.unsubscribe("BTCUSDT", subscriber)
+    assert broadcaster.publish("BTCUSDT", [_level(6, Side.BUY, 98, 0)], ts_ns=4) is None
+    assert broadcaster.snapshot("BTCUSDT").last_update_id == 5

@@ -26,7 +26,7 @@ from book.types import (
 )
 from config import load_settings
 from config.money import format_minor
-from gateway.market_data import DepthSnapshot, MarketDataBroadcaster, MarketDataUpdate
+from gateway.market_data import DepthSnapshot, MarketDataBroadcaster
 from gateway.ws_streams import MarketStreams, _Subscriber
 from ledger.store import TradeSecond
 from session.binance import streams as wire
@@ -63,6 +63,8 @@ class Run:
     def __post_init__(self) -> None:
         streams = MarketStreams(settings=SETTINGS, broadcaster=self.broadcaster)
         (self.feed,) = [feed for feed in streams._feeds if feed.symbol.name == SYMBOL.name]
+        # Someone follows the diff stream from the start, so the feed takes every update.
+        streams._add(_Subscriber(outbox=None, combined=False), "btcusdt@depth")
         self.touched = {interval: (set(), set()) for interval in self.pushed}
 
     def command(self, step: tuple) -> None:
@@ -198,6 +200,38 @@ def test_a_level_filled_in_the_turn_that_made_it_still_takes_its_ids() -> None:
     assert replay(snapshot, run.pushed[100]) == ({MID - 2 * TICK: STEP}, {MID + 3 * TICK: STEP})
 
 
+async def test_the_feed_takes_updates_only_while_a_depth_or_book_ticker_stream_is_followed() -> None:
+    """With no listener the broadcaster builds nothing for the feed; a diff listener arriving later gets
+    pushes whose ids follow the snapshot it takes on subscribing, however much happened before."""
+    run = Run()
+    streams = run.feed.streams
+    (follower,) = streams._subscribers["btcusdt@depth"]
+    streams._remove(follower, "btcusdt@depth")
+    assert run.broadcaster.subscriber_count() == 0
+    run.command(("order", 1, Side.BUY, -2, 1))
+    run.end_turn()
+    assert run.feed.depth == {}
+    for bids, asks in run.touched.values():
+        bids.clear()
+        asks.clear()
+    ticker, depth = _Subscriber(outbox=None, combined=False), _Subscriber(outbox=None, combined=False)
+    assert control(streams, ticker, "SUBSCRIBE", ["btcusdt@bookTicker", "btcusdt@trade"]) is None
+    assert control(streams, depth, "SUBSCRIBE", ["btcusdt@depth@100ms"]) is None
+    assert run.broadcaster.subscriber_count() == 1
+    snapshot = run.broadcaster.snapshot(SYMBOL.name)
+    run.command(("order", 2, Side.SELL, 1, 1))
+    run.end_turn()
+    run.push(100)
+    (pushed,) = run.pushed[100]
+    assert pushed.first_id == snapshot.last_update_id + 1
+    assert replay(snapshot, run.pushed[100]) == ({MID - 2 * TICK: STEP}, {MID + TICK: STEP})
+    assert [message.stream for message in streams._window] == ["btcusdt@bookTicker"]
+    streams._remove(ticker, "btcusdt@bookTicker")
+    assert run.broadcaster.subscriber_count() == 1
+    streams._remove(depth, "btcusdt@depth@100ms")
+    assert run.broadcaster.subscriber_count() == 0
+
+
 def control(streams: MarketStreams, subscriber: _Subscriber, method: str, params: list) -> object:
     """One control request's result, or its error as ``(code, msg)``."""
     try:
@@ -293,20 +327,7 @@ def test_klines_folded_from_minutes_match_the_trades_of_their_intervals(steps: l
         trade = TradeExecuted(
             trade_id, trade_id, price * TICK, quantity * STEP, 0, Side.BUY, 1, 1, 0, 2, 2, 0, now_ms * 10**6
         )
-        streams.on_update(
-            feed,
-            MarketDataUpdate(
-                symbol=SYMBOL.name,
-                first_update_id=1,
-                last_update_id=0,
-                bids=(),
-                asks=(),
-                trades=(trade,),
-                best_bid=None,
-                best_ask=None,
-                ts_ns=now_ms * 10**6,
-            ),
-        )
+        streams.on_trades(feed, (trade,), now_ms * 10**6)
     closed_starts: dict[str, list[int]] = {stream: [] for stream in KLINE_STREAMS}
     for stream, kline, so_far in sent:
         interval_ms, offset_ms = KLINE_STREAMS[stream]
@@ -347,20 +368,7 @@ def test_restored_klines_of_every_interval_are_the_live_ones(steps: list) -> Non
         trade = TradeExecuted(
             trade_id, trade_id, price, quantity, price * quantity, Side.SELL, 1, 1, 0, 2, 2, 0, 0
         )
-        live.on_update(
-            feed,
-            MarketDataUpdate(
-                symbol=SYMBOL.name,
-                first_update_id=1,
-                last_update_id=0,
-                bids=(),
-                asks=(),
-                trades=(trade._replace(ts_ns=now_ms * 10**6),),
-                best_bid=None,
-                best_ask=None,
-                ts_ns=now_ms * 10**6,
-            ),
-        )
+        live.on_trades(feed, (trade._replace(ts_ns=now_ms * 10**6),), now_ms * 10**6)
         second = now_ms // 1000
         if rows and rows[-1].second == second:
             last = rows[-1]
