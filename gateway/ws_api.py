@@ -33,7 +33,13 @@ from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
 from gateway.recovery import order_state
 from gateway.ws_outbox import Outbox
-from gateway.ws_streams import CONNECTION_LIFETIME_S, GOING_AWAY, MarketStreams, PingCountingConnection
+from gateway.ws_streams import (
+    AVERAGE_PRICE_WINDOW_S,
+    CONNECTION_LIFETIME_S,
+    GOING_AWAY,
+    MarketStreams,
+    PingCountingConnection,
+)
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord, HistoryQuery, Store
 from session.binance import envelope
@@ -47,6 +53,7 @@ from session.binance.errors import (
     INVALID_CANCEL_RESTRICTIONS,
     INVALID_SYMBOL,
     INVALID_SYMBOL_STATUS,
+    INVALID_TICKER_TYPE,
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
     SESSION_KEY_REVOKED,
@@ -65,10 +72,12 @@ from session.binance.errors import (
     new_order_error,
 )
 from session.binance.market import (
+    average_price,
     depth,
     exchange_info,
     recent_trades,
     symbol_info,
+    ticker_24hr,
     ticker_book,
     ticker_price,
 )
@@ -91,6 +100,7 @@ SIGNED_PARAMETERS = ("apiKey", "signature", "timestamp", "recvWindow")
 PING_INTERVAL_S = 20.0
 PONG_TIMEOUT_S = 60.0
 SYMBOL_STATUSES = ("TRADING", "HALT", "BREAK")
+TICKER_TYPES = ("FULL", "MINI")
 INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the weight limit has its
@@ -166,6 +176,15 @@ def _depth_weight(params: Mapping[str, Any]) -> int:
 
 def _ticker_price_weight(params: Mapping[str, Any]) -> int:
     return 2 if "symbol" in params else 4
+
+
+def _ticker_24hr_weight(params: Mapping[str, Any]) -> int:
+    """2 for up to 20 symbols, 40 for up to 100, 80 for more or for all of them."""
+    if "symbol" in params:
+        return 2
+    listed = params.get("symbols")
+    count = len(listed) if isinstance(listed, list) else 101
+    return 2 if count <= 20 else 40 if count <= 100 else 80
 
 
 def _open_orders_weight(params: Mapping[str, Any]) -> int:
@@ -346,6 +365,8 @@ class WsApi:
             "trades.recent": _Method(self._trades_recent, 25),
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
             "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
+            "ticker.24hr": _Method(self._ticker_24hr, _ticker_24hr_weight),
+            "avgPrice": _Method(self._average_price, 2),
             "order.place": _Method(
                 self._order_place,
                 1,
@@ -674,6 +695,31 @@ class WsApi:
         symbols, single = self._ticker_symbols(params)
         books = [ticker_book(symbol, *self.broadcaster.best_bid_offer(symbol.name)) for symbol in symbols]
         return books[0] if single else books
+
+    async def _ticker_24hr(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
+        kind = params.raw("type")
+        if kind is not None and kind not in TICKER_TYPES:
+            raise ApiFailure(INVALID_TICKER_TYPE)
+        symbols, single = self._ticker_symbols(params)
+        now_ms = int(time.time() * 1000)
+        tickers = [
+            ticker_24hr(
+                symbol,
+                self.streams.statistics(symbol.name, now_ms),
+                *self.broadcaster.best_bid_offer(symbol.name),
+                mini=kind == "MINI",
+            )
+            for symbol in symbols
+        ]
+        return tickers[0] if single else tickers
+
+    async def _average_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        symbol = self._symbol(params)
+        params.finish()
+        last = self.broadcaster.recent_trades(symbol.name, 1)
+        window = self.streams.average_window(symbol.name, int(time.time() * 1000))
+        last_trade_ms = last[-1].ts_ns // 1_000_000 if last else 0
+        return average_price(symbol, window, AVERAGE_PRICE_WINDOW_S // 60, last_trade_ms)
 
     def _ticker_symbols(self, params: Params) -> tuple[list[SymbolSettings], bool]:
         """The symbols a ticker request names (``symbol``, or the list ``symbols``, else all of them), kept

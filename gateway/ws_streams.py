@@ -46,6 +46,7 @@ KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (1s ones every sec
 TRADE_BY_TRADE_KLINES = ("1s", "1m")  # the longer intervals are folded from the closed minutes
 CONTROL_MESSAGES_PER_S_MAX = 5
 TICKER_WINDOW_S = 86_400
+AVERAGE_PRICE_WINDOW_S = 300  # Binance's avgPrice: the last 5 minutes
 CONNECTION_LIFETIME_S = 86_400  # Binance ends a stream connection at 24 h
 GOING_AWAY = 1001
 
@@ -164,6 +165,7 @@ class _SymbolFeed:
     lower: str = ""
     depth: dict[int, _DepthAggregate] = field(default_factory=dict)
     rolling: RollingWindow = field(default_factory=lambda: RollingWindow(TICKER_WINDOW_S))
+    average: RollingWindow = field(default_factory=lambda: RollingWindow(AVERAGE_PRICE_WINDOW_S))
     klines: dict[str, KlineSeries] = field(default_factory=dict)
     derived: dict[tuple[str, str], DerivedKlines] = field(default_factory=dict)  # by interval, timezone
     mini_ticker_sent: tuple = ()  # the prices and volumes ``!miniTicker@arr`` last sent of this symbol
@@ -242,6 +244,15 @@ class MarketStreams:
                     for derived in feed.derived.values():
                         derived.minute_closed(closed, second.start_ms)
             feed.rolling.add_second(second, row.last_quantity_minor)
+            feed.average.add_second(second, row.last_quantity_minor)
+
+    def statistics(self, symbol: str, now_ms: int) -> RollingStats:
+        """The rolling 24 h window of ``symbol``, as its ``@ticker`` stream reports it."""
+        return self._feeds_by_symbol[symbol].rolling.stats(now_ms)
+
+    def average_window(self, symbol: str, now_ms: int) -> RollingStats:
+        """The last ``AVERAGE_PRICE_WINDOW_S`` of ``symbol``'s trades (Binance's ``avgPrice``)."""
+        return self._feeds_by_symbol[symbol].average.stats(now_ms)
 
     def start(self) -> None:
         self._timer = asyncio.get_running_loop().create_task(self._tick_loop())
@@ -300,6 +311,7 @@ class MarketStreams:
             price, quantity, quote = trade.price_minor, trade.quantity_minor, trade.quote_quantity_minor
             taker_buys = trade.aggressor_side is Side.BUY
             feed.rolling.add(trade_ms, price, quantity, quote, trade.trade_id)
+            feed.average.add(trade_ms, price, quantity, quote, trade.trade_id)
             for name, series in feed.klines.items():
                 closed = series.add(trade_ms, price, quantity, quote, trade.trade_id, taker_buys)
                 if closed is not None:

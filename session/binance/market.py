@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from book.trade_stats import RollingStats
 from config.money import format_minor
 from config.settings import SymbolSettings
 from session.binance.rate_limits import RateLimit
@@ -137,3 +138,75 @@ def ticker_book(
         "askPrice": format_minor(ask_price, quote),
         "askQty": format_minor(ask_quantity, base),
     }
+
+
+def ratio_text(numerator: int, denominator: int, scale: int) -> str:
+    """``numerator / denominator`` rounded half up to ``scale`` places, from integers only."""
+    if denominator == 0:
+        return format_minor(0, scale)
+    scaled = (abs(numerator) * 10**scale * 2 + abs(denominator)) // (2 * abs(denominator))
+    return format_minor(-scaled if (numerator < 0) != (denominator < 0) else scaled, scale)
+
+
+def average_price_text(symbol: SymbolSettings, quote_volume_minor: int, volume_minor: int) -> str:
+    """The volume-weighted average price of trades that moved these volumes, at the price's scale."""
+    price, quantity = symbol.quote_scale, symbol.base_scale
+    return ratio_text(quote_volume_minor * 10**quantity, volume_minor * 10**price, price)
+
+
+def ticker_24hr(
+    symbol: SymbolSettings,
+    stats: RollingStats,
+    bid: tuple[int, int] | None,
+    ask: tuple[int, int] | None,
+    *,
+    mini: bool,
+) -> dict[str, Any]:
+    """``ticker.24hr`` for the rolling window in ``stats``; ``mini`` (``type`` MINI) leaves out the change,
+    the averages, the previous close, the last quantity and the book."""
+    price, quantity = symbol.quote_scale, symbol.base_scale
+    window = {
+        "openPrice": format_minor(stats.open_minor, price),
+        "highPrice": format_minor(stats.high_minor, price),
+        "lowPrice": format_minor(stats.low_minor, price),
+        "lastPrice": format_minor(stats.last_minor, price),
+        "volume": format_minor(stats.volume_minor, quantity),
+        "quoteVolume": format_minor(stats.quote_volume_minor, price),
+        "openTime": stats.open_ms,
+        "closeTime": stats.close_ms,
+        "firstId": stats.first_trade_id,
+        "lastId": stats.last_trade_id,
+        "count": stats.count,
+    }
+    if mini:
+        return {"symbol": symbol.name, **window}
+    change = stats.last_minor - stats.open_minor
+    bid_price, bid_quantity = bid or (0, 0)
+    ask_price, ask_quantity = ask or (0, 0)
+    return {
+        "symbol": symbol.name,
+        "priceChange": format_minor(change, price),
+        "priceChangePercent": ratio_text(change * 100, stats.open_minor, 3),
+        "weightedAvgPrice": average_price_text(symbol, stats.quote_volume_minor, stats.volume_minor),
+        "prevClosePrice": format_minor(stats.previous_close_minor, price),
+        "lastPrice": window["lastPrice"],
+        "lastQty": format_minor(stats.last_quantity_minor, quantity),
+        "bidPrice": format_minor(bid_price, price),
+        "bidQty": format_minor(bid_quantity, quantity),
+        "askPrice": format_minor(ask_price, price),
+        "askQty": format_minor(ask_quantity, quantity),
+        **{name: value for name, value in window.items() if name != "lastPrice"},
+    }
+
+
+def average_price(
+    symbol: SymbolSettings, stats: RollingStats, window_minutes: int, last_trade_ms: int
+) -> dict[str, Any]:
+    """``avgPrice``: the volume-weighted price of the last ``window_minutes`` (the last trade's price if
+    none traded in them) and the time of the last trade."""
+    text = (
+        average_price_text(symbol, stats.quote_volume_minor, stats.volume_minor)
+        if stats.volume_minor
+        else format_minor(stats.last_minor, symbol.quote_scale)
+    )
+    return {"mins": window_minutes, "price": text, "closeTime": last_trade_ms}

@@ -21,6 +21,7 @@ import orjson
 from book.trade_stats import Candle, RollingStats
 from config.money import format_minor
 from config.settings import SymbolSettings
+from session.binance.market import average_price_text, ratio_text
 
 _STREAM = re.compile(
     r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?"
@@ -268,14 +269,6 @@ def book_ticker(
     }
 
 
-def _ratio_text(numerator: int, denominator: int, scale: int) -> str:
-    """``numerator / denominator`` rounded half up to ``scale`` places, from integers only."""
-    if denominator == 0:
-        return format_minor(0, scale)
-    scaled = (abs(numerator) * 10**scale * 2 + abs(denominator)) // (2 * abs(denominator))
-    return format_minor(-scaled if (numerator < 0) != (denominator < 0) else scaled, scale)
-
-
 def ticker_24h(
     symbol: SymbolSettings,
     event_us: int,
@@ -294,8 +287,8 @@ def ticker_24h(
         "E": _time(event_us, micro),
         "s": symbol.name,
         "p": format_minor(change, price),
-        "P": _ratio_text(change * 100, stats.open_minor, 3),
-        "w": _ratio_text(stats.quote_volume_minor * 10**quantity, stats.volume_minor * 10**price, price),
+        "P": ratio_text(change * 100, stats.open_minor, 3),
+        "w": average_price_text(symbol, stats.quote_volume_minor, stats.volume_minor),
         "x": format_minor(stats.previous_close_minor, price),
         "c": format_minor(stats.last_minor, price),
         "Q": format_minor(stats.last_quantity_minor, quantity),

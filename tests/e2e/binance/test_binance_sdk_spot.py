@@ -62,6 +62,9 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
         (open_order,) = (await connection.open_orders_status()).data().result
         assert open_order.order_id == result.order_id
         book = (await connection.ticker_book(symbol="BTCUSDT")).data().actual_instance.result
+        ticker = (await connection.ticker24hr(symbol="BTCUSDT")).data().actual_instance.result
+        average = (await connection.avg_price(symbol="BTCUSDT")).data().result
+        assert (ticker.count, ticker.bid_price, average.mins) == (0, "30000.00000000", 5)
         assert (book.bid_price, book.bid_qty, book.ask_qty) == ("30000.00000000", "0.01000000", "0.00000000")
 
         tested = await connection.order_test(

@@ -264,6 +264,45 @@ async def test_ticker_book_shows_the_best_bid_and_ask_and_takes_binances_selecti
             assert (answer["status"], answer["error"]["code"]) == (400, code), params
 
 
+async def test_ticker_24hr_and_average_price(gateway: GatewayServer) -> None:
+    await trade_once(gateway)  # 0.05 BTC at 50,000, 0.05 left offered
+    (trade,) = gateway.broadcaster.recent_trades("BTCUSDT", 1)
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        full = (await client.call("ticker.24hr", {"symbol": "BTCUSDT"}))["result"]
+        assert list(full) == [
+            "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "prevClosePrice",
+            "lastPrice", "lastQty", "bidPrice", "bidQty", "askPrice", "askQty", "openPrice", "highPrice",
+            "lowPrice", "volume", "quoteVolume", "openTime", "closeTime", "firstId", "lastId", "count",
+        ]  # fmt: skip
+        assert {name: full[name] for name in ("priceChange", "weightedAvgPrice", "lastQty", "askQty")} == {
+            "priceChange": "0.00000000",
+            "weightedAvgPrice": "50000.00000000",
+            "lastQty": "0.05000000",
+            "askQty": "0.05000000",
+        }
+        assert (full["volume"], full["quoteVolume"], full["count"]) == ("0.05000000", "2500.00000000", 1)
+        assert full["firstId"] == full["lastId"] == trade.trade_id
+        assert full["closeTime"] - full["openTime"] == 86_400_000
+        mini = await client.call("ticker.24hr", {"symbols": ["BTCUSDT", "ETHUSDT"], "type": "MINI"})
+        btc, eth = mini["result"]
+        assert list(btc) == [
+            "symbol", "openPrice", "highPrice", "lowPrice", "lastPrice", "volume", "quoteVolume",
+            "openTime", "closeTime", "firstId", "lastId", "count",
+        ]  # fmt: skip
+        assert all(btc[name] == full[name] for name in btc if not name.endswith("Time"))
+        assert (eth["count"], eth["firstId"], eth["lastId"]) == (0, -1, -1)
+        count = mini["rateLimits"][0]["count"]
+        everything = await client.call("ticker.24hr")
+        assert len(everything["result"]) == 3 and everything["rateLimits"][0]["count"] == count + 80
+        refused = await client.call("ticker.24hr", {"symbol": "BTCUSDT", "type": "FAST"})
+        assert refused["error"]["code"] == -1139
+        average = (await client.call("avgPrice", {"symbol": "BTCUSDT"}))["result"]
+        assert average == {"mins": 5, "price": "50000.00000000", "closeTime": trade.ts_ns // 1_000_000}
+        assert (await client.call("avgPrice", {}))["error"]["code"] == -1102
+
+
 async def test_recent_trades_and_last_price_survive_a_restart(tmp_path: Path) -> None:
     async with (
         restarted_after_two_trades(tmp_path) as second,
@@ -277,6 +316,10 @@ async def test_recent_trades_and_last_price_survive_a_restart(tmp_path: Path) ->
         assert trades[1]["id"] == trades[0]["id"] + 1
         price = await client.call("ticker.price", {"symbol": "BTCUSDT"})
         assert price["result"] == {"symbol": "BTCUSDT", "price": "50000.00000000"}
+        ticker = (await client.call("ticker.24hr", {"symbol": "BTCUSDT", "type": "MINI"}))["result"]
+        assert (ticker["count"], ticker["volume"]) == (2, "0.10000000")
+        average = (await client.call("avgPrice", {"symbol": "BTCUSDT"}))["result"]
+        assert average["price"] == "50000.00000000"
 
 
 async def test_cancel_replace(gateway: GatewayServer) -> None:
