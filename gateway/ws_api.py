@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from book.reports import ExecutionKind, OrderReport
-from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus
+from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus, ReplaceOrder
 from config.money import format_minor
 from config.settings import LimitSettings, Settings, SymbolSettings
 from gateway.address_bans import AddressBans
@@ -45,6 +46,9 @@ from ledger.store import ApiKeyRecord, HistoryQuery, Store
 from session.binance import envelope
 from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
+    AMEND_NO_CHANGE,
+    AMEND_QUANTITY_INCREASE,
+    AMEND_UNKNOWN_ORDER,
     BAD_PARAMETER_COMBINATION,
     CANCEL_REPLACE_FAILED,
     CANCEL_REPLACE_PARTIAL,
@@ -65,6 +69,7 @@ from session.binance.errors import (
     UNKNOWN_ORDER_CANCEL,
     ApiError,
     ApiFailure,
+    amend_error,
     bad_parameter,
     cancel_error,
     invalid_parameter,
@@ -83,6 +88,7 @@ from session.binance.market import (
 )
 from session.binance.orders import (
     account_trade,
+    amend_result,
     cancel_result,
     execution_report,
     order_fields,
@@ -386,6 +392,7 @@ class WsApi:
                 free_if_successful=True,
             ),
             "order.status": _Method(self._order_status, 4, permission=Permission.USER_DATA),
+            "order.amend.keepPriority": _Method(self._order_amend, 4, permission=Permission.TRADE),
             "openOrders.status": _Method(
                 self._open_orders, _open_orders_weight, permission=Permission.USER_DATA
             ),
@@ -873,6 +880,40 @@ class WsApi:
             raise ApiFailure(cancel_error(result.error))
         report = next(r for r in result.reports if r.order_id == order.order_id)
         return cancel_result(report, symbol, cancel_id)
+
+    async def _order_amend(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        """Reduce an open order's quantity in place: it keeps its time priority (and counts as no new
+        order). Without ``newClientOrderId`` the order gets a random client order id, as on Binance."""
+        key = self._authenticate(connection, request, Permission.TRADE)
+        symbol = self._symbol(params)
+        order = self._find_by_params(key.account_id, params, mismatch=AMEND_UNKNOWN_ORDER)
+        new_client_order_id = params.client_order_id("newClientOrderId")
+        new_quantity = params.decimal_minor("newQty", symbol.base_scale, required=True)
+        params.finish(*SIGNED_PARAMETERS)
+        assert new_quantity is not None
+        if order is None or order.symbol != symbol.name or not order.is_open:
+            raise ApiFailure(AMEND_UNKNOWN_ORDER)
+        if new_quantity > order.quantity_minor:
+            raise ApiFailure(AMEND_QUANTITY_INCREASE)
+        if new_quantity == order.quantity_minor:
+            raise ApiFailure(AMEND_NO_CHANGE)
+        if new_client_order_id is None:
+            new_client_order_id = secrets.token_urlsafe(16)  # 22 characters of Binance's legal range
+        command = ReplaceOrder(
+            order_id=order.order_id,
+            account_id=key.account_id,
+            price_minor=order.price_minor,
+            quantity_minor=new_quantity,
+            ts_ns=time.time_ns(),
+        )
+        before = order.client_order_id
+        result = await self._submit(
+            symbol.name, command, "" if new_client_order_id == before else new_client_order_id
+        )
+        if result.error is not None:
+            raise ApiFailure(amend_error(result.error))
+        report = next(r for r in result.reports if r.order_id == order.order_id)
+        return amend_result(report, symbol, before, next(self.execution_ids))
 
     async def _cancel_replace(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         """Cancel an order and place a new one: the new one only if the cancel succeeded (STOP_ON_FAILURE),

@@ -149,6 +149,26 @@ def new_order_error(reason: RejectReason) -> ApiError:
     return ApiError(400, code, msg)
 
 
+def amend_rejected(message: str) -> ApiError:
+    return ApiError(400, -2038, message)
+
+
+AMEND_UNKNOWN_ORDER = amend_rejected("Unknown order sent.")
+AMEND_QUANTITY_INCREASE = amend_rejected("Order amend (quantity increase) is not supported.")
+AMEND_NO_CHANGE = amend_rejected("The requested action would change no state; rejecting")
+
+
+def amend_error(reason: RejectReason) -> ApiError:
+    """An ``order.amend.keepPriority`` the core refused: a filter failure as for a new order (-1013),
+    the matching engine's reasons as -2038."""
+    if reason is RejectReason.QUEUE_FULL:
+        return SERVER_BUSY
+    if reason is RejectReason.UNKNOWN_ORDER:
+        return AMEND_UNKNOWN_ORDER
+    code, msg = _NEW_ORDER_ERRORS[reason]
+    return ApiError(400, -1013, msg) if code == -1013 else amend_rejected(msg)
+
+
 def cancel_error(reason: RejectReason) -> ApiError:
     if reason is RejectReason.QUEUE_FULL:
         return SERVER_BUSY

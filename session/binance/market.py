@@ -34,7 +34,7 @@ def symbol_info(symbol: SymbolSettings, *, halted: bool, open_orders_max: int) -
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,
         "cancelReplaceAllowed": True,
-        "amendAllowed": False,
+        "amendAllowed": True,
         "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,

@@ -329,6 +329,36 @@ def cancel_result(
     return fields
 
 
+def amend_result(
+    report: OrderReport, symbol: SymbolSettings, original_client_order_id: str, execution_id: int
+) -> dict[str, Any]:
+    """The ``order.amend.keepPriority`` result: the order as amended and its client order id before."""
+    base, quote = symbol.base_scale, symbol.quote_scale
+    return {
+        "transactTime": _ms(report.ts_ns),
+        "executionId": execution_id,
+        "amendedOrder": {
+            "symbol": report.symbol,
+            "orderId": report.order_id,
+            "orderListId": -1,
+            "origClientOrderId": original_client_order_id,
+            "clientOrderId": report.client_order_id,
+            "price": format_minor(report.price_minor, quote),
+            "qty": format_minor(report.quantity_minor, base),
+            "executedQty": format_minor(report.filled_minor, base),
+            "preventedQty": format_minor(report.prevented_minor, base),
+            "quoteOrderQty": format_minor(report.quote_quantity_minor, quote),
+            "cumulativeQuoteQty": format_minor(report.cumulative_quote_minor, quote),
+            "status": _status(report),
+            "timeInForce": _time_in_force(report),
+            "type": report.order_type.value,
+            "side": report.side.value,
+            "workingTime": _ms(report.created_ns),
+            "selfTradePreventionMode": report.self_trade_prevention.value,
+        },
+    }
+
+
 def execution_report(
     report: OrderReport, symbol: SymbolSettings, *, event_ns: int, execution_id: int
 ) -> dict:

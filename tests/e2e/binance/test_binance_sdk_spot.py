@@ -81,6 +81,10 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
         assert (commission.symbol, commission.standard_commission.taker) == ("BTCUSDT", "0.00100000")
         (unfilled,) = (await connection.account_rate_limits_orders()).data().result
         assert (unfilled.rate_limit_type, unfilled.count) == ("ORDERS", 1)
+        amended = await connection.order_amend_keep_priority(
+            symbol="BTCUSDT", order_id=result.order_id, new_qty=0.005
+        )
+        assert amended.data().result.amended_order.qty == "0.00500000"
         canceled = await connection.order_cancel(symbol="BTCUSDT", order_id=result.order_id)
         assert canceled.data().result.status == "CANCELED"
 

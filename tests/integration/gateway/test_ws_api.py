@@ -14,13 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from book.types import OrderType, Side, SubmitOrder, TimeInForce
 from config import load_settings_text
 from gateway import ws_api
 from gateway.server import GatewayServer
 from session.binance.rate_limits import RateLimit
 from session.binance.signing import hmac_signature, signature_payload
 from tests.e2e.gateway.config import demo_config_text
-from tests.integration.gateway.test_ws_streams import restarted_after_two_trades, trade_once
+from tests.integration.gateway.test_ws_streams import COIN, restarted_after_two_trades, trade_once
 
 RESTING_BUY = {
     "symbol": "BTCUSDT",
@@ -352,6 +353,65 @@ async def test_cancel_replace(gateway: GatewayServer) -> None:
         assert partial["error"]["data"]["newOrderResult"] == "SUCCESS"
         open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
         assert sorted(o.client_order_id for o in open_orders) == ["fourth", "second"]
+
+
+async def test_amend_keep_priority_reduces_an_order_in_place(gateway: GatewayServer) -> None:
+    """The amended order keeps its place ahead of a later one at its price, and its hold shrinks."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    alice = gateway.accounts["alice"]
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        first = await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="a"))
+        await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="b"))
+        assert gateway.ledger.balance(alice, "USDT").held_minor == 20 * COIN
+        amend = {"symbol": "BTCUSDT", "origClientOrderId": "a"}
+        answer = await client.call("order.amend.keepPriority", hmac_signed(key, **amend, newQty="0.007"))
+        amended = answer["result"]["amendedOrder"]
+        assert (amended["orderId"], amended["qty"], amended["status"]) == (
+            first["result"]["orderId"],
+            "0.00700000",
+            "NEW",
+        )
+        assert amended["origClientOrderId"] == "a" and len(amended["clientOrderId"]) == 22
+        (orders,) = (await client.call("account.rateLimits.orders", hmac_signed(key)))["result"]
+        assert orders["count"] == 2  # the two placements: an amend is no new order
+        assert gateway.ledger.balance(alice, "USDT").held_minor == 17 * COIN
+        kept = {**amend, "origClientOrderId": amended["clientOrderId"]}
+        same_name = await client.call(
+            "order.amend.keepPriority",
+            hmac_signed(key, **kept, newQty="0.006", newClientOrderId=amended["clientOrderId"]),
+        )
+        assert same_name["result"]["amendedOrder"]["clientOrderId"] == amended["clientOrderId"]
+        assert gateway.ledger.balance(alice, "USDT").held_minor == 16 * COIN
+        for params, (code, message) in (
+            ({**kept, "newQty": "0.006"}, (-2038, "The requested action would change no state; rejecting")),
+            ({**kept, "newQty": "0.02"}, (-2038, "Order amend (quantity increase) is not supported.")),
+            ({**amend, "origClientOrderId": "nope", "newQty": "0.005"}, (-2038, "Unknown order sent.")),
+            ({**kept, "newQty": "0.000001"}, (-1013, "Filter failure: LOT_SIZE")),
+            ({**kept, "newQty": "0.004"}, (-1013, "Filter failure: NOTIONAL")),
+            ({**kept, "newQty": "0"}, (-1130, None)),
+            (kept, (-1102, None)),
+        ):
+            refused = await client.call("order.amend.keepPriority", hmac_signed(key, **params))
+            assert refused["error"]["code"] == code, params
+            assert message is None or refused["error"]["msg"] == message
+        await gateway.exchange.execute(
+            "BTCUSDT",
+            SubmitOrder(
+                order_id=gateway.exchange.new_order_id(),
+                account_id=gateway.accounts["bob"],
+                side=Side.SELL,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.GTC,
+                price_minor=1000 * COIN,
+                quantity_minor=6 * COIN // 1000,
+                ts_ns=time.time_ns(),
+            ),
+        )
+        (left,) = gateway.exchange.open_orders(alice)
+        assert (left.client_order_id, left.filled_minor) == ("b", 0)
+        assert gateway.ledger.balance(alice, "USDT").held_minor == 10 * COIN
 
 
 async def test_pipelined_orders_keep_arrival_order_and_cancel_all(gateway: GatewayServer) -> None:
