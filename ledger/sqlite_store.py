@@ -217,7 +217,7 @@ def _journal_rows(journal: list[JournalEntry]) -> tuple[list[tuple], list[tuple]
     return holds, transfers, trades
 
 
-def _write_statements(connection: sqlite3.Connection, statements: list[tuple[_ManyRows, list]]) -> None:
+def _write_statements(cursor: sqlite3.Cursor, statements: list[tuple[_ManyRows, list]]) -> None:
     """Open the transaction and run its statements here, on the loop thread (the store's lock is held).
 
     Python's sqlite3 gives up the GIL around every step and then waits to win it back; on aiosqlite's
@@ -229,7 +229,6 @@ def _write_statements(connection: sqlite3.Connection, statements: list[tuple[_Ma
     row as an exact tuple, since sqlite3 reads a subclass's items (``OrderRecord``'s) one
     ``__getitem__`` call at a time, about 0.8 k instructions each.
     """
-    cursor = connection.cursor()  # one for all statements: a cursor per statement costs its allocation
     cursor.execute("BEGIN IMMEDIATE")
     try:
         for statement, rows in statements:
@@ -239,16 +238,16 @@ def _write_statements(connection: sqlite3.Connection, statements: list[tuple[_Ma
                 for sql, parameters in statement.chunks(rows):
                     cursor.execute(sql, parameters)
     except BaseException:
-        connection.execute("ROLLBACK")
+        cursor.execute("ROLLBACK")
         raise
 
 
-def _commit(connection: sqlite3.Connection) -> None:
+def _commit(cursor: sqlite3.Cursor) -> None:
     """Run on aiosqlite's thread: the COMMIT, which syncs the WAL to disk, off the loop thread."""
     try:
-        connection.execute("COMMIT")
+        cursor.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        cursor.execute("ROLLBACK")
         raise
 
 
@@ -334,6 +333,10 @@ class SqliteStore:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._checkpointer: asyncio.Task[None] | None = None
+        # Commits run on cursors of their own, made once: one for the statements on the loop thread, one
+        # for the COMMIT on aiosqlite's (``connection.execute`` makes and frees a cursor per call).
+        self._write_cursor: sqlite3.Cursor | None = None
+        self._commit_cursor: sqlite3.Cursor | None = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -356,6 +359,7 @@ class SqliteStore:
         # page read from the file is a system call on the loop thread.
         await self.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         await self._migrate()
+        self._write_cursor, self._commit_cursor = self.db._conn.cursor(), self.db._conn.cursor()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoint_wal_every())
 
     async def close(self) -> None:
@@ -364,6 +368,7 @@ class SqliteStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
+        self._write_cursor = self._commit_cursor = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -484,8 +489,8 @@ class SqliteStore:
         async with self._lock:
             # aiosqlite offers no public call for "run this on the connection's thread"; its
             # ``_execute`` (the queue behind every public method) is that, pinned in pyproject.toml.
-            _write_statements(self.db._conn, statements)
-            await self.db._execute(_commit, self.db._conn)
+            _write_statements(self._write_cursor, statements)
+            await self.db._execute(_commit, self._commit_cursor)
 
     # Load ---------------------------------------------------------------------------------------
 

@@ -38,14 +38,11 @@ class _Row(NamedTuple):
     b: str
 
 
-class _RecordingConnection:
-    """A connection and its one cursor: the statements a transaction ran, in order."""
+class _RecordingCursor:
+    """A commit's cursor: the statements a transaction ran, in order."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, object]] = []
-
-    def cursor(self) -> _RecordingConnection:
-        return self
 
     def execute(self, sql: str, parameters: object = ()) -> None:
         self.calls.append((sql, parameters))
@@ -55,9 +52,9 @@ def test_rows_are_bound_as_exact_tuples_or_lists() -> None:
     """sqlite3 reads a tuple subclass's items (a NamedTuple's) one ``__getitem__`` call at a time."""
     statement = _insert("t", ("a", "b"))
     for count in (1, 3):
-        connection = _RecordingConnection()
-        _write_statements(connection, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
-        begin, *calls = connection.calls
+        cursor = _RecordingCursor()
+        _write_statements(cursor, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
+        begin, *calls = cursor.calls
         assert begin == ("BEGIN IMMEDIATE", ())
         assert [type(parameters) for _, parameters in calls] == ([tuple] if count == 1 else [list, tuple])
         assert [value for _, parameters in calls for value in parameters] == [
