@@ -115,10 +115,11 @@ class GroupCommitWriter:
         batch.fix_messages = [message for message in batch.fix_messages if message[0] != session_id]
 
     def record_next_order_id(self, next_order_id: int) -> None:
-        """Recorded every turn, written only when it changed (a statement and a page less per commit).
+        """Recorded every turn, put in the batch only when it changed.
 
         The batch holding the value last recorded commits before any later batch, or no later one
-        commits (failures are sticky), so what is on disk after any commit is still the latest value.
+        commits (failures are sticky), so what is on disk after any commit is still the latest value
+        (SQLite keeps it in the batch's numbering rows, each the largest it was given: ids only grow).
         """
         if next_order_id != self._next_order_id_recorded:
             self._next_order_id_recorded = next_order_id
