@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from config.settings import StoreSettings
-from ledger.journal import EntryKind, JournalEntry, TradeEntry, TransferEntry
+from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA_VERSION_TABLE
 from ledger.store import (
     CHECKPOINT_ACCOUNT_COLUMNS,
@@ -24,7 +24,11 @@ from ledger.store import (
     CLOSED_ORDERS_SQL,
     ENTRY_COLUMNS,
     FIX_SESSION_RECORD_COLUMNS,
+    HOLD_COLUMNS,
+    HOLD_ENTRIES_SQL,
     LAST_SEQUENCE_SQL,
+    NUMBERING_NEXT_ORDER_ID_SQL,
+    NUMBERING_SQL,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
     SEQUENCE_MAX,
@@ -49,6 +53,7 @@ from ledger.store import (
     closed_in_order,
     entry_from_row,
     entry_row,
+    hold_row,
     merge_journal,
     oldest_first,
     order_from_row,
@@ -93,6 +98,7 @@ _COLUMN_TYPES = {
 # (table, columns, conflict key or None for plain inserts), in the order of the commit's parameters.
 _COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] = (
     ("ledger_entries", ENTRY_COLUMNS, None),
+    ("ledger_holds", HOLD_COLUMNS, None),
     ("trades", TRADE_COLUMNS, None),
     ("orders", ORDER_COLUMNS, ("order_id",)),
     ("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",)),
@@ -231,7 +237,8 @@ class PostgresStore:
         # A frame resent under the same number replaces the earlier one (one row per key per statement).
         messages = {(sid, seq): frame for sid, seq, frame in batch.fix_messages}
         tables = (
-            [entry_row(e) for e in batch.journal if type(e) is not TradeEntry],
+            [entry_row(e) for e in batch.journal if type(e) is TransferEntry],
+            [hold_row(e) for e in batch.journal if type(e) is HoldEntry],
             [trade_row(e) for e in batch.journal if type(e) is TradeEntry],
             list(batch.orders.values()),
             list(batch.numbering.values()),
@@ -273,7 +280,7 @@ class PostgresStore:
             [EntryKind.DEPOSIT.value, EntryKind.WITHDRAWAL.value],
         )
         order_rows = await connection.fetch(OPEN_ORDERS_SQL)
-        numbering_rows = await connection.fetch("SELECT symbol, sequence, next_trade_id FROM book_numbering")
+        numbering_rows = await connection.fetch(NUMBERING_SQL)
         status_rows = await connection.fetch(SYMBOL_STATUS_SQL)
         account_rows = await connection.fetch("SELECT account_id, name FROM accounts")
         transfers = [entry_from_row(tuple(row)) for row in transfer_rows]
@@ -286,7 +293,11 @@ class PostgresStore:
             open_orders=[order_from_row(tuple(row)) for row in order_rows],
             numbering={row[0]: BookNumbering(*row) for row in numbering_rows},
             symbol_halted={row[0]: row[1] for row in status_rows},
-            next_order_id=await self._counter(connection, NEXT_ORDER_ID, 1),
+            # This store keeps it in its counter; the numbering rows' (schema migration 9) stay 0 here.
+            next_order_id=max(
+                await self._counter(connection, NEXT_ORDER_ID, 1),
+                await connection.fetchval(NUMBERING_NEXT_ORDER_ID_SQL),
+            ),
             accounts={name: account_id for account_id, name in account_rows},
         )
 
@@ -300,11 +311,14 @@ class PostgresStore:
             after_sequence,
             until_sequence,
         )
+        holds = await connection.fetch(f"{HOLD_ENTRIES_SQL} {range_sql}", after_sequence, until_sequence)
         trades = await connection.fetch(
             f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades {range_sql}", after_sequence, until_sequence
         )
         return merge_journal(
-            [entry_from_row(tuple(row)) for row in entries], [trade_from_row(tuple(row)) for row in trades]
+            [entry_from_row(tuple(row)) for row in entries],
+            [trade_from_row(tuple(row)) for row in trades],
+            [entry_from_row(tuple(row)) for row in holds],
         )
 
     async def journal(self, after_sequence: int = 0) -> list[JournalEntry]:

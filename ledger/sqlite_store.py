@@ -34,9 +34,14 @@ from ledger.store import (
     CLOSED_ORDERS_SQL,
     ENTRY_COLUMNS,
     FIX_SESSION_RECORD_COLUMNS,
+    HOLD_COLUMNS,
+    HOLD_ENTRIES_SQL,
     LAST_SEQUENCE_SQL,
+    NUMBERING_NEXT_ORDER_ID_SQL,
+    NUMBERING_SQL,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
+    ORDER_IDENTITY_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
     TRADE_COLUMNS,
@@ -114,11 +119,16 @@ class _ManyRows:
             start += 1 << k
 
 
-def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...] = ()) -> _ManyRows:
-    """Insert rows of ``columns``; with ``key``, a row whose key exists replaces the other columns."""
+def _insert(
+    table: str, columns: tuple[str, ...], key: tuple[str, ...] = (), fixed: tuple[str, ...] = ()
+) -> _ManyRows:
+    """Insert rows of ``columns``; with ``key``, a row whose key exists replaces the other columns but
+    ``fixed`` ones: columns a row never changes, so no index over them alone is rewritten (SQLite updates
+    every index that has a column of the SET list, even to the value it held)."""
     tail = ""
     if key:
-        updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in key)
+        kept = set(key) | set(fixed)
+        updates = ", ".join(f"{column} = excluded.{column}" for column in columns if column not in kept)
         tail = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
     return _ManyRows(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", f"({', '.join('?' * len(columns))})", tail
@@ -128,16 +138,22 @@ def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...] = ()) -> 
 # A journal entry's row leaves out the column its kind has no value for (NULL by default): sqlite3 binds
 # an exact int, float, str or bytearray at once, and first looks anything else (None, bool, bytes) up
 # among its adapters, about 0.5 us a value here (a failed attribute lookup that formats its error).
-_INSERT_HOLD_ENTRY = _ManyRows(
-    "INSERT INTO ledger_entries (sequence, kind, hold_id, account_id, asset, amount_minor, ts_ns) VALUES ",
-    "(?, ?, ?, ?, ?, ?, 0)",
-)
+_INSERT_HOLD_ENTRY = _insert("ledger_holds", HOLD_COLUMNS)
 _INSERT_TRANSFER_ENTRY = _insert(
     "ledger_entries", ("sequence", "kind", "transfer_id", "account_id", "asset", "amount_minor", "ts_ns")
 )
 _INSERT_TRADE = _insert("trades", TRADE_COLUMNS)
-_UPSERT_ORDER = _insert("orders", ORDER_COLUMNS, ("order_id",))
-_UPSERT_NUMBERING = _insert("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",))
+# ``orders_by_account`` (account_id, symbol, order_id) is then left alone when an order's state changes.
+_UPSERT_ORDER = _insert("orders", ORDER_COLUMNS, ("order_id",), ORDER_IDENTITY_COLUMNS)
+# A book's numbering with the exchange's next order id as of that turn (0: none recorded since the last
+# one): a row keeps the larger, so the largest of all rows is the latest (schema migration 9).
+_UPSERT_NUMBERING = _ManyRows(
+    "INSERT INTO book_numbering (symbol, sequence, next_trade_id, next_order_id) VALUES ",
+    "(?, ?, ?, ?)",
+    " ON CONFLICT (symbol) DO UPDATE SET sequence = excluded.sequence, "
+    "next_trade_id = excluded.next_trade_id, "
+    "next_order_id = MAX(book_numbering.next_order_id, excluded.next_order_id)",
+)
 _UPSERT_SYMBOL_STATUS = _insert("symbol_status", ("symbol", "halted"), ("symbol",))
 _SET_COUNTER = _insert("counters", ("name", "value"), ("name",))
 _UPSERT_FIX_SESSION = _insert(
@@ -201,7 +217,7 @@ def _journal_rows(journal: list[JournalEntry]) -> tuple[list[tuple], list[tuple]
     return holds, transfers, trades
 
 
-def _write_statements(connection: sqlite3.Connection, statements: list[tuple[_ManyRows, list]]) -> None:
+def _write_statements(cursor: sqlite3.Cursor, statements: list[tuple[_ManyRows, list]]) -> None:
     """Open the transaction and run its statements here, on the loop thread (the store's lock is held).
 
     Python's sqlite3 gives up the GIL around every step and then waits to win it back; on aiosqlite's
@@ -213,7 +229,6 @@ def _write_statements(connection: sqlite3.Connection, statements: list[tuple[_Ma
     row as an exact tuple, since sqlite3 reads a subclass's items (``OrderRecord``'s) one
     ``__getitem__`` call at a time, about 0.8 k instructions each.
     """
-    cursor = connection.cursor()  # one for all statements: a cursor per statement costs its allocation
     cursor.execute("BEGIN IMMEDIATE")
     try:
         for statement, rows in statements:
@@ -223,16 +238,16 @@ def _write_statements(connection: sqlite3.Connection, statements: list[tuple[_Ma
                 for sql, parameters in statement.chunks(rows):
                     cursor.execute(sql, parameters)
     except BaseException:
-        connection.execute("ROLLBACK")
+        cursor.execute("ROLLBACK")
         raise
 
 
-def _commit(connection: sqlite3.Connection) -> None:
+def _commit(cursor: sqlite3.Cursor) -> None:
     """Run on aiosqlite's thread: the COMMIT, which syncs the WAL to disk, off the loop thread."""
     try:
-        connection.execute("COMMIT")
+        cursor.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        cursor.execute("ROLLBACK")
         raise
 
 
@@ -254,7 +269,7 @@ async def _load(fetch: _Fetch, *, journal_after_checkpoint: bool = True) -> Load
         )
     ]
     open_orders = [order_from_row(row) for row in await fetch(OPEN_ORDERS_SQL)]
-    numbering = {row[0]: BookNumbering(*row) for row in await fetch("SELECT * FROM book_numbering")}
+    numbering = {row[0]: BookNumbering(*row) for row in await fetch(NUMBERING_SQL)}
     return LoadedState(
         checkpoint=Checkpoint(sequence, accounts, holds),
         journal_after_checkpoint=await _journal(fetch, sequence) if journal_after_checkpoint else [],
@@ -262,7 +277,9 @@ async def _load(fetch: _Fetch, *, journal_after_checkpoint: bool = True) -> Load
         open_orders=open_orders,
         numbering=numbering,
         symbol_halted={symbol: bool(halted) for symbol, halted in await fetch(SYMBOL_STATUS_SQL)},
-        next_order_id=await _counter(fetch, NEXT_ORDER_ID, 1),
+        next_order_id=max(
+            await _counter(fetch, NEXT_ORDER_ID, 1), (await fetch(NUMBERING_NEXT_ORDER_ID_SQL))[0][0]
+        ),
         accounts={name: account_id for account_id, name in await fetch(_ACCOUNTS_SQL)},
     )
 
@@ -274,8 +291,13 @@ async def _journal(
     bounds = (after_sequence, until_sequence)
     range_sql = "WHERE sequence > ? AND sequence <= ? ORDER BY sequence"
     entries = await fetch(f"SELECT {', '.join(ENTRY_COLUMNS)} FROM ledger_entries {range_sql}", bounds)
+    holds = await fetch(f"{HOLD_ENTRIES_SQL} {range_sql}", bounds)
     trades = await fetch(f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades {range_sql}", bounds)
-    return merge_journal([entry_from_row(row) for row in entries], [trade_from_row(row) for row in trades])
+    return merge_journal(
+        [entry_from_row(row) for row in entries],
+        [trade_from_row(row) for row in trades],
+        [entry_from_row(row) for row in holds],
+    )
 
 
 async def _counter(fetch: _Fetch, name: str, default: int) -> int:
@@ -311,6 +333,10 @@ class SqliteStore:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._checkpointer: asyncio.Task[None] | None = None
+        # Commits run on cursors of their own, made once: one for the statements on the loop thread, one
+        # for the COMMIT on aiosqlite's (``connection.execute`` makes and frees a cursor per call).
+        self._write_cursor: sqlite3.Cursor | None = None
+        self._commit_cursor: sqlite3.Cursor | None = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -333,6 +359,7 @@ class SqliteStore:
         # page read from the file is a system call on the loop thread.
         await self.db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
         await self._migrate()
+        self._write_cursor, self._commit_cursor = self.db._conn.cursor(), self.db._conn.cursor()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoint_wal_every())
 
     async def close(self) -> None:
@@ -341,6 +368,7 @@ class SqliteStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
+        self._write_cursor = self._commit_cursor = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -417,12 +445,16 @@ class SqliteStore:
             statements.append((_INSERT_TRADE, trades))
         if batch.orders:
             statements.append((_UPSERT_ORDER, list(batch.orders.values())))
+        next_order_id = batch.next_order_id
         if batch.numbering:
-            statements.append((_UPSERT_NUMBERING, list(batch.numbering.values())))
+            # The next order id rides the numbering rows; only without them does it need its counter.
+            with_order_id = 0 if next_order_id is None else next_order_id
+            numbering = [(*row, with_order_id) for row in batch.numbering.values()]
+            statements.append((_UPSERT_NUMBERING, numbering))
+        elif next_order_id is not None:
+            statements.append((_SET_COUNTER, [(NEXT_ORDER_ID, next_order_id)]))
         if batch.symbol_halted:
             statements.append((_UPSERT_SYMBOL_STATUS, list(batch.symbol_halted.items())))
-        if batch.next_order_id is not None:
-            statements.append((_SET_COUNTER, [(NEXT_ORDER_ID, batch.next_order_id)]))
         if batch.fix_sessions:
             statements.append(
                 (_UPSERT_FIX_SESSION, [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()])
@@ -457,8 +489,8 @@ class SqliteStore:
         async with self._lock:
             # aiosqlite offers no public call for "run this on the connection's thread"; its
             # ``_execute`` (the queue behind every public method) is that, pinned in pyproject.toml.
-            _write_statements(self.db._conn, statements)
-            await self.db._execute(_commit, self.db._conn)
+            _write_statements(self._write_cursor, statements)
+            await self.db._execute(_commit, self._commit_cursor)
 
     # Load ---------------------------------------------------------------------------------------
 

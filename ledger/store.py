@@ -45,13 +45,20 @@ class OrderRecord(NamedTuple):
 
 
 ORDER_COLUMNS = OrderRecord._fields
+# What an order is, fixed when it is placed: its later records carry the same values (a replace gives it
+# a new client order id, price and quantity, never another account or symbol), so a store may keep them
+# from its first record.
+ORDER_IDENTITY_COLUMNS = ("symbol", "account_id")
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 SEQUENCE_MAX = 2**63 - 1  # the largest journal sequence a signed 64-bit column holds
 LAST_SEQUENCE_SQL = (
     "SELECT COALESCE(MAX(sequence), 0) FROM (SELECT MAX(sequence) AS sequence FROM ledger_entries "
-    "UNION ALL SELECT MAX(sequence) FROM trades) AS ends"
+    "UNION ALL SELECT MAX(sequence) FROM ledger_holds UNION ALL SELECT MAX(sequence) FROM trades) AS ends"
 )
 SYMBOL_STATUS_SQL = "SELECT symbol, halted FROM symbol_status"
+NUMBERING_SQL = "SELECT symbol, sequence, next_trade_id FROM book_numbering"
+# With the ``next_order_id`` counter, where the next order id is: the larger of the two (schema migration 9).
+NUMBERING_NEXT_ORDER_ID_SQL = "SELECT COALESCE(MAX(next_order_id), 0) FROM book_numbering"
 CHECKPOINT_ACCOUNT_COLUMNS = (
     "account_id",
     "asset",
@@ -128,6 +135,8 @@ class CommitBatch:
     numbering: dict[str, BookNumbering] = field(default_factory=dict)
     # symbol -> halted, as an admin last set it (the book's status survives a restart)
     symbol_halted: dict[str, bool] = field(default_factory=dict)
+    # the exchange's next order id, when it changed (it only grows); a store may keep it in the batch's
+    # numbering rows
     next_order_id: int | None = None
     fix_sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
     fix_messages: list[tuple[str, int, bytes]] = field(default_factory=list)
@@ -295,6 +304,13 @@ class Store(Protocol):
 # Rows <-> entries, shared by both backends -------------------------------------------------------
 
 ENTRY_COLUMNS = ("sequence", "kind", "transfer_id", "hold_id", "account_id", "asset", "amount_minor", "ts_ns")
+# Holds and releases are in ``ledger_holds`` (schema migration 10); older ones in ``ledger_entries``.
+HOLD_COLUMNS = ("sequence", "kind", "hold_id", "account_id", "asset", "amount_minor")
+# ``ledger_holds`` rows as ``ledger_entries`` rows (``entry_from_row``); a range condition follows.
+HOLD_ENTRIES_SQL = (
+    "SELECT sequence, kind, NULL AS transfer_id, hold_id, account_id, asset, amount_minor, 0 AS ts_ns "
+    "FROM ledger_holds"
+)
 TRADE_COLUMNS = (
     "sequence",
     "symbol",
@@ -315,27 +331,29 @@ TRADE_COLUMNS = (
 )
 
 
-def entry_row(entry: TransferEntry | HoldEntry) -> tuple:
-    if type(entry) is TransferEntry:
-        return (
-            entry.sequence,
-            entry.kind.value,
-            entry.transfer_id,
-            None,
-            entry.account_id,
-            entry.asset,
-            entry.amount_minor,
-            entry.ts_ns,
-        )
+def entry_row(entry: TransferEntry) -> tuple:
+    """A transfer's ``ledger_entries`` row (``ENTRY_COLUMNS``)."""
     return (
         entry.sequence,
         entry.kind.value,
+        entry.transfer_id,
         None,
+        entry.account_id,
+        entry.asset,
+        entry.amount_minor,
+        entry.ts_ns,
+    )
+
+
+def hold_row(entry: HoldEntry) -> tuple:
+    """A hold's or release's ``ledger_holds`` row (``HOLD_COLUMNS``)."""
+    return (
+        entry.sequence,
+        entry.kind.value,
         entry.hold_id,
         entry.account_id,
         entry.asset,
         entry.amount_minor,
-        0,
     )
 
 
@@ -389,9 +407,11 @@ def trade_from_row(row: tuple) -> TradeEntry:
     return TradeEntry(**values)
 
 
-def merge_journal(entries: list[TransferEntry | HoldEntry], trades: list[TradeEntry]) -> list[JournalEntry]:
-    """Both journal tables in one sequence order."""
-    merged: list[JournalEntry] = [*entries, *trades]
+def merge_journal(
+    entries: list[TransferEntry | HoldEntry], trades: list[TradeEntry], holds: list[TransferEntry | HoldEntry]
+) -> list[JournalEntry]:
+    """The journal tables in one sequence order."""
+    merged: list[JournalEntry] = [*entries, *holds, *trades]
     merged.sort(key=lambda entry: entry.sequence)
     return merged
 

@@ -50,7 +50,9 @@ class GroupCommitWriter:
         self._fix_messages_retained_max = fix_messages_retained_max
         self._batch = CommitBatch()
         self._batch_done: asyncio.Future[None] | None = None
-        self._wakeup = asyncio.Event()
+        # What ``run`` awaits while there is nothing to commit: a future of its own, which the first
+        # ``commit_point`` (or ``close``) completes, costs less per commit than an ``asyncio.Event``.
+        self._wakeup: asyncio.Future[None] | None = None
         self._failure: BaseException | None = None
         self._closing = False
         self._checkpoint = checkpoint
@@ -91,7 +93,9 @@ class GroupCommitWriter:
         a step's worth at a time, so no commit carries a large delete.
         """
         self._batch.fix_sessions[session_id] = (next_incoming_seq, next_outgoing_seq)
-        self._batch.fix_messages.extend((session_id, seq, frame) for seq, frame in sent)
+        messages = self._batch.fix_messages
+        for seq, frame in sent:  # most calls carry one frame: a loop, not a generator's frame
+            messages.append((session_id, seq, frame))
         if sent and sent[-1][0] // FIX_PRUNE_STEP_MESSAGES > (sent[0][0] - 1) // FIX_PRUNE_STEP_MESSAGES:
             kept_from = next_outgoing_seq - self._fix_messages_retained_max
             if kept_from > 1:
@@ -111,10 +115,11 @@ class GroupCommitWriter:
         batch.fix_messages = [message for message in batch.fix_messages if message[0] != session_id]
 
     def record_next_order_id(self, next_order_id: int) -> None:
-        """Recorded every turn, written only when it changed (a statement and a page less per commit).
+        """Recorded every turn, put in the batch only when it changed.
 
         The batch holding the value last recorded commits before any later batch, or no later one
-        commits (failures are sticky), so what is on disk after any commit is still the latest value.
+        commits (failures are sticky), so what is on disk after any commit is still the latest value
+        (SQLite keeps it in the batch's numbering rows, each the largest it was given: ids only grow).
         """
         if next_order_id != self._next_order_id_recorded:
             self._next_order_id_recorded = next_order_id
@@ -126,8 +131,15 @@ class GroupCommitWriter:
             self._batch_done = asyncio.get_running_loop().create_future()
             if self._failure is not None:
                 self._batch_done.set_exception(self._failure)
-        self._wakeup.set()
+            self._wake()
         return self._batch_done
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None:
+            self._wakeup = None
+            if not wakeup.done():
+                wakeup.set_result(None)
 
     # The writer task ------------------------------------------------------------------------------
 
@@ -142,8 +154,8 @@ class GroupCommitWriter:
                         await self._store.commit(CommitBatch(), self._checkpoint())
                     return
                 else:
-                    await self._wakeup.wait()
-                    self._wakeup.clear()
+                    self._wakeup = asyncio.get_running_loop().create_future()
+                    await self._wakeup
         finally:
             self._stopped.set()
 
@@ -193,5 +205,5 @@ class GroupCommitWriter:
     async def close(self) -> None:
         """Let ``run`` commit what is left, write a checkpoint and stop; wait for it."""
         self._closing = True
-        self._wakeup.set()
+        self._wake()
         await self._stopped.wait()

@@ -6,13 +6,18 @@ import sqlite3
 
 import asyncpg
 
+from config.settings import FeeSettings
+from ledger.journal import JournalEntry
+from ledger.ledger import Ledger
 from ledger.postgres_store import TYPE_NAMES as POSTGRES_TYPE_NAMES
 from ledger.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
 from ledger.sqlite_store import TYPE_NAMES as SQLITE_TYPE_NAMES
 from ledger.store import (
     CHECKPOINT_ACCOUNT_COLUMNS,
+    ENTRY_COLUMNS,
     OPEN_ORDERS_SQL,
     ORDER_COLUMNS,
+    BookNumbering,
     CheckpointChanges,
     CommitBatch,
 )
@@ -131,3 +136,93 @@ async def test_checkpointed_balances_survive_the_move_to_counters_wider_than_64_
     escrow = (2**63 + 9, 2**63 + 5, 4, 0)
     await store.commit(CommitBatch(), CheckpointChanges(1, {(-1, "USDT"): escrow}, {}))
     assert (await (await store_factory()).load()).checkpoint.accounts[(-1, "USDT")] == escrow
+
+
+VERSION_BEFORE_ORDER_ID_IN_NUMBERING = 8
+VERSION_BEFORE_HOLDS_TABLE = 9
+OLD_ENTRIES = [
+    (1, "deposit", "d1", None, 1, "USDT", 500, 7),
+    (2, "hold", None, 10, 1, "USDT", 300, 0),
+    (3, "release", None, 10, 1, "USDT", 100, 0),
+]
+
+
+async def _store_at(store_factory, version: int, rows: dict[str, tuple[tuple[str, ...], list[tuple]]]):
+    """The store opened on a database made at ``version`` that holds ``rows`` (table -> columns, rows)."""
+    if store_factory.backend == "sqlite":
+        _sqlite_at(store_factory.settings.sqlite_path, version)
+        connection = sqlite3.connect(store_factory.settings.sqlite_path)
+        with connection:
+            for table, (columns, values) in rows.items():
+                connection.executemany(_insert_sql(table, columns, "?"), values)
+        connection.close()
+    else:
+        await _postgres_at(store_factory.schema, version)
+        search_path = {"search_path": store_factory.schema}
+        connection = await asyncpg.connect(POSTGRES_DSN, server_settings=search_path)
+        try:
+            for table, (columns, values) in rows.items():
+                await connection.executemany(_insert_sql(table, columns, "${}"), values)
+        finally:
+            await connection.close()
+    return await store_factory()
+
+
+async def test_the_next_order_id_of_a_store_from_before_it_rode_the_numbering_is_kept(store_factory) -> None:
+    store = await _store_at(
+        store_factory,
+        VERSION_BEFORE_ORDER_ID_IN_NUMBERING,
+        {
+            "counters": (("name", "value"), [("next_order_id", 42)]),
+            "book_numbering": (("symbol", "sequence", "next_trade_id"), [("BTCUSDT", 9, 4)]),
+        },
+    )
+    state = await store.load()
+    assert (state.next_order_id, state.numbering) == (42, {"BTCUSDT": BookNumbering("BTCUSDT", 9, 4)})
+    await store.commit(CommitBatch(numbering={"ETHUSDT": BookNumbering("ETHUSDT", 3, 1)}))
+    assert (await (await store_factory()).load()).next_order_id == 42
+    await store.commit(CommitBatch(numbering={"BTCUSDT": BookNumbering("BTCUSDT", 10, 4)}, next_order_id=43))
+    # A later turn of another book, with no new order: the largest value still counts.
+    await store.commit(CommitBatch(numbering={"ETHUSDT": BookNumbering("ETHUSDT", 4, 1)}))
+    state = await (await store_factory()).load()
+    assert state.next_order_id == 43
+    assert state.numbering == {
+        "BTCUSDT": BookNumbering("BTCUSDT", 10, 4),
+        "ETHUSDT": BookNumbering("ETHUSDT", 4, 1),
+    }
+
+
+async def test_holds_from_before_their_own_table_stay_in_the_journal(store_factory) -> None:
+    store = await _store_at(
+        store_factory, VERSION_BEFORE_HOLDS_TABLE, {"ledger_entries": (ENTRY_COLUMNS, OLD_ENTRIES)}
+    )
+    state = await store.load()
+    assert [entry.sequence for entry in state.journal_after_checkpoint] == [1, 2, 3]
+    store_journal: list[JournalEntry] = []
+    ledger = Ledger.restore(
+        fees=FeeSettings(),
+        checkpoint_sequence=0,
+        accounts={},
+        holds={},
+        transfers=state.transfers,
+        journal_after_checkpoint=state.journal_after_checkpoint,
+        sink=store_journal.append,
+    )
+    ledger.hold(11, 1, "USDT", 50)
+    ledger.release(10, 200)
+    await store.commit(CommitBatch(journal=store_journal))
+    journal = await (await store_factory()).journal()
+    assert [(entry.sequence, entry.kind.value) for entry in journal] == [
+        (1, "deposit"),
+        (2, "hold"),
+        (3, "release"),
+        (4, "hold"),
+        (5, "release"),
+    ]
+    assert [entry.hold_id for entry in journal[1:]] == [10, 10, 11, 10]
+    rebuilt = Ledger(fees=FeeSettings())
+    rebuilt.replay(journal)
+    assert rebuilt.differences(ledger) == [] and rebuilt.hold_remaining(10) == 0
+    async with store.snapshot() as snapshot:
+        assert await snapshot.last_sequence() == 5
+        assert [entry.sequence for entry in await snapshot.journal_range(2, 4)] == [3, 4]

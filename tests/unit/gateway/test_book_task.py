@@ -7,6 +7,7 @@ import pytest
 from book.order_book import OrderBook
 from book.reports import ExecutionKind
 from book.types import (
+    CancelOrder,
     Command,
     OrderStatus,
     OrderType,
@@ -21,7 +22,9 @@ from book.types import (
 from config.settings import FeeSettings
 from gateway.book_task import BookTask, Request, Result, TurnOutput
 from gateway.orders import OrderState
+from gateway.recovery import order_record
 from ledger.ledger import Ledger
+from ledger.store import ORDER_IDENTITY_COLUMNS, OrderRecord
 from tests.unit.book.conftest import small_symbol
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -276,3 +279,32 @@ def test_expire_both_reports_the_maker_then_the_taker_with_one_prevented_match(t
         (prevented, 5),
     ]
     assert trader.ledger.holds() == {} and trader.problems() == []
+
+
+# What the store may keep from an order's first record ---------------------------------------------
+
+
+def test_every_record_of_an_order_carries_its_first_records_identity(desk: Desk) -> None:
+    """The SQLite store keeps ``ORDER_IDENTITY_COLUMNS`` from an order's first record (no index over
+    them is rewritten per update), so no later record of the order may differ in them."""
+    records: list[OrderRecord] = []
+    desk.task._record_order = lambda state: records.append(order_record(state))
+    desk.submit(BOB, SELL, price_minor=200, quantity_minor=10)
+    desk.submit(ALICE, BUY, price_minor=200, quantity_minor=4)
+    desk.run(ReplaceOrder(order_id=1, account_id=BOB, price_minor=210, quantity_minor=8))
+    desk.submit(ALICE, BUY, price_minor=210, quantity_minor=1)
+    desk.run(CancelOrder(order_id=1, account_id=BOB))
+    assert [record.status for record in records if record.order_id == 1] == [
+        "NEW",
+        "PARTIALLY_FILLED",
+        "PARTIALLY_FILLED",
+        "PARTIALLY_FILLED",
+        "CANCELED",
+    ]
+    first: dict[int, OrderRecord] = {}
+    for record in records:
+        identity = first.setdefault(record.order_id, record)
+        assert [getattr(record, name) for name in ORDER_IDENTITY_COLUMNS] == [
+            getattr(identity, name) for name in ORDER_IDENTITY_COLUMNS
+        ]
+    assert desk.problems() == []

@@ -9,10 +9,12 @@ from ledger.sqlite_store import (
     _INSERT_HOLD_ENTRY,
     _INSERT_TRANSFER_ENTRY,
     _PARAMETERS_MAX,
+    _UPSERT_ORDER,
     _insert,
     _journal_rows,
     _write_statements,
 )
+from ledger.store import ORDER_COLUMNS, ORDER_IDENTITY_COLUMNS
 
 
 def test_chunks_cover_every_row_in_order_within_the_parameter_limit() -> None:
@@ -36,14 +38,11 @@ class _Row(NamedTuple):
     b: str
 
 
-class _RecordingConnection:
-    """A connection and its one cursor: the statements a transaction ran, in order."""
+class _RecordingCursor:
+    """A commit's cursor: the statements a transaction ran, in order."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, object]] = []
-
-    def cursor(self) -> _RecordingConnection:
-        return self
 
     def execute(self, sql: str, parameters: object = ()) -> None:
         self.calls.append((sql, parameters))
@@ -53,9 +52,9 @@ def test_rows_are_bound_as_exact_tuples_or_lists() -> None:
     """sqlite3 reads a tuple subclass's items (a NamedTuple's) one ``__getitem__`` call at a time."""
     statement = _insert("t", ("a", "b"))
     for count in (1, 3):
-        connection = _RecordingConnection()
-        _write_statements(connection, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
-        begin, *calls = connection.calls
+        cursor = _RecordingCursor()
+        _write_statements(cursor, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
+        begin, *calls = cursor.calls
         assert begin == ("BEGIN IMMEDIATE", ())
         assert [type(parameters) for _, parameters in calls] == ([tuple] if count == 1 else [list, tuple])
         assert [value for _, parameters in calls for value in parameters] == [
@@ -85,3 +84,12 @@ def test_journal_rows_hold_only_values_sqlite_binds_without_an_adapter_lookup() 
     assert {type(value) for row in holds + transfers for value in row} == {int, str}
     assert _INSERT_HOLD_ENTRY.group.count("?") == len(holds[0])
     assert _INSERT_TRANSFER_ENTRY.group.count("?") == len(transfers[0])
+
+
+def test_an_orders_later_records_rewrite_no_index_of_its_identity() -> None:
+    """``orders_by_account`` is (account_id, symbol, order_id): SQLite rewrites the entry of every index
+    with a column in the upsert's SET list, even set to the value it held, so those stay out of it."""
+    updates = _UPSERT_ORDER.one_row_sql.split(" DO UPDATE SET ")[1]
+    assigned = {assignment.split(" = ")[0] for assignment in updates.split(", ")}
+    assert assigned == set(ORDER_COLUMNS) - {"order_id", *ORDER_IDENTITY_COLUMNS}
+    assert {"account_id", "symbol"} <= set(ORDER_IDENTITY_COLUMNS)
