@@ -5,8 +5,9 @@ SQLite or PostgreSQL. Each session sends a realistic mix (70% passive limits nea
 of its own resting orders, 10% orders that cross) and times every request until its first answer
 (ExecutionReport or OrderCancelReject), which the gateway sends only after the commit. Two runs:
 closed loop with a window of requests in flight per session (sustained orders/s), and open loop at a
-fixed rate (ack latency p50/p99/p99.9, and the gateway's CPU per order at that rate: small batches
-cost more per order than the closed loop's large ones), the sessions' requests interleaved evenly
+fixed rate (ack latency p50/p99/p99.9, the gateway's CPU per order at that rate, and its group commits
+per second from its metrics: small batches cost more per order than the closed loop's large ones), the
+sessions' requests interleaved evenly
 (8 sessions sending at the same instants would be bursts of 8: at 200/s a median of 4 ms instead of
 1.1 ms). With
 ``--instructions`` the gateway runs under callgrind and the closed loop reports instructions per order
@@ -27,6 +28,7 @@ import socket
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -43,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTUP_POLLS = 300  # every 0.1 s
 STARTUP_POLLS_UNDER_CALLGRIND = 3000
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+COMMITS_METRIC = "gateway_commit_latency_seconds_count"
 PASSWORD = "bench"
 
 
@@ -53,7 +56,13 @@ def free_port() -> int:
 
 
 def config_text(
-    directory: Path, sessions: int, backend: str, schema: str, fix_port: int, synchronous: str
+    directory: Path,
+    sessions: int,
+    backend: str,
+    schema: str,
+    fix_port: int,
+    metrics_port: int,
+    synchronous: str,
 ) -> str:
     text = (ROOT / "config" / "demo.toml").read_text()
     text = text[: text.index("[[demo_accounts]]")]
@@ -64,7 +73,8 @@ def config_text(
     )
     text = re.sub(r"\[store\]\n(?:[^\[\n][^\n]*\n)*", store + "\n", text)
     text = re.sub(r"fix_port = \d+", f"fix_port = {fix_port}", text)
-    for name in ("admin_port", "metrics_port", "websocket_port"):
+    text = re.sub(r"metrics_port = \d+", f"metrics_port = {metrics_port}", text)
+    for name in ("admin_port", "websocket_port"):
         text = re.sub(rf"{name} = \d+", f"{name} = 0", text)
     text = text.replace("[server]\n", f'[server]\nadmin_token_path = "{directory / "admin.token"}"\n', 1)
     text = text.replace('log_format = "console"', 'log_format = "json"\nlog_level = "warning"')
@@ -199,11 +209,17 @@ def percentile(values: list[int], fraction: float) -> float:
 async def run(arguments: argparse.Namespace) -> None:
     directory = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    fix_port = free_port()
+    fix_port, metrics_port = free_port(), free_port()
     config = directory / "bench.toml"
     config.write_text(
         config_text(
-            directory, arguments.sessions, arguments.backend, schema, fix_port, arguments.sqlite_synchronous
+            directory,
+            arguments.sessions,
+            arguments.backend,
+            schema,
+            fix_port,
+            metrics_port,
+            arguments.sqlite_synchronous,
         )
     )
     command = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config)]
@@ -258,6 +274,7 @@ async def run(arguments: argparse.Namespace) -> None:
         )
         for trader in traders:
             trader.latencies_ns.clear()
+        commits = await commits_so_far(metrics_port)
         open_started, server_cpu_s = time.monotonic(), cpu_seconds(server.pid)
         until = open_started + arguments.seconds
         per_session = arguments.rate / arguments.sessions
@@ -270,12 +287,14 @@ async def run(arguments: argparse.Namespace) -> None:
         await asyncio.gather(*(trader.settle(30) for trader in traders))
         opened = [latency for trader in traders for latency in trader.latencies_ns]
         server_cpu_s = cpu_seconds(server.pid) - server_cpu_s
+        commits = await commits_so_far(metrics_port) - commits
         print(
             f"{store}: open loop at {arguments.rate:,}/s for {arguments.seconds} s: "
             f"{len(opened):,} answered; ack latency ms p50 {percentile(opened, 0.5):.2f} "
             f"p99 {percentile(opened, 0.99):.2f} p99.9 {percentile(opened, 0.999):.2f}; "
             f"gateway CPU {server_cpu_s / len(opened) * 1e6:.0f} us per order, "
-            f"{server_cpu_s / (time.monotonic() - open_started):.0%} of one core"
+            f"{server_cpu_s / (time.monotonic() - open_started):.0%} of one core; "
+            f"{commits / arguments.seconds:,.0f} commits/s, {len(opened) / max(commits, 1):.1f} orders each"
         )
     finally:
         server.terminate()
@@ -284,6 +303,14 @@ async def run(arguments: argparse.Namespace) -> None:
             connection = await asyncpg.connect(POSTGRES_DSN)
             await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
             await connection.close()
+
+
+async def commits_so_far(metrics_port: int) -> float:
+    """The gateway's group commits so far, from its Prometheus metrics."""
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with await asyncio.to_thread(urllib.request.urlopen, url, timeout=10) as response:
+        text = response.read().decode()
+    return next(float(line.split()[1]) for line in text.splitlines() if line.startswith(COMMITS_METRIC + " "))
 
 
 def main() -> None:
