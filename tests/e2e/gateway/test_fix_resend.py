@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +21,12 @@ ORDERS = 250
 CHUNK = 100
 
 
-async def test_a_long_resend_comes_in_pieces_complete_and_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(fix_transport, "RESEND_CHUNK_MESSAGES", CHUNK)
+@contextlib.asynccontextmanager
+async def gateway_recording_fetches(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[GatewayServer, list[tuple[int, int]], FixTestClient]]:
+    """A demo gateway, the (begin, end) of every read of stored frames it makes for resends, and a
+    client logged on as ALICE."""
     server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
     await server.start()
     fetched: list[tuple[int, int]] = []
@@ -37,6 +41,17 @@ async def test_a_long_resend_comes_in_pieces_complete_and_in_order(
     try:
         await client.connect(server.ports.fix)
         await wait_for(lambda: client.of_type("A"), what="logon")
+        yield server, fetched, client
+    finally:
+        await client.close()
+        await server.stop()
+
+
+async def test_a_long_resend_comes_in_pieces_complete_and_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fix_transport, "RESEND_CHUNK_MESSAGES", CHUNK)
+    async with gateway_recording_fetches(tmp_path) as (_, fetched, client):
         for index in range(ORDERS):
             client.new_order(f"resend-{index}", "1", "0.001", "30000")
         await wait_for(lambda: len(client.of_type("8")) == ORDERS, what="every ExecutionReport")
@@ -50,9 +65,6 @@ async def test_a_long_resend_comes_in_pieces_complete_and_in_order(
         resent = [int(m.get(34)) for m in client.of_type("8")]
         assert resent == list(range(2, last_seq + 1))
         assert all(m.get(43) == "Y" for m in client.of_type("8"))
-    finally:
-        await client.close()
-        await server.stop()
 
 
 BACKPRESSURE_ORDERS = 1000
@@ -65,20 +77,7 @@ async def test_a_resend_to_a_client_that_does_not_read_waits_for_it(
     """Each piece is written only once the transport can take more, so a client that stops reading
     holds the resend back (the store is read no further) instead of filling the gateway's memory."""
     monkeypatch.setattr(fix_transport, "RESEND_CHUNK_MESSAGES", BACKPRESSURE_CHUNK)
-    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
-    await server.start()
-    fetched: list[tuple[int, int]] = []
-    fetch = server.store.fetch_sent_messages
-
-    async def recording_fetch(session_id: str, begin_seq: int, end_seq: int) -> list[tuple[int, bytes]]:
-        fetched.append((begin_seq, end_seq))
-        return await fetch(session_id, begin_seq, end_seq)
-
-    server.store.fetch_sent_messages = recording_fetch  # type: ignore[method-assign]
-    client = FixTestClient("ALICE", "alice-demo")
-    try:
-        await client.connect(server.ports.fix)
-        await wait_for(lambda: client.of_type("A"), what="logon")
+    async with gateway_recording_fetches(tmp_path) as (server, fetched, client):
         for index in range(BACKPRESSURE_ORDERS):
             client.new_order(f"held-{index}", "1", "0.001", "30000")
         await wait_for(lambda: len(client.of_type("8")) == BACKPRESSURE_ORDERS, what="the ExecutionReports")
@@ -101,6 +100,3 @@ async def test_a_resend_to_a_client_that_does_not_read_waits_for_it(
         client._writer.transport.resume_reading()
         await wait_for(lambda: len(client.of_type("8")) == BACKPRESSURE_ORDERS, what="the resent reports")
         assert len(fetched) == pieces
-    finally:
-        await client.close()
-        await server.stop()
