@@ -129,7 +129,8 @@ class _Connection(asyncio.Protocol):
         self.parser = FixParser(
             message_bytes_max=acceptor.message_bytes_max, buffer_bytes_max=acceptor.receive_buffer_bytes_max
         )
-        self.received: deque[FixMessage | Garbled] = deque()  # parsed, waiting for a step to end
+        # Parsed, waiting for a step to end: at most a read's worth, as reading is paused during a step.
+        self.received: deque[FixMessage | Garbled] = deque()
         self.step: asyncio.Task[None] | None = None
         self.session: FixSession | None = None
         self.session_id = ""
