@@ -182,7 +182,7 @@ class _Connection(asyncio.Protocol):
         """Act on what came before the end, then close once it is committed and written; a TLS
         transport closes itself here whatever this returns."""
         self.end()
-        return self.acceptor.is_plain(self.transport)
+        return self.transport is not None and self.transport.get_extra_info("sslcontext") is None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
@@ -454,10 +454,6 @@ class FixAcceptor:
         server = await loop.create_server(lambda: _Connection(self), host, port, ssl=tls)
         self._servers.append(server)
         return server.sockets[0].getsockname()[1]
-
-    @staticmethod
-    def is_plain(transport: asyncio.BaseTransport | None) -> bool:
-        return transport is not None and transport.get_extra_info("sslcontext") is None
 
     async def reset_stored_session(self, session_id: str, reset_ns: int = 0) -> None:
         """Start the stored session over at 1/1, after dropping what the writer has not yet committed of

@@ -85,6 +85,7 @@ from session.binance.market import (
     ticker_24hr,
     ticker_book,
     ticker_price,
+    trading_status,
 )
 from session.binance.orders import (
     account_trade,
@@ -755,13 +756,11 @@ class WsApi:
         if len(set(names)) != len(names):
             raise ApiFailure(DUPLICATE_SYMBOLS)
         if status is not None:
-            names = [name for name in names if self._status(name) == status]
+            books = self.exchange.books
+            names = [name for name in names if trading_status(books[name].book.halted) == status]
             if single is not None and not names:
                 raise ApiFailure(SYMBOL_STATUS_MISMATCH)
         return [self.symbols[name] for name in names], single is not None
-
-    def _status(self, name: str) -> str:
-        return "HALT" if self.exchange.books[name].book.halted else "TRADING"
 
     # Trading ----------------------------------------------------------------------------------------
 

@@ -14,11 +14,16 @@ ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
 STP_MODES = ["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
 
 
+def trading_status(halted: bool) -> str:
+    """A symbol's ``status`` in Binance's words (what ``symbolStatus`` filters on)."""
+    return "HALT" if halted else "TRADING"
+
+
 def symbol_info(symbol: SymbolSettings, *, halted: bool, open_orders_max: int) -> dict[str, Any]:
     quote, base = symbol.quote_scale, symbol.base_scale
     return {
         "symbol": symbol.name,
-        "status": "HALT" if halted else "TRADING",
+        "status": trading_status(halted),
         "baseAsset": symbol.base,
         "baseAssetPrecision": base,
         "quoteAsset": symbol.quote,
