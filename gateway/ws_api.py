@@ -55,6 +55,7 @@ from session.binance.errors import (
     CLIENT_ORDER_ID_INVALID,
     DUPLICATE_SYMBOLS,
     INVALID_CANCEL_RESTRICTIONS,
+    INVALID_INTERVAL,
     INVALID_SYMBOL,
     INVALID_SYMBOL_STATUS,
     INVALID_TICKER_TYPE,
@@ -75,6 +76,15 @@ from session.binance.errors import (
     invalid_parameter,
     ip_banned,
     new_order_error,
+)
+from session.binance.klines import (
+    KLINE_INTERVALS,
+    KLINES_LIMIT_DEFAULT,
+    KLINES_LIMIT_MAX,
+    KlineClock,
+    kline_opens,
+    klines,
+    time_zone_offset_ms,
 )
 from session.binance.market import (
     average_price,
@@ -374,6 +384,8 @@ class WsApi:
             "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
             "ticker.24hr": _Method(self._ticker_24hr, _ticker_24hr_weight),
             "avgPrice": _Method(self._average_price, 2),
+            "klines": _Method(self._klines, 2),
+            "uiKlines": _Method(self._klines, 2),
             "order.place": _Method(
                 self._order_place,
                 1,
@@ -728,6 +740,41 @@ class WsApi:
         window = self.streams.average_window(symbol.name, int(time.time() * 1000))
         last_trade_ms = last[-1].ts_ns // 1_000_000 if last else 0
         return average_price(symbol, window, AVERAGE_PRICE_WINDOW_S // 60, last_trade_ms)
+
+    async def _klines(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
+        """Klines from the committed trades (``uiKlines`` is the same here: nothing is adjusted for
+        charts). A ``startTime`` before the symbol's first trade counts from that trade's kline."""
+        symbol = self._symbol(params)
+        interval = params.text("interval", required=True)
+        if interval not in KLINE_INTERVALS:
+            raise ApiFailure(INVALID_INTERVAL)
+        offset_ms = time_zone_offset_ms(params.text("timeZone"))
+        if offset_ms is None:
+            raise ApiFailure(invalid_parameter("timeZone"))
+        start_ms, end_ms = params.integer("startTime"), params.integer("endTime")
+        limit = min(params.integer("limit", minimum=1) or KLINES_LIMIT_DEFAULT, KLINES_LIMIT_MAX)
+        params.finish()
+        clock, now_ms = KlineClock(interval, offset_ms), time.time_ns() // 1_000_000
+        if start_ms is not None:
+            start_ms = await self._kline_start_ms(symbol.name, clock, start_ms, now_ms)
+            if start_ms is None:
+                return []
+        opens = kline_opens(clock, start_ms=start_ms, end_ms=end_ms, limit=limit, now_ms=now_ms)
+        if not opens:
+            return []
+        since_ns, until_ns = opens[0] * 1_000_000, clock.after(opens[-1]) * 1_000_000
+        store = self.store
+        candles = await store.trade_candles(symbol.name, clock.bucket_ms, clock.shift_ms, since_ns, until_ns)
+        previous = await store.last_trade_before(symbol.name, since_ns)
+        return klines(symbol, clock, opens, candles, None if previous is None else previous.price_minor)
+
+    async def _kline_start_ms(self, symbol: str, clock: KlineClock, start_ms: int, now_ms: int) -> int | None:
+        """``startTime``, or the open of the first trade's kline if the symbol had none before it; None if
+        it has had no trade at all by now."""
+        if await self.store.last_trade_before(symbol, start_ms * 1_000_000) is not None:
+            return start_ms
+        first = await self.store.trades(start_ms * 1_000_000, (now_ms + 1) * 1_000_000, symbol, limit=1)
+        return max(start_ms, clock.open_at(first[0].ts_ns // 1_000_000)) if first else None
 
     def _ticker_symbols(self, params: Params) -> tuple[list[SymbolSettings], bool]:
         """The symbols a ticker request names (``symbol``, or the list ``symbols``, else all of them), kept

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from book.trade_stats import Candle
 from config.settings import StoreSettings
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA_VERSION_TABLE
@@ -33,6 +34,7 @@ from ledger.store import (
     ORDER_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
+    TRADE_CANDLES_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     AccountTrade,
@@ -50,6 +52,7 @@ from ledger.store import (
     account_orders_sql,
     account_trade_from_row,
     account_trades_sql,
+    candle_from_row,
     closed_in_order,
     entry_from_row,
     entry_row,
@@ -378,6 +381,15 @@ class PostgresStore:
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
         rows = await self.pool.fetch(TRADE_SECONDS_SQL.replace(":since", "$1"), since_ns)
         return [TradeSecond(*row) for row in rows]
+
+    async def trade_candles(
+        self, symbol: str, length_ms: int, shift_ms: int, since_ns: int, until_ns: int
+    ) -> list[Candle]:
+        sql = TRADE_CANDLES_SQL
+        for number, name in enumerate((":symbol", ":shift_ms", ":length_ms", ":since", ":until"), start=1):
+            sql = sql.replace(name, f"${number}::BIGINT" if number > 1 else f"${number}")
+        rows = await self.pool.fetch(sql, symbol, shift_ms, length_ms, since_ns, until_ns)
+        return [candle_from_row(tuple(row), length_ms, shift_ms) for row in rows]
 
     async def orders(self, account_id: int) -> list[OrderRecord]:
         rows = await self.pool.fetch(

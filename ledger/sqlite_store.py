@@ -20,6 +20,7 @@ from pathlib import Path
 import aiosqlite
 import structlog
 
+from book.trade_stats import Candle
 from config.settings import StoreSettings
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 from ledger.schema import (
@@ -44,6 +45,7 @@ from ledger.store import (
     ORDER_IDENTITY_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
+    TRADE_CANDLES_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     AccountTrade,
@@ -61,6 +63,7 @@ from ledger.store import (
     account_orders_sql,
     account_trade_from_row,
     account_trades_sql,
+    candle_from_row,
     closed_in_order,
     entry_from_row,
     merge_journal,
@@ -337,6 +340,10 @@ class SqliteStore:
         # for the COMMIT on aiosqlite's (``connection.execute`` makes and frees a cursor per call).
         self._write_cursor: sqlite3.Cursor | None = None
         self._commit_cursor: sqlite3.Cursor | None = None
+        # Aggregations over many trades (``trade_candles``) read on a connection of their own, opened when
+        # first needed: WAL lets them run while the writer commits, and they never hold its lock.
+        self._reader: aiosqlite.Connection | None = None
+        self._reader_opening = asyncio.Lock()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -369,6 +376,9 @@ class SqliteStore:
                 await self._checkpointer
             self._checkpointer = None
         self._write_cursor = self._commit_cursor = None
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._db is not None:
             await self._db.close()
             self._db = None
@@ -557,6 +567,20 @@ class SqliteStore:
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
         rows = await self._fetch(TRADE_SECONDS_SQL.replace(":since", "?"), (since_ns,))
         return [TradeSecond(*row) for row in rows]
+
+    async def trade_candles(
+        self, symbol: str, length_ms: int, shift_ms: int, since_ns: int, until_ns: int
+    ) -> list[Candle]:
+        async with self._reader_opening:
+            if self._reader is None:
+                self._reader = await aiosqlite.connect(self._path, isolation_level=None)
+                await self._reader.execute("PRAGMA query_only = ON")
+        names = {"symbol": symbol, "length_ms": length_ms, "shift_ms": shift_ms}
+        async with self._reader.execute(
+            TRADE_CANDLES_SQL, {**names, "since": since_ns, "until": until_ns}
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [candle_from_row(row, length_ms, shift_ms) for row in rows]
 
     async def orders(self, account_id: int) -> list[OrderRecord]:
         rows = await self._fetch(

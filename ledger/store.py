@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from book.trade_stats import Candle
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 
 
@@ -248,6 +249,14 @@ class Store(Protocol):
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
         """Trades since ``since_ns`` aggregated per symbol and second, in time order: the 24 h ticker and
         the klines after a restart, bounded by seconds rather than by trades."""
+        ...
+
+    async def trade_candles(
+        self, symbol: str, length_ms: int, shift_ms: int, since_ns: int, until_ns: int
+    ) -> list[Candle]:
+        """The trades of ``symbol`` in ``[since_ns, until_ns)`` as one candle per ``length_ms`` bucket
+        that has any, oldest first; buckets start where ``(ts_ms + shift_ms)`` is a multiple of
+        ``length_ms`` (Binance's ``klines``)."""
         ...
 
     async def orders(self, account_id: int) -> list[OrderRecord]: ...
@@ -544,11 +553,14 @@ def trade_second(trade: TradeEntry) -> TradeSecond:
     )
 
 
-# Portable SQL (SQLite and PostgreSQL; ``:since`` is replaced by each store's placeholder).
-TRADE_SECONDS_SQL = """
-SELECT b.symbol, b.bucket_s, b.first_id, b.last_id, f.price_minor, l.price_minor, l.quantity_minor,
+def _trade_buckets_sql(bucket: str, where: str) -> str:
+    """Portable SQL (SQLite and PostgreSQL; each store replaces the ``:name`` markers by its placeholders):
+    the trades ``where`` selects, aggregated per symbol and ``bucket`` (an integer expression of
+    ``ts_ns``), with the price of each bucket's first and last trade, in time order."""
+    return f"""
+SELECT b.symbol, b.bucket, b.first_id, b.last_id, f.price_minor, l.price_minor, l.quantity_minor,
        b.high, b.low, b.volume, b.quote_volume, b.taker_volume, b.taker_quote_volume, b.n
-FROM (SELECT symbol, ts_ns / 1000000000 AS bucket_s, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id,
+FROM (SELECT symbol, {bucket} AS bucket, MIN(trade_id) AS first_id, MAX(trade_id) AS last_id,
              MAX(price_minor) AS high, MIN(price_minor) AS low,
              CAST(SUM(quantity_minor) AS BIGINT) AS volume,
              CAST(SUM(quote_quantity_minor) AS BIGINT) AS quote_volume,
@@ -556,11 +568,26 @@ FROM (SELECT symbol, ts_ns / 1000000000 AS bucket_s, MIN(trade_id) AS first_id, 
              CAST(SUM(CASE WHEN buyer_is_maker THEN 0 ELSE quote_quantity_minor END) AS BIGINT)
                  AS taker_quote_volume,
              COUNT(*) AS n
-      FROM trades WHERE ts_ns >= :since GROUP BY symbol, bucket_s) b
+      FROM trades WHERE {where} GROUP BY symbol, bucket) b
 JOIN trades f ON f.symbol = b.symbol AND f.trade_id = b.first_id
 JOIN trades l ON l.symbol = b.symbol AND l.trade_id = b.last_id
-ORDER BY b.symbol, b.bucket_s
+ORDER BY b.symbol, b.bucket
 """
+
+
+TRADE_SECONDS_SQL = _trade_buckets_sql("ts_ns / 1000000000", "ts_ns >= :since")
+# A bucket is ``(ts_ms + :shift_ms) / :length_ms``: it starts at bucket x length - shift.
+TRADE_CANDLES_SQL = _trade_buckets_sql(
+    "(ts_ns / 1000000 + :shift_ms) / :length_ms", "symbol = :symbol AND ts_ns >= :since AND ts_ns < :until"
+)
+
+
+def candle_from_row(row: tuple, length_ms: int, shift_ms: int) -> Candle:
+    """A ``TRADE_CANDLES_SQL`` row as the candle of its bucket."""
+    _, bucket, first_id, last_id, open_minor, close_minor, _, high, low, *volumes, count = row
+    return Candle(
+        bucket * length_ms - shift_ms, open_minor, high, low, close_minor, *volumes, count, first_id, last_id
+    )
 
 
 def closed_in_order(records: list[OrderRecord]) -> list[OrderRecord]:

@@ -60,6 +60,7 @@ INVALID_JSON = ApiError(400, -1135, "Invalid JSON Request")
 INVALID_SYMBOL = ApiError(400, -1121, "Invalid symbol.")
 INVALID_SYMBOL_STATUS = ApiError(400, -1122, "Invalid symbolStatus.")
 INVALID_TICKER_TYPE = ApiError(400, -1139, "Invalid ticker type.")
+INVALID_INTERVAL = ApiError(400, -1120, "Invalid interval.")
 SYMBOL_STATUS_MISMATCH = ApiError(
     400, -1220, "The symbol's status does not match the requested symbolStatus."
 )

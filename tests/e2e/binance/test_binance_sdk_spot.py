@@ -1,5 +1,5 @@
 """binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status, test and cancel,
-commission rates and the unfilled order count.
+commission rates, the unfilled order count and klines.
 
 Its response models are strict (pydantic): they must parse every answer of ours.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from binance_common.configuration import ConfigurationWebSocketAPI
 from binance_sdk_spot.spot import Spot
+from binance_sdk_spot.websocket_api.models import KlinesIntervalEnum
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -113,6 +114,10 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
             (True, False, "BTC"),
             (False, True, "USDT"),
         ]
+        for method in (connection.klines, connection.ui_klines):
+            day = KlinesIntervalEnum.INTERVAL_1d
+            (kline,) = (await method(symbol="BTCUSDT", interval=day, start_time=0, limit=1)).data().result
+            assert kline[1:6] + kline[8:9] == [*["30000.00000000"] * 4, "0.01000000", 1]
     finally:
         await connection.close_connection(close_session=True)
         await server.stop()

@@ -19,7 +19,7 @@ from config.settings import StoreSettings
 from ledger import sqlite_store
 from ledger.sqlite_store import PAGE_CACHE_KIB, WAL_AUTOCHECKPOINT_PAGES, SqliteStore
 from ledger.store import CommitBatch
-from tests.integration.ledger.test_stores import order
+from tests.integration.ledger.test_stores import order, trading_day
 
 WAIT_POLLS = 500  # every 0.01 s
 
@@ -78,5 +78,17 @@ async def test_statement_journals_and_the_pages_a_commit_reads_stay_in_memory(tm
             assert (await cursor.fetchone())[0] == 2  # MEMORY
         async with store.db.execute("PRAGMA cache_size") as cursor:
             assert (await cursor.fetchone())[0] == -PAGE_CACHE_KIB
+    finally:
+        await store.close()
+
+
+async def test_candles_are_read_beside_the_writer_not_behind_it(tmp_path: Path) -> None:
+    """``klines`` may aggregate years of trades; on the writer's connection that would hold every commit."""
+    store = await _store(tmp_path)
+    try:
+        await trading_day(store)
+        async with store._lock:  # what a commit holds while it runs
+            candles = await asyncio.wait_for(store.trade_candles("BTCUSDT", 60_000, 0, 0, 10**18), 5)
+        assert [candle.count for candle in candles] == [2]
     finally:
         await store.close()

@@ -577,6 +577,27 @@ async def test_trades_aggregated_per_second(store_factory) -> None:
     assert await store.trade_seconds(10**18) == []
 
 
+async def test_trades_aggregated_per_candle_of_any_length_and_start(store_factory) -> None:
+    store = await store_factory()
+    await trading_day(store)  # trades 1 and 2 at ts_ns 1,001 and 1,002: millisecond 0
+    (minute,) = await store.trade_candles("BTCUSDT", 60_000, 0, 0, 10**18)
+    assert (minute.start_ms, minute.first_trade_id, minute.last_trade_id, minute.count) == (0, 1, 2, 2)
+    assert (minute.open_minor, minute.high_minor, minute.low_minor, minute.close_minor) == (
+        40_000 * COIN,
+        41_000 * COIN,
+        40_000 * COIN,
+        41_000 * COIN,
+    )
+    assert (minute.volume_minor, minute.taker_buy_volume_minor) == (COIN + COIN // 2, COIN + COIN // 2)
+    assert minute.quote_volume_minor == minute.taker_buy_quote_volume_minor == 60_500 * COIN
+    (shifted,) = await store.trade_candles("BTCUSDT", 60_000, 45_000, 0, 10**18)
+    assert shifted.start_ms == -45_000  # buckets start where ts_ms + 45 s is a whole minute
+    (later,) = await store.trade_candles("BTCUSDT", 1_000, 0, 1_002, 10**18)
+    assert (later.first_trade_id, later.count, later.open_minor) == (2, 1, 41_000 * COIN)
+    assert await store.trade_candles("BTCUSDT", 1_000, 0, 0, 1_001) == []
+    assert await store.trade_candles("ETHUSDT", 1_000, 0, 0, 10**18) == []
+
+
 async def test_a_snapshot_sees_one_moment_while_commits_go_on(store_factory) -> None:
     store = await store_factory()
     ledger = Ledger(fees=FEES)

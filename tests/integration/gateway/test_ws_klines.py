@@ -1,0 +1,110 @@
+"""``klines`` and ``uiKlines`` over the WebSocket API, from trades committed at known times."""
+
+from __future__ import annotations
+
+import time
+
+from websockets.asyncio.client import connect
+
+from book.types import OrderType, Side, SubmitOrder, TimeInForce
+from gateway.server import GatewayServer
+from tests.integration.gateway.test_ws_api import Client
+from tests.integration.gateway.test_ws_streams import COIN
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+
+
+async def place(
+    server: GatewayServer, account: str, side: Side, price: int, quantity: int, ts_ms: int
+) -> None:
+    command = SubmitOrder(
+        order_id=server.exchange.new_order_id(),
+        account_id=server.accounts[account],
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price_minor=price * COIN,
+        quantity_minor=quantity,
+        ts_ns=ts_ms * 1_000_000,
+    )
+    await server.exchange.execute("BTCUSDT", command)
+
+
+async def trade_two_hours_ago(server: GatewayServer) -> int:
+    """Four trades in the hour that began two hours ago, at 10:10, 10:20 (two) and 12:05 past it;
+    returns that hour's start (UTC ms)."""
+    hour = (time.time_ns() // 1_000_000 // HOUR_MS - 2) * HOUR_MS
+    first, second = hour + 10 * MINUTE_MS + 10_000, hour + 10 * MINUTE_MS + 20_000
+    third = hour + 12 * MINUTE_MS + 5_000
+    await place(server, "bob", Side.SELL, 50_000, COIN // 10, first)
+    await place(server, "alice", Side.BUY, 50_000, COIN // 20, first)  # 0.05 at 50,000
+    await place(server, "bob", Side.SELL, 51_000, COIN // 20, second)
+    await place(server, "alice", Side.BUY, 51_000, COIN // 10, second)  # 0.05 at 50,000, 0.05 at 51,000
+    await place(server, "bob", Side.BUY, 45_000, COIN // 50, third)
+    await place(server, "alice", Side.SELL, 45_000, COIN // 50, third)  # 0.02 at 45,000, the taker selling
+    return hour
+
+
+async def test_klines_come_from_the_committed_trades_with_empty_ones_between(gateway: GatewayServer) -> None:
+    hour = await trade_two_hours_ago(gateway)
+    ten, eleven, twelve = (hour + minute * MINUTE_MS for minute in (10, 11, 12))
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        named = {"symbol": "BTCUSDT", "interval": "1m", "startTime": hour, "endTime": twelve + 30_000}
+        answer = await client.call("klines", named)
+        assert answer["result"] == [
+            [ten, "50000.00000000", "51000.00000000", "50000.00000000", "51000.00000000", "0.15000000",
+             eleven - 1, "7550.00000000", 3, "0.15000000", "7550.00000000", "0"],
+            [eleven, *["51000.00000000"] * 4, "0.00000000", twelve - 1, "0.00000000", 0,
+             "0.00000000", "0.00000000", "0"],
+            [twelve, *["45000.00000000"] * 4, "0.02000000", twelve + MINUTE_MS - 1, "900.00000000", 1,
+             "0.00000000", "0.00000000", "0"],
+        ]  # fmt: skip
+        again = await client.call("uiKlines", named)
+        assert again["result"] == answer["result"]
+        assert again["rateLimits"][0]["count"] == answer["rateLimits"][0]["count"] + 2  # weight 2
+        latest = {"symbol": "BTCUSDT", "interval": "1m", "endTime": twelve, "limit": 2}
+        latest_two = await client.call("klines", latest)
+        assert [kline[0] for kline in latest_two["result"]] == [eleven, twelve]
+
+        hours = await client.call("klines", {"symbol": "BTCUSDT", "interval": "1h", "limit": 3})
+        (traded, after, current) = hours["result"]
+        assert (traded[0], traded[4], traded[8]) == (hour, "45000.00000000", 4)
+        assert (after[0], after[8], after[1]) == (hour + HOUR_MS, 0, "45000.00000000")
+        assert current[0] == hour + 2 * HOUR_MS
+        shifted = await client.call(
+            "klines",
+            {"symbol": "BTCUSDT", "interval": "1h", "timeZone": "-0:30", "endTime": hour + 29 * MINUTE_MS},
+        )
+        assert [(kline[0], kline[8]) for kline in shifted["result"]] == [(hour - 30 * MINUTE_MS, 4)]
+
+
+async def test_a_start_before_the_first_trade_counts_from_its_kline(gateway: GatewayServer) -> None:
+    hour = await trade_two_hours_ago(gateway)
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        seconds = {"symbol": "BTCUSDT", "interval": "1s", "startTime": 0, "limit": 3}
+        assert [kline[0] for kline in (await client.call("klines", seconds))["result"]] == [
+            hour + 10 * MINUTE_MS + 10_000 + offset for offset in (0, 1000, 2000)
+        ]
+        untraded = await client.call("klines", {"symbol": "ETHUSDT", "interval": "1m", "startTime": 0})
+        assert untraded["result"] == []
+        assert (await client.call("klines", {"symbol": "ETHUSDT", "interval": "1m"}))["result"] == []
+
+
+async def test_bad_kline_requests_get_binances_errors(gateway: GatewayServer) -> None:
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        for params, code in (
+            ({"symbol": "BTCUSDT", "interval": "2m"}, -1120),
+            ({"symbol": "BTCUSDT"}, -1102),
+            ({"interval": "1m"}, -1102),
+            ({"symbol": "NOPE", "interval": "1m"}, -1121),
+            ({"symbol": "BTCUSDT", "interval": "1m", "timeZone": "15:00"}, -1130),
+            ({"symbol": "BTCUSDT", "interval": "1m", "limit": 0}, -1130),
+            ({"symbol": "BTCUSDT", "interval": "1m", "startTime": "soon"}, -1130),
+            ({"symbol": "BTCUSDT", "interval": "1m", "colour": "red"}, -1103),
+        ):
+            answer = await client.call("klines", params)
+            assert (answer["status"], answer["error"]["code"]) == (400, code), params
