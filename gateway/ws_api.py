@@ -32,7 +32,7 @@ from gateway.connection_limits import ConnectionAttempts, ConnectionsPerAddress
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
-from gateway.recovery import order_state
+from gateway.recovery import order_state, trade_event
 from gateway.ws_outbox import Outbox
 from gateway.ws_streams import (
     AVERAGE_PRICE_WINDOW_S,
@@ -380,6 +380,7 @@ class WsApi:
             "exchangeInfo": _Method(self._exchange_info, 20),
             "depth": _Method(self._depth, _depth_weight),
             "trades.recent": _Method(self._trades_recent, 25),
+            "trades.historical": _Method(self._stored_trades, 25),
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
             "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
             "ticker.24hr": _Method(self._ticker_24hr, _ticker_24hr_weight),
@@ -702,6 +703,18 @@ class WsApi:
         limit = params.integer("limit", minimum=1) or 500
         params.finish()
         return recent_trades(symbol, self.broadcaster.recent_trades(symbol.name, min(limit, 1000)))
+
+    async def _stored_trades(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
+        """Trades from the store: from the trade id ``fromId`` on, or else the most recent."""
+        symbol = self._symbol(params)
+        from_id = params.integer("fromId")
+        limit = min(params.integer("limit", minimum=1) or 500, 1000)
+        params.finish()
+        if from_id is None:
+            stored = await self.store.latest_trades(symbol.name, limit)
+        else:
+            stored = await self.store.trades_from_id(symbol.name, from_id, limit)
+        return recent_trades(symbol, [trade_event(entry) for entry in stored])
 
     async def _ticker_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
         symbols, single = self._ticker_symbols(params)

@@ -369,6 +369,16 @@ class PostgresStore:
         )
         return [trade_from_row(tuple(row)) for row in reversed(rows)]
 
+    async def trades_from_id(self, symbol: str, from_trade_id: int, limit: int) -> list[TradeEntry]:
+        rows = await self.pool.fetch(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = $1 AND trade_id >= $2 "
+            "ORDER BY trade_id LIMIT $3",
+            symbol,
+            from_trade_id,
+            limit,
+        )
+        return [trade_from_row(tuple(row)) for row in rows]
+
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
         row = await self.pool.fetchrow(
             f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = $1 AND ts_ns < $2 "

@@ -556,6 +556,14 @@ class SqliteStore:
         )
         return [trade_from_row(row) for row in reversed(rows)]
 
+    async def trades_from_id(self, symbol: str, from_trade_id: int, limit: int) -> list[TradeEntry]:
+        rows = await self._fetch(
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = ? AND trade_id >= ? "
+            "ORDER BY trade_id LIMIT ?",
+            (symbol, from_trade_id, limit),
+        )
+        return [trade_from_row(row) for row in rows]
+
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
         rows = await self._fetch(
             f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = ? AND ts_ns < ? "

@@ -242,6 +242,11 @@ class Store(Protocol):
         """The last ``limit`` trades of ``symbol``, oldest first (recent trades after a restart)."""
         ...
 
+    async def trades_from_id(self, symbol: str, from_trade_id: int, limit: int) -> list[TradeEntry]:
+        """Up to ``limit`` trades of ``symbol`` from the trade id ``from_trade_id`` on (Binance's
+        ``trades.historical``)."""
+        ...
+
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
         """The latest trade of ``symbol`` before ``before_ns`` (the 24 h ticker's previous close)."""
         ...

@@ -1,5 +1,5 @@
 """binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status, test and cancel,
-commission rates, the unfilled order count and klines.
+commission rates, the unfilled order count, historical trades and klines.
 
 Its response models are strict (pydantic): they must parse every answer of ours.
 """
@@ -114,6 +114,12 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
             (True, False, "BTC"),
             (False, True, "USDT"),
         ]
+        (historical,) = (await connection.trades_historical(symbol="BTCUSDT", limit=1)).data().result
+        assert (historical.price, historical.qty, historical.is_buyer_maker) == (
+            "30000.00000000",
+            "0.01000000",
+            False,
+        )
         for method in (connection.klines, connection.ui_klines):
             day = KlinesIntervalEnum.INTERVAL_1d
             (kline,) = (await method(symbol="BTCUSDT", interval=day, start_time=0, limit=1)).data().result

@@ -323,6 +323,33 @@ async def test_recent_trades_and_last_price_survive_a_restart(tmp_path: Path) ->
         assert average["price"] == "50000.00000000"
 
 
+async def test_historical_trades_are_read_from_the_store_by_trade_id(tmp_path: Path) -> None:
+    async with (
+        restarted_after_two_trades(tmp_path) as second,
+        connect(f"ws://127.0.0.1:{second.ports.websocket}/ws-api/v3") as websocket,
+    ):
+        client = Client(websocket)
+        recent = (await client.call("trades.recent", {"symbol": "BTCUSDT"}))["result"]
+        historical = await client.call("trades.historical", {"symbol": "BTCUSDT"})
+        assert historical["result"] == recent and len(recent) == 2
+        first_id = recent[0]["id"]
+        one = await client.call("trades.historical", {"symbol": "BTCUSDT", "fromId": first_id, "limit": 1})
+        assert one["result"] == recent[:1]
+        assert one["rateLimits"][0]["count"] == historical["rateLimits"][0]["count"] + 25
+        later = await client.call("trades.historical", {"symbol": "BTCUSDT", "fromId": str(first_id + 1)})
+        assert later["result"] == recent[1:]
+        assert (await client.call("trades.historical", {"symbol": "BTCUSDT", "fromId": first_id + 2}))[
+            "result"
+        ] == []
+        for params, code in (
+            ({"symbol": "BTCUSDT", "fromId": "first"}, -1130),
+            ({"symbol": "BTCUSDT", "limit": 0}, -1130),
+            ({"fromId": 1}, -1102),
+            ({"symbol": "BTCUSDT", "startTime": 1}, -1103),
+        ):
+            assert (await client.call("trades.historical", params))["error"]["code"] == code, params
+
+
 async def test_cancel_replace(gateway: GatewayServer) -> None:
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"

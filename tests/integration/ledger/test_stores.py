@@ -348,6 +348,11 @@ async def test_trades_export_by_time_range(store_factory) -> None:
     assert await store.last_trade_before("ETHUSDT", 10**18) is None
     assert [t.trade_id for t in await store.latest_trades("BTCUSDT", 10)] == [1, 2]
     assert await store.latest_trades("ETHUSDT", 10) == []
+    assert [t.trade_id for t in await store.trades_from_id("BTCUSDT", 0, 10)] == [1, 2]
+    assert [t.trade_id for t in await store.trades_from_id("BTCUSDT", 2, 10)] == [2]
+    assert [t.trade_id for t in await store.trades_from_id("BTCUSDT", 1, 1)] == [1]
+    assert await store.trades_from_id("BTCUSDT", 3, 10) == []
+    assert await store.trades_from_id("ETHUSDT", 0, 10) == []
 
 
 async def test_trades_are_read_in_pages_ordered_by_time_then_sequence(store_factory) -> None:
