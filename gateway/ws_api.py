@@ -23,6 +23,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from book.reports import ExecutionKind, OrderReport
+from book.trade_stats import Candle
 from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus, ReplaceOrder
 from config.money import format_minor
 from config.settings import LimitSettings, Settings, SymbolSettings
@@ -95,6 +96,7 @@ from session.binance.market import (
     ticker_24hr,
     ticker_book,
     ticker_price,
+    trading_day_ticker,
     trading_status,
 )
 from session.binance.orders import (
@@ -118,6 +120,7 @@ PING_INTERVAL_S = 20.0
 PONG_TIMEOUT_S = 60.0
 SYMBOL_STATUSES = ("TRADING", "HALT", "BREAK")
 TICKER_TYPES = ("FULL", "MINI")
+_SYMBOL_SELECTION = frozenset({"symbol", "symbols"})
 INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the weight limit has its
@@ -202,6 +205,12 @@ def _ticker_24hr_weight(params: Mapping[str, Any]) -> int:
     listed = params.get("symbols")
     count = len(listed) if isinstance(listed, list) else 101
     return 2 if count <= 20 else 40 if count <= 100 else 80
+
+
+def _trading_day_weight(params: Mapping[str, Any]) -> int:
+    """4 per symbol, at most 200."""
+    listed = params.get("symbols")
+    return min(4 * len(listed), 200) if isinstance(listed, list) else 4
 
 
 def _open_orders_weight(params: Mapping[str, Any]) -> int:
@@ -384,6 +393,7 @@ class WsApi:
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
             "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
             "ticker.24hr": _Method(self._ticker_24hr, _ticker_24hr_weight),
+            "ticker.tradingDay": _Method(self._ticker_trading_day, _trading_day_weight),
             "avgPrice": _Method(self._average_price, 2),
             "klines": _Method(self._klines, 2),
             "uiKlines": _Method(self._klines, 2),
@@ -744,6 +754,31 @@ class WsApi:
             )
             for symbol in symbols
         ]
+        return tickers[0] if single else tickers
+
+    async def _ticker_trading_day(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> Any:
+        """Statistics of the current day in ``timeZone`` (UTC unless sent), from the committed trades."""
+        kind = params.raw("type")
+        if kind is not None and kind not in TICKER_TYPES:
+            raise ApiFailure(INVALID_TICKER_TYPE)
+        offset_ms = time_zone_offset_ms(params.text("timeZone"))
+        if offset_ms is None:
+            raise ApiFailure(invalid_parameter("timeZone"))
+        if not params.sent_any(_SYMBOL_SELECTION):
+            raise ApiFailure(bad_parameter("symbol"))
+        symbols, single = self._ticker_symbols(params)
+        clock = KlineClock("1d", offset_ms)
+        opened_ms = clock.open_at(time.time_ns() // 1_000_000)
+        since_ns, until_ns = opened_ms * 1_000_000, clock.after(opened_ms) * 1_000_000
+        tickers = []
+        for symbol in symbols:
+            candles = await self.store.trade_candles(
+                symbol.name, clock.bucket_ms, clock.shift_ms, since_ns, until_ns
+            )
+            day = candles[0] if candles else Candle.empty(opened_ms, 0)
+            tickers.append(trading_day_ticker(symbol, day, clock.after(opened_ms) - 1, mini=kind == "MINI"))
         return tickers[0] if single else tickers
 
     async def _average_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:

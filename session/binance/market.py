@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from book.trade_stats import RollingStats
+from book.trade_stats import Candle, RollingStats
 from config.money import format_minor
 from config.settings import SymbolSettings
 from session.binance.rate_limits import RateLimit
@@ -202,6 +202,34 @@ def ticker_24hr(
         "askQty": format_minor(ask_quantity, quantity),
         **{name: value for name, value in window.items() if name != "lastPrice"},
     }
+
+
+_TRADING_DAY_FIELDS = (
+    "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "openPrice", "highPrice", "lowPrice",
+    "lastPrice", "volume", "quoteVolume", "openTime", "closeTime", "firstId", "lastId", "count",
+)  # fmt: skip
+
+
+def trading_day_ticker(symbol: SymbolSettings, day: Candle, close_ms: int, *, mini: bool) -> dict[str, Any]:
+    """``ticker.tradingDay``: ``ticker.24hr``'s fields for the trades of one day (``day``, closing at
+    ``close_ms``), without the previous close, the last quantity and the book."""
+    stats = RollingStats(
+        day.start_ms,
+        close_ms,
+        day.open_minor,
+        day.high_minor,
+        day.low_minor,
+        day.close_minor,
+        0,
+        0,
+        day.volume_minor,
+        day.quote_volume_minor,
+        day.count,
+        day.first_trade_id,
+        day.last_trade_id,
+    )
+    fields = ticker_24hr(symbol, stats, None, None, mini=mini)
+    return fields if mini else {name: fields[name] for name in _TRADING_DAY_FIELDS}
 
 
 def average_price(

@@ -1,5 +1,5 @@
 """binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status, test and cancel,
-commission rates, the unfilled order count, historical trades and klines.
+commission rates, the unfilled order count, historical trades, the trading day ticker and klines.
 
 Its response models are strict (pydantic): they must parse every answer of ours.
 """
@@ -120,6 +120,8 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
             "0.01000000",
             False,
         )
+        today = (await connection.ticker_trading_day(symbol="BTCUSDT")).data().actual_instance.result
+        assert (today.count, today.last_price, today.volume) == (1, "30000.00000000", "0.01000000")
         for method in (connection.klines, connection.ui_klines):
             day = KlinesIntervalEnum.INTERVAL_1d
             (kline,) = (await method(symbol="BTCUSDT", interval=day, start_time=0, limit=1)).data().result

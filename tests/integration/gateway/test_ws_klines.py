@@ -1,4 +1,5 @@
-"""``klines`` and ``uiKlines`` over the WebSocket API, from trades committed at known times."""
+"""``klines``, ``uiKlines`` and ``ticker.tradingDay`` over the WebSocket API, from trades committed at
+known times."""
 
 from __future__ import annotations
 
@@ -108,3 +109,39 @@ async def test_bad_kline_requests_get_binances_errors(gateway: GatewayServer) ->
         ):
             answer = await client.call("klines", params)
             assert (answer["status"], answer["error"]["code"]) == (400, code), params
+
+
+async def test_the_trading_day_ticker_sums_the_day_in_the_time_zone_asked(gateway: GatewayServer) -> None:
+    now_ms = time.time_ns() // 1_000_000
+    await place(gateway, "bob", Side.SELL, 50_000, COIN // 10, now_ms)
+    await place(gateway, "alice", Side.BUY, 50_000, COIN // 20, now_ms)
+    await place(gateway, "alice", Side.BUY, 50_000, COIN // 20, now_ms)
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        answer = await client.call("ticker.tradingDay", {"symbol": "BTCUSDT", "timeZone": "-1:00"})
+        day = answer["result"]
+        assert list(day) == [
+            "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "openPrice", "highPrice",
+            "lowPrice", "lastPrice", "volume", "quoteVolume", "openTime", "closeTime", "firstId", "lastId",
+            "count",
+        ]  # fmt: skip
+        assert (day["count"], day["volume"], day["quoteVolume"]) == (2, "0.10000000", "5000.00000000")
+        assert (day["lastId"] - day["firstId"], day["priceChange"], day["weightedAvgPrice"]) == (
+            1,
+            "0.00000000",
+            "50000.00000000",
+        )
+        assert day["openTime"] % (24 * HOUR_MS) == HOUR_MS and day["openTime"] <= now_ms < day["closeTime"]
+        assert day["closeTime"] - day["openTime"] == 24 * HOUR_MS - 1
+        both = await client.call("ticker.tradingDay", {"symbols": ["BTCUSDT", "ETHUSDT"], "type": "MINI"})
+        btc, eth = both["result"]
+        assert both["rateLimits"][0]["count"] == answer["rateLimits"][0]["count"] + 8  # 4 per symbol
+        assert "priceChange" not in btc and btc["count"] == 2 and btc["openTime"] % (24 * HOUR_MS) == 0
+        assert (eth["count"], eth["firstId"], eth["lastId"], eth["lastPrice"]) == (0, -1, -1, "0.00000000")
+        for params, code in (
+            ({}, -1102),
+            ({"symbol": "BTCUSDT", "timeZone": "+15"}, -1130),
+            ({"symbol": "BTCUSDT", "type": "HUGE"}, -1139),
+            ({"symbol": "BTCUSDT", "symbols": ["ETHUSDT"]}, -1128),
+        ):
+            assert (await client.call("ticker.tradingDay", params))["error"]["code"] == code, params
