@@ -96,8 +96,9 @@ from session.binance.market import (
     ticker_24hr,
     ticker_book,
     ticker_price,
-    trading_day_ticker,
     trading_status,
+    window_size_ms,
+    window_ticker,
 )
 from session.binance.orders import (
     account_trade,
@@ -121,6 +122,7 @@ PONG_TIMEOUT_S = 60.0
 SYMBOL_STATUSES = ("TRADING", "HALT", "BREAK")
 TICKER_TYPES = ("FULL", "MINI")
 _SYMBOL_SELECTION = frozenset({"symbol", "symbols"})
+_WINDOW_BUCKET_MS = 8 * 86_400_000  # longer than the longest window (7 days and a minute)
 INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the weight limit has its
@@ -207,7 +209,7 @@ def _ticker_24hr_weight(params: Mapping[str, Any]) -> int:
     return 2 if count <= 20 else 40 if count <= 100 else 80
 
 
-def _trading_day_weight(params: Mapping[str, Any]) -> int:
+def _per_symbol_weight(params: Mapping[str, Any]) -> int:
     """4 per symbol, at most 200."""
     listed = params.get("symbols")
     return min(4 * len(listed), 200) if isinstance(listed, list) else 4
@@ -393,7 +395,8 @@ class WsApi:
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
             "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
             "ticker.24hr": _Method(self._ticker_24hr, _ticker_24hr_weight),
-            "ticker.tradingDay": _Method(self._ticker_trading_day, _trading_day_weight),
+            "ticker.tradingDay": _Method(self._ticker_trading_day, _per_symbol_weight),
+            "ticker": _Method(self._ticker_window, _per_symbol_weight),
             "avgPrice": _Method(self._average_price, 2),
             "klines": _Method(self._klines, 2),
             "uiKlines": _Method(self._klines, 2),
@@ -740,9 +743,7 @@ class WsApi:
         return books[0] if single else books
 
     async def _ticker_24hr(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
-        kind = params.raw("type")
-        if kind is not None and kind not in TICKER_TYPES:
-            raise ApiFailure(INVALID_TICKER_TYPE)
+        mini = self._mini_ticker(params)
         symbols, single = self._ticker_symbols(params)
         now_ms = int(time.time() * 1000)
         tickers = [
@@ -750,7 +751,7 @@ class WsApi:
                 symbol,
                 self.streams.statistics(symbol.name, now_ms),
                 *self.broadcaster.best_bid_offer(symbol.name),
-                mini=kind == "MINI",
+                mini=mini,
             )
             for symbol in symbols
         ]
@@ -759,27 +760,49 @@ class WsApi:
     async def _ticker_trading_day(
         self, connection: _ApiConnection, request: ApiRequest, params: Params
     ) -> Any:
-        """Statistics of the current day in ``timeZone`` (UTC unless sent), from the committed trades."""
-        kind = params.raw("type")
-        if kind is not None and kind not in TICKER_TYPES:
-            raise ApiFailure(INVALID_TICKER_TYPE)
+        """The current day in ``timeZone`` (UTC unless sent)."""
+        mini = self._mini_ticker(params)
         offset_ms = time_zone_offset_ms(params.text("timeZone"))
         if offset_ms is None:
             raise ApiFailure(invalid_parameter("timeZone"))
+        clock = KlineClock("1d", offset_ms)
+        opened_ms = clock.open_at(time.time_ns() // 1_000_000)
+        closed_ms = clock.after(opened_ms) - 1
+        return await self._window_tickers(params, opened_ms, closed_ms, mini=mini)
+
+    async def _ticker_window(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
+        """``windowSize`` (1 day unless sent) up to now, from the start of its first minute, as on Binance."""
+        mini = self._mini_ticker(params)
+        window_ms = window_size_ms(params.text("windowSize") or "1d")
+        if window_ms is None:
+            raise ApiFailure(invalid_parameter("windowSize"))
+        now_ms = time.time_ns() // 1_000_000
+        return await self._window_tickers(params, (now_ms - window_ms) // 60_000 * 60_000, now_ms, mini=mini)
+
+    async def _window_tickers(self, params: Params, opened_ms: int, closed_ms: int, *, mini: bool) -> Any:
+        """The statistics of the committed trades from ``opened_ms`` to ``closed_ms`` of each symbol
+        ``symbol`` or ``symbols`` (one must be sent) select."""
         if not params.sent_any(_SYMBOL_SELECTION):
             raise ApiFailure(bad_parameter("symbol"))
         symbols, single = self._ticker_symbols(params)
-        clock = KlineClock("1d", offset_ms)
-        opened_ms = clock.open_at(time.time_ns() // 1_000_000)
-        since_ns, until_ns = opened_ms * 1_000_000, clock.after(opened_ms) * 1_000_000
+        since_ns, until_ns = opened_ms * 1_000_000, (closed_ms + 1) * 1_000_000
         tickers = []
         for symbol in symbols:
+            # One bucket longer than any window, starting at its open: one candle, or none.
             candles = await self.store.trade_candles(
-                symbol.name, clock.bucket_ms, clock.shift_ms, since_ns, until_ns
+                symbol.name, _WINDOW_BUCKET_MS, -opened_ms, since_ns, until_ns
             )
-            day = candles[0] if candles else Candle.empty(opened_ms, 0)
-            tickers.append(trading_day_ticker(symbol, day, clock.after(opened_ms) - 1, mini=kind == "MINI"))
+            window = candles[0] if candles else Candle.empty(opened_ms, 0)
+            tickers.append(window_ticker(symbol, window, closed_ms, mini=mini))
         return tickers[0] if single else tickers
+
+    @staticmethod
+    def _mini_ticker(params: Params) -> bool:
+        """Whether ``type`` asks for the MINI ticker (FULL unless sent)."""
+        kind = params.raw("type")
+        if kind is not None and kind not in TICKER_TYPES:
+            raise ApiFailure(INVALID_TICKER_TYPE)
+        return kind == "MINI"
 
     async def _average_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         symbol = self._symbol(params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -204,32 +205,46 @@ def ticker_24hr(
     }
 
 
-_TRADING_DAY_FIELDS = (
+_WINDOW_TICKER_FIELDS = (
     "symbol", "priceChange", "priceChangePercent", "weightedAvgPrice", "openPrice", "highPrice", "lowPrice",
     "lastPrice", "volume", "quoteVolume", "openTime", "closeTime", "firstId", "lastId", "count",
 )  # fmt: skip
 
 
-def trading_day_ticker(symbol: SymbolSettings, day: Candle, close_ms: int, *, mini: bool) -> dict[str, Any]:
-    """``ticker.tradingDay``: ``ticker.24hr``'s fields for the trades of one day (``day``, closing at
-    ``close_ms``), without the previous close, the last quantity and the book."""
+def window_ticker(symbol: SymbolSettings, window: Candle, close_ms: int, *, mini: bool) -> dict[str, Any]:
+    """``ticker`` and ``ticker.tradingDay``: ``ticker.24hr``'s fields for the trades of ``window`` (from
+    its start to ``close_ms``), without the previous close, the last quantity and the book."""
     stats = RollingStats(
-        day.start_ms,
+        window.start_ms,
         close_ms,
-        day.open_minor,
-        day.high_minor,
-        day.low_minor,
-        day.close_minor,
+        window.open_minor,
+        window.high_minor,
+        window.low_minor,
+        window.close_minor,
         0,
         0,
-        day.volume_minor,
-        day.quote_volume_minor,
-        day.count,
-        day.first_trade_id,
-        day.last_trade_id,
+        window.volume_minor,
+        window.quote_volume_minor,
+        window.count,
+        window.first_trade_id,
+        window.last_trade_id,
     )
     fields = ticker_24hr(symbol, stats, None, None, mini=mini)
-    return fields if mini else {name: fields[name] for name in _TRADING_DAY_FIELDS}
+    return fields if mini else {name: fields[name] for name in _WINDOW_TICKER_FIELDS}
+
+
+_WINDOW_SIZE = re.compile(r"([1-9][0-9]?)([mhd])")
+_WINDOW_UNITS_MS = {"m": (60_000, 59), "h": (3_600_000, 23), "d": (86_400_000, 7)}
+
+
+def window_size_ms(text: str) -> int | None:
+    """``ticker``'s ``windowSize``: ``1m``..``59m``, ``1h``..``23h`` or ``1d``..``7d``; None otherwise."""
+    match = _WINDOW_SIZE.fullmatch(text)
+    if match is None:
+        return None
+    unit_ms, most = _WINDOW_UNITS_MS[match[2]]
+    count = int(match[1])
+    return count * unit_ms if count <= most else None
 
 
 def average_price(

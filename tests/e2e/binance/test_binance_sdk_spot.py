@@ -1,5 +1,6 @@
 """binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status, test and cancel,
-commission rates, the unfilled order count, historical trades, the trading day ticker and klines.
+commission rates, the unfilled order count, historical trades, the trading day and rolling window
+tickers, and klines.
 
 Its response models are strict (pydantic): they must parse every answer of ours.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from binance_common.configuration import ConfigurationWebSocketAPI
 from binance_sdk_spot.spot import Spot
-from binance_sdk_spot.websocket_api.models import KlinesIntervalEnum
+from binance_sdk_spot.websocket_api.models import KlinesIntervalEnum, TickerWindowSizeEnum
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -122,6 +123,9 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
         )
         today = (await connection.ticker_trading_day(symbol="BTCUSDT")).data().actual_instance.result
         assert (today.count, today.last_price, today.volume) == (1, "30000.00000000", "0.01000000")
+        hour = TickerWindowSizeEnum.WINDOW_SIZE_1h
+        window = (await connection.ticker(symbol="BTCUSDT", window_size=hour)).data().actual_instance.result
+        assert (window.count, window.open_price, window.price_change) == (1, "30000.00000000", "0.00000000")
         for method in (connection.klines, connection.ui_klines):
             day = KlinesIntervalEnum.INTERVAL_1d
             (kline,) = (await method(symbol="BTCUSDT", interval=day, start_time=0, limit=1)).data().result

@@ -1,5 +1,5 @@
-"""``klines``, ``uiKlines`` and ``ticker.tradingDay`` over the WebSocket API, from trades committed at
-known times."""
+"""``klines``, ``uiKlines``, ``ticker.tradingDay`` and ``ticker`` over the WebSocket API, from trades
+committed at known times."""
 
 from __future__ import annotations
 
@@ -145,3 +145,42 @@ async def test_the_trading_day_ticker_sums_the_day_in_the_time_zone_asked(gatewa
             ({"symbol": "BTCUSDT", "symbols": ["ETHUSDT"]}, -1128),
         ):
             assert (await client.call("ticker.tradingDay", params))["error"]["code"] == code, params
+
+
+async def test_the_rolling_window_ticker_starts_on_the_minute_of_its_window(gateway: GatewayServer) -> None:
+    now_ms = time.time_ns() // 1_000_000
+    await place(gateway, "bob", Side.SELL, 50_000, COIN // 10, now_ms - 90 * MINUTE_MS)
+    await place(gateway, "alice", Side.BUY, 50_000, COIN // 20, now_ms - 90 * MINUTE_MS)
+    await place(gateway, "bob", Side.SELL, 52_000, COIN // 20, now_ms - 10 * MINUTE_MS)
+    await place(
+        gateway, "alice", Side.BUY, 52_000, COIN // 10, now_ms - 10 * MINUTE_MS
+    )  # at 50,000 and 52,000
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        hour = await client.call("ticker", {"symbol": "BTCUSDT", "windowSize": "1h"})
+        last_hour = hour["result"]
+        assert (last_hour["count"], last_hour["openPrice"], last_hour["lastPrice"]) == (
+            2,
+            "50000.00000000",
+            "52000.00000000",
+        )
+        assert (last_hour["priceChange"], last_hour["priceChangePercent"]) == ("2000.00000000", "4.000")
+        assert last_hour["openTime"] % MINUTE_MS == 0
+        assert 0 <= last_hour["closeTime"] - HOUR_MS - last_hour["openTime"] < MINUTE_MS + 10_000
+        two_hours = (await client.call("ticker", {"symbol": "BTCUSDT", "windowSize": "2h"}))["result"]
+        assert (two_hours["count"], two_hours["volume"], two_hours["lowPrice"]) == (
+            3,
+            "0.15000000",
+            "50000.00000000",
+        )
+        day = await client.call("ticker", {"symbols": ["BTCUSDT"], "type": "MINI"})
+        (mini,) = day["result"]
+        assert (mini["count"], "priceChange" in mini) == (3, False)
+        assert day["rateLimits"][0]["count"] == hour["rateLimits"][0]["count"] + 8  # 4 per symbol each
+        for params, code in (
+            ({"symbol": "BTCUSDT", "windowSize": "60m"}, -1130),
+            ({"symbol": "BTCUSDT", "windowSize": "1w"}, -1130),
+            ({"windowSize": "1h"}, -1102),
+            ({"symbol": "BTCUSDT", "type": "LONG"}, -1139),
+        ):
+            assert (await client.call("ticker", params))["error"]["code"] == code, params
