@@ -428,6 +428,7 @@ class WsApi:
             ),
             "allOrders": _Method(self._all_orders, 20, permission=Permission.USER_DATA),
             "myTrades": _Method(self._my_trades, _my_trades_weight, permission=Permission.USER_DATA),
+            "myFilters": _Method(self._my_filters, 40, permission=Permission.USER_DATA),
             "account.status": _Method(self._account_status, 20, permission=Permission.USER_DATA),
             "account.commission": _Method(self._account_commission, 20, permission=Permission.USER_DATA),
             "account.rateLimits.orders": _Method(
@@ -1199,6 +1200,19 @@ class WsApi:
             since_ns=start_ms * 1_000_000,
             until_ns=end_ms * 1_000_000 + 999_999,
         )
+
+    async def _my_filters(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+        """The filters an account's orders on a symbol meet: the symbol's (``exchangeInfo``'s); no exchange
+        or asset filter applies here."""
+        self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params)
+        params.finish(*SIGNED_PARAMETERS)
+        info = symbol_info(
+            symbol,
+            halted=self.exchange.books[symbol.name].book.halted,
+            open_orders_max=self.limits.open_orders_per_account_max,
+        )
+        return {"exchangeFilters": [], "symbolFilters": info["filters"], "assetFilters": []}
 
     async def _all_orders(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
         """The account's orders on a symbol from the store (what was committed); an order still retained

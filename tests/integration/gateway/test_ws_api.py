@@ -790,6 +790,25 @@ async def test_account_status_shows_balances_and_can_omit_zero_ones(gateway: Gat
         assert bad["error"]["code"] == -1130
 
 
+async def test_my_filters_are_the_symbols_filters_for_a_signed_request(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        described = await client.call("exchangeInfo", {"symbol": "BTCUSDT"})
+        info = described["result"]
+        answer = await client.call("myFilters", hmac_signed(key, symbol="BTCUSDT"))
+        assert answer["result"] == {
+            "exchangeFilters": [],
+            "symbolFilters": info["symbols"][0]["filters"],
+            "assetFilters": [],
+        }
+        assert weight_count(answer) - weight_count(described) == 40
+        unsigned = await client.call("myFilters", {"symbol": "BTCUSDT"})
+        assert unsigned["error"]["code"] == -1102  # apiKey, timestamp and signature are mandatory
+        unknown = await client.call("myFilters", hmac_signed(key, symbol="DOGEUSDT"))
+        assert unknown["error"]["code"] == -1121
+
+
 async def test_cancel_restrictions_cancel_only_an_order_in_the_named_status(gateway: GatewayServer) -> None:
     alice = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
