@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -42,8 +43,9 @@ from gateway.ws_streams import (
     MarketStreams,
     PingCountingConnection,
 )
+from ledger.journal import TradeEntry
 from ledger.ledger import Ledger
-from ledger.store import ApiKeyRecord, HistoryQuery, Store
+from ledger.store import TIME_NS_MAX, ApiKeyRecord, HistoryQuery, Store
 from session.binance import envelope
 from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
@@ -88,6 +90,8 @@ from session.binance.klines import (
     time_zone_offset_ms,
 )
 from session.binance.market import (
+    TradeRun,
+    aggregate_trades,
     average_price,
     depth,
     exchange_info,
@@ -96,6 +100,7 @@ from session.binance.market import (
     ticker_24hr,
     ticker_book,
     ticker_price,
+    trade_runs,
     trading_status,
     window_size_ms,
     window_ticker,
@@ -219,6 +224,8 @@ def _open_orders_weight(params: Mapping[str, Any]) -> int:
     return 6 if params.get("symbol") not in (None, "") else 80
 
 
+AGGREGATE_PAGE_TRADES = 1000
+AGGREGATE_TRADES_READ_MAX = 64_000  # trades one trades.aggregate request reads at most
 HISTORY_LIMIT_DEFAULT = 500
 HISTORY_LIMIT_MAX = 1000
 HISTORY_WINDOW_MS = 24 * 3600 * 1000  # the longest startTime..endTime of allOrders and myTrades
@@ -345,6 +352,25 @@ class _Method:
     free_if_successful: bool = False
 
 
+async def _whole_runs(
+    page: Callable[[int], Awaitable[list[TradeEntry]]], limit: int, *, newest: bool, from_id: int
+) -> list[TradeRun]:
+    """The first (or with ``newest`` the last) ``limit`` whole runs of trades from pages of ``page(size)``
+    trades, those starting before the trade id ``from_id`` left out. A full page may end inside a run,
+    which is then left out and the page read again, twice as long, up to ``AGGREGATE_TRADES_READ_MAX``."""
+    size = AGGREGATE_PAGE_TRADES
+    while True:
+        trades = await page(size)
+        runs = trade_runs([trade_event(entry) for entry in trades])
+        full = len(trades) == size
+        if full and runs:
+            runs = runs[1:] if newest else runs[:-1]
+        runs = [run for run in runs if run.first.trade_id >= from_id]
+        if not full or len(runs) >= limit or size >= AGGREGATE_TRADES_READ_MAX:
+            return runs[-limit:] if newest else runs[:limit]
+        size *= 2
+
+
 class WsApi:
     """Serves ``/ws-api/v3`` for the exchange."""
 
@@ -392,6 +418,7 @@ class WsApi:
             "depth": _Method(self._depth, _depth_weight),
             "trades.recent": _Method(self._trades_recent, 25),
             "trades.historical": _Method(self._stored_trades, 25),
+            "trades.aggregate": _Method(self._aggregate_trades, 4),
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
             "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
             "ticker.24hr": _Method(self._ticker_24hr, _ticker_24hr_weight),
@@ -729,6 +756,36 @@ class WsApi:
         else:
             stored = await self.store.trades_from_id(symbol.name, from_id, limit)
         return recent_trades(symbol, [trade_event(entry) for entry in stored])
+
+    async def _aggregate_trades(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> list:
+        """Aggregate trades from the store: from the aggregate id ``fromId`` on, from ``startTime`` (to
+        ``endTime``), or else the most recent (up to ``endTime``)."""
+        symbol = self._symbol(params)
+        from_id = params.integer("fromId")
+        start_ms, end_ms = params.integer("startTime"), params.integer("endTime")
+        limit = min(params.integer("limit", minimum=1) or 500, 1000)
+        params.finish()
+        if from_id is not None and (start_ms is not None or end_ms is not None):
+            raise ApiFailure(BAD_PARAMETER_COMBINATION)
+        store, name = self.store, symbol.name
+        until_ns = TIME_NS_MAX if end_ms is None else (end_ms + 1) * 1_000_000
+        page: Callable[[int], Awaitable[list[TradeEntry]]]
+        if from_id is not None:
+            # From the trade before: if the run of ``fromId`` began there, it is no aggregate from ``fromId``.
+            page = partial(store.trades_from_id, name, max(from_id - 1, 0))
+        elif start_ms is not None:
+            page = partial(self._trades_between, name, start_ms * 1_000_000, until_ns)
+        else:
+            page = partial(store.latest_trades, name, before_ns=until_ns)
+        newest = from_id is None and start_ms is None
+        return aggregate_trades(symbol, await _whole_runs(page, limit, newest=newest, from_id=from_id or 0))
+
+    async def _trades_between(
+        self, symbol: str, since_ns: int, until_ns: int, limit: int
+    ) -> list[TradeEntry]:
+        return await self.store.trades(since_ns, until_ns, symbol, limit=limit)
 
     async def _ticker_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
         symbols, single = self._ticker_symbols(params)

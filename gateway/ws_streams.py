@@ -39,6 +39,7 @@ from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
 from gateway.ws_outbox import Outbox, text_frame
 from ledger.store import TradeSecond
 from session.binance import streams as wire
+from session.binance.market import trade_runs
 
 log = structlog.get_logger("gateway.ws_streams")
 TICK_S = 0.1
@@ -344,30 +345,20 @@ class MarketStreams:
         stream = f"{feed.lower}@aggTrade"
         if not self._subscribers.get(stream):
             return
-        start = 0
-        for index, trade in enumerate(trades):
-            following = trades[index + 1] if index + 1 < len(trades) else None
-            if (
-                following is not None
-                and following.taker_order_id == trade.taker_order_id
-                and following.price_minor == trade.price_minor
-            ):
-                continue
-            first = trades[start]
-            quantity = sum(t.quantity_minor for t in trades[start : index + 1])
+        for run in trade_runs(trades):
+            first = run.first
             build = partial(
                 wire.agg_trade,
                 feed.symbol,
                 event_us,
                 first.trade_id,
-                trade.trade_id,
+                run.last.trade_id,
                 first.price_minor,
-                quantity,
+                run.quantity_minor,
                 first.ts_ns // 1000,
                 first.aggressor_side is Side.SELL,
             )
             self._window.append(self._message(stream, build))
-            start = index + 1
 
     async def _tick_loop(self) -> None:
         while True:

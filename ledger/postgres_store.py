@@ -34,6 +34,7 @@ from ledger.store import (
     ORDER_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
+    TIME_NS_MAX,
     TRADE_CANDLES_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
@@ -360,11 +361,12 @@ class PostgresStore:
         )
         return [trade_from_row(tuple(row)) for row in rows]
 
-    async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
+    async def latest_trades(self, symbol: str, limit: int, before_ns: int | None = None) -> list[TradeEntry]:
         rows = await self.pool.fetch(
-            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = $1 "
-            "ORDER BY sequence DESC LIMIT $2",
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = $1 AND ts_ns < $2 "
+            "ORDER BY sequence DESC LIMIT $3",
             symbol,
+            TIME_NS_MAX if before_ns is None else before_ns,
             limit,
         )
         return [trade_from_row(tuple(row)) for row in reversed(rows)]

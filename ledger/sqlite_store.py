@@ -45,6 +45,7 @@ from ledger.store import (
     ORDER_IDENTITY_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
+    TIME_NS_MAX,
     TRADE_CANDLES_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
@@ -549,10 +550,11 @@ class SqliteStore:
             parameters += (limit,)
         return [trade_from_row(row) for row in await self._fetch(sql, parameters)]
 
-    async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
+    async def latest_trades(self, symbol: str, limit: int, before_ns: int | None = None) -> list[TradeEntry]:
         rows = await self._fetch(
-            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = ? ORDER BY sequence DESC LIMIT ?",
-            (symbol, limit),
+            f"SELECT {', '.join(TRADE_COLUMNS)} FROM trades WHERE symbol = ? AND ts_ns < ? "
+            "ORDER BY sequence DESC LIMIT ?",
+            (symbol, TIME_NS_MAX if before_ns is None else before_ns, limit),
         )
         return [trade_from_row(row) for row in reversed(rows)]
 

@@ -52,6 +52,7 @@ ORDER_COLUMNS = OrderRecord._fields
 ORDER_IDENTITY_COLUMNS = ("symbol", "account_id")
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 SEQUENCE_MAX = 2**63 - 1  # the largest journal sequence a signed 64-bit column holds
+TIME_NS_MAX = 2**63 - 1  # later than any time a signed 64-bit column holds
 LAST_SEQUENCE_SQL = (
     "SELECT COALESCE(MAX(sequence), 0) FROM (SELECT MAX(sequence) AS sequence FROM ledger_entries "
     "UNION ALL SELECT MAX(sequence) FROM ledger_holds UNION ALL SELECT MAX(sequence) FROM trades) AS ends"
@@ -238,8 +239,9 @@ class Store(Protocol):
         those past that key, at most ``limit`` of them, so a range of any size is read page by page."""
         ...
 
-    async def latest_trades(self, symbol: str, limit: int) -> list[TradeEntry]:
-        """The last ``limit`` trades of ``symbol``, oldest first (recent trades after a restart)."""
+    async def latest_trades(self, symbol: str, limit: int, before_ns: int | None = None) -> list[TradeEntry]:
+        """The last ``limit`` trades of ``symbol`` (before ``before_ns`` if given), oldest first: recent
+        trades after a restart, Binance's most recent trades."""
         ...
 
     async def trades_from_id(self, symbol: str, from_trade_id: int, limit: int) -> list[TradeEntry]:

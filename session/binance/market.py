@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from book.trade_stats import Candle, RollingStats
+from book.types import Side, TradeExecuted
 from config.money import format_minor
 from config.settings import SymbolSettings
 from session.binance.rate_limits import RateLimit
@@ -123,6 +125,51 @@ def recent_trades(symbol: SymbolSettings, trades: Sequence[Any]) -> list[dict[st
             "isBestMatch": True,
         }
         for trade in trades
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRun:
+    """Trades of one taker order at one price at one time: one Binance aggregate trade."""
+
+    first: TradeExecuted
+    last: TradeExecuted
+    quantity_minor: int
+
+
+def trade_runs(trades: Iterable[TradeExecuted]) -> list[TradeRun]:
+    """``trades``, in trade id order, as runs: consecutive trades of one taker order at one price and time."""
+    runs: list[TradeRun] = []
+    for trade in trades:
+        if runs:
+            run = runs[-1]
+            last = run.last
+            if (last.taker_order_id, last.price_minor, last.ts_ns) == (
+                trade.taker_order_id,
+                trade.price_minor,
+                trade.ts_ns,
+            ):
+                runs[-1] = TradeRun(run.first, trade, run.quantity_minor + trade.quantity_minor)
+                continue
+        runs.append(TradeRun(trade, trade, trade.quantity_minor))
+    return runs
+
+
+def aggregate_trades(symbol: SymbolSettings, runs: Iterable[TradeRun]) -> list[dict[str, Any]]:
+    """``trades.aggregate``: each run as Binance's aggregate trade, its id the id of its first trade."""
+    quote, base = symbol.quote_scale, symbol.base_scale
+    return [
+        {
+            "a": run.first.trade_id,
+            "p": format_minor(run.first.price_minor, quote),
+            "q": format_minor(run.quantity_minor, base),
+            "f": run.first.trade_id,
+            "l": run.last.trade_id,
+            "T": run.first.ts_ns // 1_000_000,
+            "m": run.first.aggressor_side is Side.SELL,
+            "M": True,
+        }
+        for run in runs
     ]
 
 

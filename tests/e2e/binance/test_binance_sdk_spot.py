@@ -1,6 +1,6 @@
 """binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status, test and cancel,
-commission rates, the unfilled order count, historical trades, the trading day and rolling window
-tickers, and klines.
+commission rates, the unfilled order count, historical and aggregate trades, the trading day and rolling
+window tickers, and klines.
 
 Its response models are strict (pydantic): they must parse every answer of ours.
 """
@@ -121,6 +121,8 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
             "0.01000000",
             False,
         )
+        (aggregate,) = (await connection.trades_aggregate(symbol="BTCUSDT")).data().result
+        assert (aggregate.a, aggregate.q, aggregate.m) == (historical.id, "0.01000000", False)
         today = (await connection.ticker_trading_day(symbol="BTCUSDT")).data().actual_instance.result
         assert (today.count, today.last_price, today.volume) == (1, "30000.00000000", "0.01000000")
         hour = TickerWindowSizeEnum.WINDOW_SIZE_1h

@@ -1,5 +1,5 @@
-"""``klines``, ``uiKlines``, ``ticker.tradingDay`` and ``ticker`` over the WebSocket API, from trades
-committed at known times."""
+"""``klines``, ``uiKlines``, ``ticker.tradingDay``, ``ticker`` and ``trades.aggregate`` over the WebSocket
+API, from trades committed at known times."""
 
 from __future__ import annotations
 
@@ -184,3 +184,46 @@ async def test_the_rolling_window_ticker_starts_on_the_minute_of_its_window(gate
             ({"symbol": "BTCUSDT", "type": "LONG"}, -1139),
         ):
             assert (await client.call("ticker", params))["error"]["code"] == code, params
+
+
+async def test_aggregate_trades_are_runs_of_one_taker_order_at_one_price(gateway: GatewayServer) -> None:
+    now_ms = time.time_ns() // 1_000_000
+    placed, swept, later = now_ms - 3_000, now_ms - 2_000, now_ms - 1_000
+    for price in (50_000, 50_000, 51_000):
+        await place(gateway, "bob", Side.SELL, price, COIN // 10, placed)
+    await place(gateway, "alice", Side.BUY, 51_000, COIN // 4, swept)  # 0.1 and 0.1 at 50,000, 0.05 at 51,000
+    await place(gateway, "alice", Side.BUY, 51_000, COIN // 20, later)  # 0.05 at 51,000: another taker
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        ids = [t["id"] for t in (await client.call("trades.historical", {"symbol": "BTCUSDT"}))["result"]]
+        assert len(ids) == 4
+        answer = await client.call("trades.aggregate", {"symbol": "BTCUSDT"})
+        assert answer["result"] == [
+            {"a": ids[0], "p": "50000.00000000", "q": "0.20000000", "f": ids[0], "l": ids[1], "T": swept,
+             "m": False, "M": True},
+            {"a": ids[2], "p": "51000.00000000", "q": "0.05000000", "f": ids[2], "l": ids[2], "T": swept,
+             "m": False, "M": True},
+            {"a": ids[3], "p": "51000.00000000", "q": "0.05000000", "f": ids[3], "l": ids[3], "T": later,
+             "m": False, "M": True},
+        ]  # fmt: skip
+        everything = answer["result"]
+
+        async def aggregates(**params: object) -> list:
+            return (await client.call("trades.aggregate", {"symbol": "BTCUSDT", **params}))["result"]
+
+        assert await aggregates(limit=2) == everything[1:]
+        assert await aggregates(fromId=ids[0]) == everything
+        assert await aggregates(fromId=ids[1]) == everything[1:]  # inside the first run: the next one
+        assert await aggregates(fromId=ids[2], limit=1) == everything[1:2]
+        assert await aggregates(startTime=swept, endTime=swept) == everything[:2]
+        assert await aggregates(startTime=later) == everything[2:]
+        assert await aggregates(endTime=swept, limit=1) == everything[1:2]
+        first, second = [await client.call("trades.aggregate", {"symbol": "BTCUSDT"}) for _ in range(2)]
+        assert second["rateLimits"][0]["count"] == first["rateLimits"][0]["count"] + 4
+        for params, code in (
+            ({"symbol": "BTCUSDT", "fromId": ids[0], "startTime": swept}, -1128),
+            ({"symbol": "BTCUSDT", "limit": 0}, -1130),
+            ({"symbol": "BTCUSDT", "fromId": "1.5"}, -1130),
+            ({}, -1102),
+        ):
+            assert (await client.call("trades.aggregate", params))["error"]["code"] == code, params

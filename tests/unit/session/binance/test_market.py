@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from book.types import Side, TradeExecuted
 from config import load_settings
-from session.binance.market import symbol_info, window_size_ms
+from session.binance.market import aggregate_trades, symbol_info, trade_runs, window_size_ms
 
 SETTINGS = load_settings("config/demo.toml")
 
@@ -64,3 +65,49 @@ def test_window_sizes_binance_accepts(text: str, window_ms: int) -> None:
 @pytest.mark.parametrize("text", ["60m", "0m", "01m", "24h", "8d", "1w", "1M", "m", "1", "1.5h", " 1h"])
 def test_other_window_sizes_are_none(text: str) -> None:
     assert window_size_ms(text) is None
+
+
+def trade(trade_id: int, taker_order_id: int, price: int, ts_ns: int, quantity: int = 10) -> TradeExecuted:
+    return TradeExecuted(
+        sequence=trade_id,
+        trade_id=trade_id,
+        price_minor=price,
+        quantity_minor=quantity,
+        quote_quantity_minor=price * quantity,
+        aggressor_side=Side.SELL,
+        maker_order_id=100 + trade_id,
+        maker_account_id=1,
+        maker_leaves_minor=0,
+        taker_order_id=taker_order_id,
+        taker_account_id=2,
+        taker_leaves_minor=0,
+        ts_ns=ts_ns,
+    )
+
+
+def test_a_run_is_one_taker_order_at_one_price_and_time() -> None:
+    trades = [
+        trade(1, 7, 500, 9),
+        trade(2, 7, 500, 9),
+        trade(3, 7, 510, 9),
+        trade(4, 7, 510, 12),
+        trade(5, 8, 510, 12),
+    ]
+    runs = trade_runs(trades)
+    assert [(run.first.trade_id, run.last.trade_id, run.quantity_minor) for run in runs] == [
+        (1, 2, 20),
+        (3, 3, 10),
+        (4, 4, 10),
+        (5, 5, 10),
+    ]
+    (first, *_) = aggregate_trades(SETTINGS.symbols["BTCUSDT"], runs)
+    assert first == {
+        "a": 1,
+        "p": "0.00000500",
+        "q": "0.00000020",
+        "f": 1,
+        "l": 2,
+        "T": 0,
+        "m": True,
+        "M": True,
+    }
