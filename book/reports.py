@@ -7,6 +7,7 @@ executionReports are both renderings of an ``OrderReport``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from book.types import (
     MatchPrevented,
@@ -75,3 +76,20 @@ class OrderReport:
     reject_reason: RejectReason | None = None
     prevented_match: MatchPrevented | None = None
     prevented_minor: int = 0
+
+
+class OrderAmendment(NamedTuple):
+    """An open order's quantity reduced in place, keeping its time priority (Binance's order amendments).
+
+    ``execution_id`` is the book's sequence number of the change: unique per symbol, increasing.
+    """
+
+    execution_id: int
+    symbol: str
+    order_id: int
+    account_id: int
+    original_client_order_id: str
+    client_order_id: str
+    original_quantity_minor: int
+    quantity_minor: int
+    ts_ns: int

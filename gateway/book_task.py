@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from book.reports import ExecutionKind, OrderReport
+from book.reports import ExecutionKind, OrderAmendment, OrderReport
 from book.types import (
     CancelAllOrders,
     CancelOrder,
@@ -78,6 +78,7 @@ class Result:
     reports: tuple[OrderReport, ...] = ()
     error: RejectReason | None = None
     prevented_matches: tuple[MatchPrevented, ...] = ()
+    amendment: OrderAmendment | None = None  # a replace that reduced the quantity in place
 
 
 @dataclass(slots=True)
@@ -109,6 +110,7 @@ class BookTask:
         book: Any,
         funds: Funds,
         record_order: Callable[[OrderState], None],
+        record_amendment: Callable[[OrderAmendment], None],
         queue_max: int,
         open_orders_per_account_max: int,
         default_stp: Callable[[int], SelfTradePrevention],
@@ -122,6 +124,7 @@ class BookTask:
         self.orders: dict[int, OrderState] = {}
         self.open_orders_per_account: dict[int, int] = {}
         self._record_order = record_order
+        self._record_amendment = record_amendment
         self._open_orders_per_account_max = open_orders_per_account_max
         self._default_stp = default_stp
         self._closed: deque[int] = deque()  # ids of the retained closed orders, oldest first
@@ -140,10 +143,11 @@ class BookTask:
         command = request.command
         reports: list[OrderReport] = []
         prevented: list[MatchPrevented] = []
+        amendments: list[OrderAmendment] = []
         if isinstance(command, SubmitOrder):
             error = self._submit(request, command, reports, prevented, output)
         elif isinstance(command, CancelOrder | ReplaceOrder | CancelAllOrders):
-            error = self._amend(request, command, reports, prevented, output)
+            error = self._amend(request, command, reports, prevented, output, amendments)
         elif isinstance(command, SetSymbolStatus):
             error = None
             output.market_events.extend(self.book.apply(command))
@@ -154,7 +158,12 @@ class BookTask:
         while len(self._closed) > self._closed_orders_retained_max:
             self._forget_order(self.orders.pop(self._closed.popleft()))
         if request.reply is not None:
-            result = Result(reports=tuple(reports), error=error, prevented_matches=tuple(prevented))
+            result = Result(
+                reports=tuple(reports),
+                error=error,
+                prevented_matches=tuple(prevented),
+                amendment=amendments[0] if amendments else None,
+            )
             output.replies.append((request.reply, result))
 
     def _submit(
@@ -230,6 +239,7 @@ class BookTask:
         reports: list[OrderReport],
         prevented: list[MatchPrevented],
         output: TurnOutput,
+        amendments: list[OrderAmendment],
     ) -> RejectReason | None:
         if isinstance(command, ReplaceOrder):
             reason = self.book.check_replace(command) or self._reserve_for_replace(command)
@@ -244,13 +254,38 @@ class BookTask:
             if type(event) is CancelRejected:
                 return event.reason
         target = self.orders.get(getattr(command, "order_id", -1))
+        before = None if target is None else (target.client_order_id, target.quantity_minor)
         if target is not None and request.client_order_id:
             target.original_client_order_id = target.client_order_id
             target.client_order_id = request.client_order_id
         self._apply_events(events, reports, prevented, output)
         if isinstance(command, ReplaceOrder) and target is not None and target.is_open:
             self._trim_hold(target)
+            assert before is not None
+            amendments.extend(self._amendments(target, events, *before))
+            for amendment in amendments:
+                self._record_amendment(amendment)
         return None
+
+    def _amendments(
+        self, state: OrderState, events: list, client_order_id: str, quantity_minor: int
+    ) -> list[OrderAmendment]:
+        """A replace that reduced the order's quantity in place (it kept its time priority), if it did."""
+        return [
+            OrderAmendment(
+                event.sequence,
+                self.symbol.name,
+                state.order_id,
+                state.account_id,
+                client_order_id,
+                state.client_order_id,
+                quantity_minor,
+                event.quantity_minor,
+                event.ts_ns,
+            )
+            for event in events
+            if type(event) is OrderReplaced and event.kept_priority and event.quantity_minor < quantity_minor
+        ]
 
     def _reserve_for_replace(self, command: ReplaceOrder) -> RejectReason | None:
         """Reserve more before a replace the book accepts and that needs more; nothing changes if

@@ -105,6 +105,7 @@ class GatewayServer:
                 book=book,
                 funds=self.ledger,
                 record_order=self.writer.record_order,
+                record_amendment=self.writer.record_amendment,
                 queue_max=settings.limits.book_queue_max,
                 open_orders_per_account_max=settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: self._stp_defaults.get(account_id, SelfTradePrevention.NONE),

@@ -110,6 +110,7 @@ from session.binance.orders import (
     amend_result,
     cancel_result,
     execution_report,
+    order_amendment,
     order_fields,
     place_order,
     place_result,
@@ -447,6 +448,7 @@ class WsApi:
             ),
             "order.status": _Method(self._order_status, 4, permission=Permission.USER_DATA),
             "order.amend.keepPriority": _Method(self._order_amend, 4, permission=Permission.TRADE),
+            "order.amendments": _Method(self._order_amendments, 4, permission=Permission.USER_DATA),
             "openOrders.status": _Method(
                 self._open_orders, _open_orders_weight, permission=Permission.USER_DATA
             ),
@@ -1088,7 +1090,23 @@ class WsApi:
         if result.error is not None:
             raise ApiFailure(amend_error(result.error))
         report = next(r for r in result.reports if r.order_id == order.order_id)
-        return amend_result(report, symbol, before, next(self.execution_ids))
+        assert result.amendment is not None  # a smaller quantity at the same price keeps priority
+        return amend_result(report, symbol, before, result.amendment.execution_id)
+
+    async def _order_amendments(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> list:
+        """The account's amendments of one order from the store, oldest first (none for an order of
+        another account, as for one never amended)."""
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params)
+        order_id = params.integer("orderId", required=True)
+        from_id = params.integer("fromExecutionId") or 0
+        limit = min(params.integer("limit", minimum=1) or HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX)
+        params.finish(*SIGNED_PARAMETERS)
+        assert order_id is not None
+        amendments = await self.store.order_amendments(key.account_id, symbol.name, order_id, from_id, limit)
+        return [order_amendment(amendment, symbol) for amendment in amendments]
 
     async def _cancel_replace(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         """Cancel an order and place a new one: the new one only if the cancel succeeded (STOP_ON_FAILURE),

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from book.reports import OrderAmendment
 from book.trade_stats import Candle
 from config.settings import StoreSettings
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 from ledger.schema import CHECKPOINT_SEQUENCE, MIGRATIONS, NEXT_ORDER_ID, SCHEMA_VERSION_TABLE
 from ledger.store import (
+    AMENDMENT_COLUMNS,
     CHECKPOINT_ACCOUNT_COLUMNS,
     CHECKPOINT_ACCOUNTS_SQL,
     CLOSED_ORDERS_SQL,
@@ -31,6 +33,7 @@ from ledger.store import (
     NUMBERING_NEXT_ORDER_ID_SQL,
     NUMBERING_SQL,
     OPEN_ORDERS_SQL,
+    ORDER_AMENDMENTS_SQL,
     ORDER_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
@@ -107,6 +110,7 @@ _COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] 
     ("orders", ORDER_COLUMNS, ("order_id",)),
     ("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",)),
     ("symbol_status", ("symbol", "halted"), ("symbol",)),
+    ("order_amendments", AMENDMENT_COLUMNS, None),
     ("counters", ("name", "value"), ("name",)),
     ("fix_sessions", ("session_id", "next_incoming_seq", "next_outgoing_seq"), ("session_id",)),
     ("fix_messages", ("session_id", "seq", "message"), ("session_id", "seq")),
@@ -247,6 +251,7 @@ class PostgresStore:
             list(batch.orders.values()),
             list(batch.numbering.values()),
             list(batch.symbol_halted.items()),
+            batch.amendments,
             counters,
             [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()],
             [(sid, seq, frame) for (sid, seq), frame in messages.items()],
@@ -360,6 +365,13 @@ class PostgresStore:
             limit,
         )
         return [trade_from_row(tuple(row)) for row in rows]
+
+    async def order_amendments(
+        self, account_id: int, symbol: str, order_id: int, from_execution_id: int, limit: int
+    ) -> list[OrderAmendment]:
+        sql = ORDER_AMENDMENTS_SQL.format(*(f"${number}" for number in range(1, 6)))
+        rows = await self.pool.fetch(sql, symbol, order_id, account_id, from_execution_id, limit)
+        return [OrderAmendment(*row) for row in rows]
 
     async def latest_trades(self, symbol: str, limit: int, before_ns: int | None = None) -> list[TradeEntry]:
         rows = await self.pool.fetch(

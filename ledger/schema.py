@@ -202,6 +202,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 amount_minor {BIG} NOT NULL)""",
         ),
     ),
+    (
+        11,
+        (
+            """CREATE TABLE order_amendments (
+                execution_id {BIG} NOT NULL,
+                symbol TEXT NOT NULL,
+                order_id {BIG} NOT NULL,
+                account_id {BIG} NOT NULL,
+                original_client_order_id TEXT NOT NULL,
+                client_order_id TEXT NOT NULL,
+                original_quantity_minor {BIG} NOT NULL,
+                quantity_minor {BIG} NOT NULL,
+                ts_ns {BIG} NOT NULL,
+                PRIMARY KEY (symbol, order_id, execution_id))""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

@@ -20,6 +20,7 @@ from pathlib import Path
 import aiosqlite
 import structlog
 
+from book.reports import OrderAmendment
 from book.trade_stats import Candle
 from config.settings import StoreSettings
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
@@ -30,6 +31,7 @@ from ledger.schema import (
     SCHEMA_VERSION_TABLE,
 )
 from ledger.store import (
+    AMENDMENT_COLUMNS,
     CHECKPOINT_ACCOUNT_COLUMNS,
     CHECKPOINT_ACCOUNTS_SQL,
     CLOSED_ORDERS_SQL,
@@ -41,6 +43,7 @@ from ledger.store import (
     NUMBERING_NEXT_ORDER_ID_SQL,
     NUMBERING_SQL,
     OPEN_ORDERS_SQL,
+    ORDER_AMENDMENTS_SQL,
     ORDER_COLUMNS,
     ORDER_IDENTITY_COLUMNS,
     SEQUENCE_MAX,
@@ -158,6 +161,7 @@ _UPSERT_NUMBERING = _ManyRows(
     "next_trade_id = excluded.next_trade_id, "
     "next_order_id = MAX(book_numbering.next_order_id, excluded.next_order_id)",
 )
+_INSERT_AMENDMENT = _insert("order_amendments", AMENDMENT_COLUMNS)
 _UPSERT_SYMBOL_STATUS = _insert("symbol_status", ("symbol", "halted"), ("symbol",))
 _SET_COUNTER = _insert("counters", ("name", "value"), ("name",))
 _UPSERT_FIX_SESSION = _insert(
@@ -464,6 +468,8 @@ class SqliteStore:
             statements.append((_UPSERT_NUMBERING, numbering))
         elif next_order_id is not None:
             statements.append((_SET_COUNTER, [(NEXT_ORDER_ID, next_order_id)]))
+        if batch.amendments:
+            statements.append((_INSERT_AMENDMENT, batch.amendments))
         if batch.symbol_halted:
             statements.append((_UPSERT_SYMBOL_STATUS, list(batch.symbol_halted.items())))
         if batch.fix_sessions:
@@ -565,6 +571,14 @@ class SqliteStore:
             (symbol, from_trade_id, limit),
         )
         return [trade_from_row(row) for row in rows]
+
+    async def order_amendments(
+        self, account_id: int, symbol: str, order_id: int, from_execution_id: int, limit: int
+    ) -> list[OrderAmendment]:
+        rows = await self._fetch(
+            ORDER_AMENDMENTS_SQL.format(*"?????"), (symbol, order_id, account_id, from_execution_id, limit)
+        )
+        return [OrderAmendment(*row) for row in rows]
 
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
         rows = await self._fetch(

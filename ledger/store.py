@@ -11,8 +11,11 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from book.reports import OrderAmendment
 from book.trade_stats import Candle
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
+
+AMENDMENT_COLUMNS = OrderAmendment._fields
 
 
 class OrderRecord(NamedTuple):
@@ -140,6 +143,7 @@ class CommitBatch:
     # the exchange's next order id, when it changed (it only grows); a store may keep it in the batch's
     # numbering rows
     next_order_id: int | None = None
+    amendments: list[OrderAmendment] = field(default_factory=list)
     fix_sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
     fix_messages: list[tuple[str, int, bytes]] = field(default_factory=list)
     # session id -> the lowest sequence number whose sent frame is kept; frames below it are deleted
@@ -152,6 +156,7 @@ class CommitBatch:
             or self.numbering
             or self.symbol_halted
             or self.next_order_id is not None
+            or self.amendments
             or self.fix_sessions
             or self.fix_messages
             or self.fix_messages_kept_from
@@ -247,6 +252,12 @@ class Store(Protocol):
     async def trades_from_id(self, symbol: str, from_trade_id: int, limit: int) -> list[TradeEntry]:
         """Up to ``limit`` trades of ``symbol`` from the trade id ``from_trade_id`` on (Binance's
         ``trades.historical``)."""
+        ...
+
+    async def order_amendments(
+        self, account_id: int, symbol: str, order_id: int, from_execution_id: int, limit: int
+    ) -> list[OrderAmendment]:
+        """Up to ``limit`` amendments of the account's order from ``from_execution_id`` on, oldest first."""
         ...
 
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
@@ -595,6 +606,13 @@ def candle_from_row(row: tuple, length_ms: int, shift_ms: int) -> Candle:
     return Candle(
         bucket * length_ms - shift_ms, open_minor, high, low, close_minor, *volumes, count, first_id, last_id
     )
+
+
+# Placeholders, in order: symbol, order id, account id, first execution id, limit.
+ORDER_AMENDMENTS_SQL = (
+    f"SELECT {', '.join(AMENDMENT_COLUMNS)} FROM order_amendments WHERE symbol = {{}} AND order_id = {{}} "
+    "AND account_id = {} AND execution_id >= {} ORDER BY execution_id LIMIT {}"
+)
 
 
 def closed_in_order(records: list[OrderRecord]) -> list[OrderRecord]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from book.reports import OrderAmendment
 from config.settings import LimitSettings
 from ledger.journal import JournalEntry
 from ledger.store import BookNumbering, CheckpointChanges, CommitBatch, OrderRecord, Store
@@ -79,6 +80,9 @@ class GroupCommitWriter:
 
     def record_numbering(self, numbering: BookNumbering) -> None:
         self._batch.numbering[numbering.symbol] = numbering
+
+    def record_amendment(self, amendment: OrderAmendment) -> None:
+        self._batch.amendments.append(amendment)
 
     def record_symbol_halted(self, symbol: str, halted: bool) -> None:
         """A symbol's halt or resume, so that it outlives a restart."""

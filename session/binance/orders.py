@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from book.reports import ExecutionKind, OrderReport
+from book.reports import ExecutionKind, OrderAmendment, OrderReport
 from book.types import (
     MatchPrevented,
     OrderStatus,
@@ -356,6 +356,20 @@ def amend_result(
             "workingTime": _ms(report.created_ns),
             "selfTradePreventionMode": report.self_trade_prevention.value,
         },
+    }
+
+
+def order_amendment(amendment: OrderAmendment, symbol: SymbolSettings) -> dict[str, Any]:
+    """One entry of ``order.amendments``."""
+    return {
+        "symbol": amendment.symbol,
+        "orderId": amendment.order_id,
+        "executionId": amendment.execution_id,
+        "origClientOrderId": amendment.original_client_order_id,
+        "newClientOrderId": amendment.client_order_id,
+        "origQty": format_minor(amendment.original_quantity_minor, symbol.base_scale),
+        "newQty": format_minor(amendment.quantity_minor, symbol.base_scale),
+        "time": _ms(amendment.ts_ns),
     }
 
 

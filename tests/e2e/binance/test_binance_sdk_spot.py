@@ -1,6 +1,6 @@
 """binance-sdk-spot, unmodified: Ed25519 session.logon, user data stream, place, status, test and cancel,
-commission rates, the unfilled order count, historical and aggregate trades, the trading day and rolling
-window tickers, and klines.
+commission rates, the unfilled order count, amendments, historical and aggregate trades, the trading
+day and rolling window tickers, and klines.
 
 Its response models are strict (pydantic): they must parse every answer of ours.
 """
@@ -87,6 +87,10 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
             symbol="BTCUSDT", order_id=result.order_id, new_qty=0.005
         )
         assert amended.data().result.amended_order.qty == "0.00500000"
+        amendments = await connection.order_amendments(symbol="BTCUSDT", order_id=result.order_id)
+        (amendment,) = amendments.data().result
+        assert (amendment.orig_qty, amendment.new_qty) == ("0.01000000", "0.00500000")
+        assert amendment.execution_id == amended.data().result.execution_id
         canceled = await connection.order_cancel(symbol="BTCUSDT", order_id=result.order_id)
         assert canceled.data().result.status == "CANCELED"
 

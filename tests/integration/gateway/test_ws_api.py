@@ -441,6 +441,52 @@ async def test_amend_keep_priority_reduces_an_order_in_place(gateway: GatewaySer
         assert gateway.ledger.balance(alice, "USDT").held_minor == 10 * COIN
 
 
+async def test_an_orders_amendments_are_listed_from_the_store(gateway: GatewayServer) -> None:
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        placed = await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="a"))
+        order = {"symbol": "BTCUSDT", "orderId": placed["result"]["orderId"]}
+        first = await client.call("order.amend.keepPriority", hmac_signed(key, **order, newQty="0.007"))
+        renamed = first["result"]["amendedOrder"]["clientOrderId"]
+        second = await client.call(
+            "order.amend.keepPriority", hmac_signed(key, **order, newQty="0.006", newClientOrderId="c")
+        )
+        ids = [first["result"]["executionId"], second["result"]["executionId"]]
+        assert ids[0] < ids[1]
+        answer = await client.call("order.amendments", hmac_signed(key, **order))
+        assert [{name: a[name] for name in a if name != "time"} for a in answer["result"]] == [
+            {
+                "symbol": "BTCUSDT",
+                "orderId": order["orderId"],
+                "executionId": ids[0],
+                "origClientOrderId": "a",
+                "newClientOrderId": renamed,
+                "origQty": "0.01000000",
+                "newQty": "0.00700000",
+            },
+            {
+                "symbol": "BTCUSDT",
+                "orderId": order["orderId"],
+                "executionId": ids[1],
+                "origClientOrderId": renamed,
+                "newClientOrderId": "c",
+                "origQty": "0.00700000",
+                "newQty": "0.00600000",
+            },
+        ]
+        assert all(abs(a["time"] - time.time() * 1000) < 60_000 for a in answer["result"])
+        later = await client.call("order.amendments", hmac_signed(key, **order, fromExecutionId=ids[1]))
+        assert later["result"] == answer["result"][1:]
+        assert (await client.call("order.amendments", hmac_signed(key, **order, limit=1)))[
+            "result"
+        ] == answer["result"][:1]
+        assert (await client.call("order.amendments", hmac_signed(bob, **order)))["result"] == []
+        missing = await client.call("order.amendments", hmac_signed(key, symbol="BTCUSDT"))
+        assert missing["error"]["code"] == -1102
+
+
 async def test_pipelined_orders_keep_arrival_order_and_cancel_all(gateway: GatewayServer) -> None:
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"

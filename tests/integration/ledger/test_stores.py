@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from book.order_book import OrderBook
+from book.reports import OrderAmendment
 from book.types import (
     OrderStatus,
     OrderType,
@@ -201,6 +202,7 @@ async def test_orders_refused_for_amounts_too_large_to_store_leave_the_commits_g
         book=OrderBook(BTCUSDT),
         funds=ledger,
         record_order=writer.record_order,
+        record_amendment=writer.record_amendment,
         queue_max=10,
         open_orders_per_account_max=10,
         default_stp=lambda account_id: SelfTradePrevention.NONE,
@@ -580,6 +582,20 @@ async def test_trades_aggregated_per_second(store_factory) -> None:
         second.quote_volume_minor,
     )
     assert await store.trade_seconds(10**18) == []
+
+
+async def test_order_amendments_are_committed_and_read_per_order_oldest_first(store_factory) -> None:
+    store = await store_factory()
+    amendments = [
+        OrderAmendment(execution_id, "BTCUSDT", order_id, account_id, "a", "b", 10, 10 - execution_id, 5)
+        for execution_id, order_id, account_id in ((3, 7, 1), (4, 8, 1), (5, 7, 1), (6, 7, 2))
+    ]
+    await store.commit(CommitBatch(amendments=amendments))
+    assert [a.execution_id for a in await store.order_amendments(1, "BTCUSDT", 7, 0, 10)] == [3, 5]
+    assert await store.order_amendments(1, "BTCUSDT", 7, 4, 10) == [amendments[2]]
+    assert await store.order_amendments(1, "BTCUSDT", 7, 0, 1) == [amendments[0]]
+    assert await store.order_amendments(2, "BTCUSDT", 7, 0, 10) == [amendments[3]]  # another account's
+    assert await store.order_amendments(1, "ETHUSDT", 7, 0, 10) == []
 
 
 async def test_trades_aggregated_per_candle_of_any_length_and_start(store_factory) -> None:

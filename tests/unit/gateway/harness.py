@@ -81,6 +81,7 @@ class Harness:
                 book=OrderBook(symbol),
                 funds=self.funds,
                 record_order=self.records.append,
+                record_amendment=lambda amendment: None,
                 queue_max=100,
                 open_orders_per_account_max=self.settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: SelfTradePrevention.NONE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from book.order_book import OrderBook
-from book.reports import ExecutionKind
+from book.reports import ExecutionKind, OrderAmendment
 from book.types import (
     CancelOrder,
     Command,
@@ -41,12 +41,14 @@ class Desk:
         self.journal: list = []
         self.ledger = Ledger(fees=FeeSettings(maker_bps=10, taker_bps=10), journal=self.journal.append)
         self.recorded: list[OrderState] = []
+        self.amendments: list[OrderAmendment] = []
         self.forgotten: list[int] = []
         self.task = BookTask(
             symbol=self.symbol,
             book=OrderBook(self.symbol),
             funds=self.ledger,
             record_order=self.recorded.append,
+            record_amendment=self.amendments.append,
             queue_max=100,
             open_orders_per_account_max=100,
             default_stp=lambda account_id: SelfTradePrevention.NONE,
@@ -197,6 +199,25 @@ def test_a_replace_that_needs_more_than_is_available_is_refused(desk: Desk) -> N
     assert desk.ledger.hold_remaining(1) == 1000
     result, _ = desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=200, quantity_minor=20))
     assert result.error is None and desk.ledger.hold_remaining(1) == 4000
+    assert desk.problems() == []
+
+
+def test_a_quantity_reduced_in_place_is_recorded_as_an_amendment(desk: Desk) -> None:
+    desk.submit(ALICE, BUY, price_minor=100, quantity_minor=10)
+    amend = ReplaceOrder(order_id=1, account_id=ALICE, price_minor=100, quantity_minor=6, ts_ns=77)
+    output = TurnOutput()
+    desk.task.process(Request(command=amend, reply=_Reply(), client_order_id="smaller"), output)
+    (amendment,) = desk.amendments
+    assert output.replies[0][1].amendment == amendment
+    assert amendment._replace(execution_id=0) == OrderAmendment(
+        0, desk.symbol.name, 1, ALICE, "", "smaller", 10, 6, 77
+    )
+    assert amendment.execution_id > 0
+    desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=100, quantity_minor=8))  # larger
+    desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=110, quantity_minor=4))  # moved
+    desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=110, quantity_minor=2))
+    assert [(a.original_quantity_minor, a.quantity_minor) for a in desk.amendments] == [(10, 6), (4, 2)]
+    assert desk.amendments[1].execution_id > amendment.execution_id
     assert desk.problems() == []
 
 
