@@ -93,3 +93,19 @@ class OrderAmendment(NamedTuple):
     original_quantity_minor: int
     quantity_minor: int
     ts_ns: int
+
+
+class PreventedMatchRecord(NamedTuple):
+    """A match self-trade prevention stopped, as stored (``MatchPrevented`` with its symbol)."""
+
+    symbol: str
+    prevented_match_id: int
+    self_trade_prevention: str
+    price_minor: int
+    maker_order_id: int
+    maker_account_id: int
+    maker_prevented_minor: int
+    taker_order_id: int
+    taker_account_id: int
+    taker_prevented_minor: int
+    ts_ns: int

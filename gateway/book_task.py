@@ -111,6 +111,7 @@ class BookTask:
         funds: Funds,
         record_order: Callable[[OrderState], None],
         record_amendment: Callable[[OrderAmendment], None],
+        record_prevented_match: Callable[[str, MatchPrevented], None],
         queue_max: int,
         open_orders_per_account_max: int,
         default_stp: Callable[[int], SelfTradePrevention],
@@ -125,6 +126,7 @@ class BookTask:
         self.open_orders_per_account: dict[int, int] = {}
         self._record_order = record_order
         self._record_amendment = record_amendment
+        self._record_prevented_match = record_prevented_match
         self._open_orders_per_account_max = open_orders_per_account_max
         self._default_stp = default_stp
         self._closed: deque[int] = deque()  # ids of the retained closed orders, oldest first
@@ -377,7 +379,9 @@ class BookTask:
             )
 
     def _on_prevented(self, match: MatchPrevented) -> None:
-        """Note the prevented match on each order it expires; their OrderExpired events follow."""
+        """Note the prevented match on each order it expires (their OrderExpired events follow), and
+        record it for ``myPreventedMatches``."""
+        self._record_prevented_match(self.symbol.name, match)
         for order_id, prevented_minor in (
             (match.maker_order_id, match.maker_prevented_minor),
             (match.taker_order_id, match.taker_prevented_minor),

@@ -106,6 +106,7 @@ class GatewayServer:
                 funds=self.ledger,
                 record_order=self.writer.record_order,
                 record_amendment=self.writer.record_amendment,
+                record_prevented_match=self.writer.record_prevented_match,
                 queue_max=settings.limits.book_queue_max,
                 open_orders_per_account_max=settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: self._stp_defaults.get(account_id, SelfTradePrevention.NONE),

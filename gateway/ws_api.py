@@ -45,7 +45,7 @@ from gateway.ws_streams import (
 )
 from ledger.journal import TradeEntry
 from ledger.ledger import Ledger
-from ledger.store import TIME_NS_MAX, ApiKeyRecord, HistoryQuery, Store
+from ledger.store import TIME_NS_MAX, ApiKeyRecord, HistoryQuery, PreventedMatchQuery, Store
 from session.binance import envelope
 from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
@@ -114,6 +114,7 @@ from session.binance.orders import (
     order_fields,
     place_order,
     place_result,
+    prevented_match,
 )
 from session.binance.rate_limits import RateCounter, RateLimit
 from session.binance.requests import RETURN_RATE_LIMITS, ApiRequest, Params, parse_request
@@ -234,6 +235,10 @@ HISTORY_WINDOW_MS = 24 * 3600 * 1000  # the longest startTime..endTime of allOrd
 
 def _my_trades_weight(params: Mapping[str, Any]) -> int:
     return 5 if params.get("orderId") not in (None, "") else 20
+
+
+def _prevented_matches_weight(params: Mapping[str, Any]) -> int:
+    return 20 if params.get("preventedMatchId") in (None, "") else 2
 
 
 def _order_test_weight(params: Mapping[str, Any]) -> int:
@@ -458,6 +463,9 @@ class WsApi:
             "allOrders": _Method(self._all_orders, 20, permission=Permission.USER_DATA),
             "myTrades": _Method(self._my_trades, _my_trades_weight, permission=Permission.USER_DATA),
             "myFilters": _Method(self._my_filters, 40, permission=Permission.USER_DATA),
+            "myPreventedMatches": _Method(
+                self._my_prevented_matches, _prevented_matches_weight, permission=Permission.USER_DATA
+            ),
             "account.status": _Method(self._account_status, 20, permission=Permission.USER_DATA),
             "account.commission": _Method(self._account_commission, 20, permission=Permission.USER_DATA),
             "account.rateLimits.orders": _Method(
@@ -1275,6 +1283,31 @@ class WsApi:
             since_ns=start_ms * 1_000_000,
             until_ns=end_ms * 1_000_000 + 999_999,
         )
+
+    async def _my_prevented_matches(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> list:
+        """The account's matches self-trade prevention stopped: one by ``preventedMatchId``, or those of
+        ``orderId`` (as maker or taker) from ``fromPreventedMatchId`` on; no other combination."""
+        key = self._authenticate(connection, request, Permission.USER_DATA)
+        symbol = self._symbol(params)
+        match_id = params.integer("preventedMatchId")
+        order_id = params.integer("orderId")
+        from_id = params.integer("fromPreventedMatchId")
+        limit = params.integer("limit", minimum=1)
+        params.finish(*SIGNED_PARAMETERS)
+        if (match_id is None) == (order_id is None) or (
+            match_id is not None and (from_id is not None or limit is not None)
+        ):
+            raise ApiFailure(BAD_PARAMETER_COMBINATION)
+        query = PreventedMatchQuery(
+            prevented_match_id=match_id,
+            order_id=order_id,
+            from_prevented_match_id=from_id or 0,
+            limit=min(limit or HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX),
+        )
+        records = await self.store.prevented_matches(key.account_id, symbol.name, query)
+        return [prevented_match(record, symbol) for record in records]
 
     async def _my_filters(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         """The filters an account's orders on a symbol meet: the symbol's (``exchangeInfo``'s); no exchange

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from ledger.store import (
     OPEN_ORDERS_SQL,
     ORDER_AMENDMENTS_SQL,
     ORDER_COLUMNS,
+    PREVENTED_MATCH_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
     TIME_NS_MAX,
@@ -51,6 +53,8 @@ from ledger.store import (
     HistoryQuery,
     LoadedState,
     OrderRecord,
+    PreventedMatchQuery,
+    PreventedMatchRecord,
     StoreSnapshot,
     TradeSecond,
     account_orders_sql,
@@ -64,6 +68,8 @@ from ledger.store import (
     merge_journal,
     oldest_first,
     order_from_row,
+    prevented_matches_parameters,
+    prevented_matches_sql,
     trade_from_row,
     trade_row,
 )
@@ -111,6 +117,7 @@ _COMMIT_TABLES: tuple[tuple[str, tuple[str, ...], tuple[str, ...] | None], ...] 
     ("book_numbering", ("symbol", "sequence", "next_trade_id"), ("symbol",)),
     ("symbol_status", ("symbol", "halted"), ("symbol",)),
     ("order_amendments", AMENDMENT_COLUMNS, None),
+    ("prevented_matches", PREVENTED_MATCH_COLUMNS, None),
     ("counters", ("name", "value"), ("name",)),
     ("fix_sessions", ("session_id", "next_incoming_seq", "next_outgoing_seq"), ("session_id",)),
     ("fix_messages", ("session_id", "seq", "message"), ("session_id", "seq")),
@@ -252,6 +259,7 @@ class PostgresStore:
             list(batch.numbering.values()),
             list(batch.symbol_halted.items()),
             batch.amendments,
+            batch.prevented_matches,
             counters,
             [(sid, seqs[0], seqs[1]) for sid, seqs in batch.fix_sessions.items()],
             [(sid, seq, frame) for (sid, seq), frame in messages.items()],
@@ -372,6 +380,16 @@ class PostgresStore:
         sql = ORDER_AMENDMENTS_SQL.format(*(f"${number}" for number in range(1, 6)))
         rows = await self.pool.fetch(sql, symbol, order_id, account_id, from_execution_id, limit)
         return [OrderAmendment(*row) for row in rows]
+
+    async def prevented_matches(
+        self, account_id: int, symbol: str, query: PreventedMatchQuery
+    ) -> list[PreventedMatchRecord]:
+        placeholders = (f"${number}" for number in itertools.count(1))
+        rows = await self.pool.fetch(
+            prevented_matches_sql(query, placeholders),
+            *prevented_matches_parameters(account_id, symbol, query),
+        )
+        return [PreventedMatchRecord(*row) for row in rows]
 
     async def latest_trades(self, symbol: str, limit: int, before_ns: int | None = None) -> list[TradeEntry]:
         rows = await self.pool.fetch(

@@ -218,6 +218,26 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 PRIMARY KEY (symbol, order_id, execution_id))""",
         ),
     ),
+    (
+        12,
+        (
+            """CREATE TABLE prevented_matches (
+                symbol TEXT NOT NULL,
+                prevented_match_id {BIG} NOT NULL,
+                self_trade_prevention TEXT NOT NULL,
+                price_minor {BIG} NOT NULL,
+                maker_order_id {BIG} NOT NULL,
+                maker_account_id {BIG} NOT NULL,
+                maker_prevented_minor {BIG} NOT NULL,
+                taker_order_id {BIG} NOT NULL,
+                taker_account_id {BIG} NOT NULL,
+                taker_prevented_minor {BIG} NOT NULL,
+                ts_ns {BIG} NOT NULL,
+                PRIMARY KEY (symbol, prevented_match_id))""",
+            "CREATE INDEX prevented_matches_by_maker ON prevented_matches (symbol, maker_order_id)",
+            "CREATE INDEX prevented_matches_by_taker ON prevented_matches (symbol, taker_order_id)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

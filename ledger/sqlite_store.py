@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -46,6 +47,7 @@ from ledger.store import (
     ORDER_AMENDMENTS_SQL,
     ORDER_COLUMNS,
     ORDER_IDENTITY_COLUMNS,
+    PREVENTED_MATCH_COLUMNS,
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
     TIME_NS_MAX,
@@ -62,6 +64,8 @@ from ledger.store import (
     HistoryQuery,
     LoadedState,
     OrderRecord,
+    PreventedMatchQuery,
+    PreventedMatchRecord,
     StoreSnapshot,
     TradeSecond,
     account_orders_sql,
@@ -73,6 +77,8 @@ from ledger.store import (
     merge_journal,
     oldest_first,
     order_from_row,
+    prevented_matches_parameters,
+    prevented_matches_sql,
     trade_from_row,
     trade_row,
 )
@@ -162,6 +168,7 @@ _UPSERT_NUMBERING = _ManyRows(
     "next_order_id = MAX(book_numbering.next_order_id, excluded.next_order_id)",
 )
 _INSERT_AMENDMENT = _insert("order_amendments", AMENDMENT_COLUMNS)
+_INSERT_PREVENTED_MATCH = _insert("prevented_matches", PREVENTED_MATCH_COLUMNS)
 _UPSERT_SYMBOL_STATUS = _insert("symbol_status", ("symbol", "halted"), ("symbol",))
 _SET_COUNTER = _insert("counters", ("name", "value"), ("name",))
 _UPSERT_FIX_SESSION = _insert(
@@ -470,6 +477,8 @@ class SqliteStore:
             statements.append((_SET_COUNTER, [(NEXT_ORDER_ID, next_order_id)]))
         if batch.amendments:
             statements.append((_INSERT_AMENDMENT, batch.amendments))
+        if batch.prevented_matches:
+            statements.append((_INSERT_PREVENTED_MATCH, batch.prevented_matches))
         if batch.symbol_halted:
             statements.append((_UPSERT_SYMBOL_STATUS, list(batch.symbol_halted.items())))
         if batch.fix_sessions:
@@ -579,6 +588,15 @@ class SqliteStore:
             ORDER_AMENDMENTS_SQL.format(*"?????"), (symbol, order_id, account_id, from_execution_id, limit)
         )
         return [OrderAmendment(*row) for row in rows]
+
+    async def prevented_matches(
+        self, account_id: int, symbol: str, query: PreventedMatchQuery
+    ) -> list[PreventedMatchRecord]:
+        rows = await self._fetch(
+            prevented_matches_sql(query, itertools.repeat("?")),
+            prevented_matches_parameters(account_id, symbol, query),
+        )
+        return [PreventedMatchRecord(*row) for row in rows]
 
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
         rows = await self._fetch(

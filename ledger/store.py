@@ -7,15 +7,36 @@ are rebuilt at start from the last checkpoint plus the journal after it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from book.reports import OrderAmendment
+from book.reports import OrderAmendment, PreventedMatchRecord
 from book.trade_stats import Candle
+from book.types import MatchPrevented
 from ledger.journal import EntryKind, HoldEntry, JournalEntry, TradeEntry, TransferEntry
 
 AMENDMENT_COLUMNS = OrderAmendment._fields
+
+
+PREVENTED_MATCH_COLUMNS = PreventedMatchRecord._fields
+
+
+def prevented_match_row(symbol: str, match: MatchPrevented) -> PreventedMatchRecord:
+    return PreventedMatchRecord(
+        symbol,
+        match.prevented_match_id,
+        match.self_trade_prevention.value,
+        match.price_minor,
+        match.maker_order_id,
+        match.maker_account_id,
+        match.maker_prevented_minor,
+        match.taker_order_id,
+        match.taker_account_id,
+        match.taker_prevented_minor,
+        match.ts_ns,
+    )
 
 
 class OrderRecord(NamedTuple):
@@ -144,6 +165,7 @@ class CommitBatch:
     # numbering rows
     next_order_id: int | None = None
     amendments: list[OrderAmendment] = field(default_factory=list)
+    prevented_matches: list[PreventedMatchRecord] = field(default_factory=list)
     fix_sessions: dict[str, tuple[int, int]] = field(default_factory=dict)
     fix_messages: list[tuple[str, int, bytes]] = field(default_factory=list)
     # session id -> the lowest sequence number whose sent frame is kept; frames below it are deleted
@@ -157,6 +179,7 @@ class CommitBatch:
             or self.symbol_halted
             or self.next_order_id is not None
             or self.amendments
+            or self.prevented_matches
             or self.fix_sessions
             or self.fix_messages
             or self.fix_messages_kept_from
@@ -258,6 +281,12 @@ class Store(Protocol):
         self, account_id: int, symbol: str, order_id: int, from_execution_id: int, limit: int
     ) -> list[OrderAmendment]:
         """Up to ``limit`` amendments of the account's order from ``from_execution_id`` on, oldest first."""
+        ...
+
+    async def prevented_matches(
+        self, account_id: int, symbol: str, query: PreventedMatchQuery
+    ) -> list[PreventedMatchRecord]:
+        """The account's prevented matches on ``symbol`` that ``query`` names, oldest first."""
         ...
 
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
@@ -605,6 +634,48 @@ def candle_from_row(row: tuple, length_ms: int, shift_ms: int) -> Candle:
     _, bucket, first_id, last_id, open_minor, close_minor, _, high, low, *volumes, count = row
     return Candle(
         bucket * length_ms - shift_ms, open_minor, high, low, close_minor, *volumes, count, first_id, last_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PreventedMatchQuery:
+    """One prevented match by id, or those of an order (as maker or taker) from an id on."""
+
+    prevented_match_id: int | None = None
+    order_id: int | None = None
+    from_prevented_match_id: int = 0
+    limit: int = 500
+
+
+def prevented_matches_sql(query: PreventedMatchQuery, placeholders: Iterator[str]) -> str:
+    """The SELECT for ``query`` with ``placeholders`` (one each, in order): account id (twice), symbol,
+    then the prevented match id, or the order id (twice), the first id and the limit."""
+    sql = (
+        f"SELECT {', '.join(PREVENTED_MATCH_COLUMNS)} FROM prevented_matches "
+        f"WHERE (maker_account_id = {next(placeholders)} OR taker_account_id = {next(placeholders)}) "
+        f"AND symbol = {next(placeholders)} "
+    )
+    if query.prevented_match_id is not None:
+        return sql + f"AND prevented_match_id = {next(placeholders)}"
+    sql += f"AND (maker_order_id = {next(placeholders)} OR taker_order_id = {next(placeholders)}) "
+    return sql + (
+        f"AND prevented_match_id >= {next(placeholders)} ORDER BY prevented_match_id "
+        f"LIMIT {next(placeholders)}"
+    )
+
+
+def prevented_matches_parameters(account_id: int, symbol: str, query: PreventedMatchQuery) -> tuple:
+    """The parameters of ``prevented_matches_sql(query)``, in its order."""
+    if query.prevented_match_id is not None:
+        return (account_id, account_id, symbol, query.prevented_match_id)
+    return (
+        account_id,
+        account_id,
+        symbol,
+        query.order_id,
+        query.order_id,
+        query.from_prevented_match_id,
+        query.limit,
     )
 
 

@@ -21,9 +21,17 @@ from typing import Any
 import structlog
 
 from book.reports import OrderAmendment
+from book.types import MatchPrevented
 from config.settings import LimitSettings
 from ledger.journal import JournalEntry
-from ledger.store import BookNumbering, CheckpointChanges, CommitBatch, OrderRecord, Store
+from ledger.store import (
+    BookNumbering,
+    CheckpointChanges,
+    CommitBatch,
+    OrderRecord,
+    Store,
+    prevented_match_row,
+)
 
 log = structlog.get_logger("ledger.writer")
 FIX_PRUNE_STEP_MESSAGES = 1000
@@ -83,6 +91,9 @@ class GroupCommitWriter:
 
     def record_amendment(self, amendment: OrderAmendment) -> None:
         self._batch.amendments.append(amendment)
+
+    def record_prevented_match(self, symbol: str, match: MatchPrevented) -> None:
+        self._batch.prevented_matches.append(prevented_match_row(symbol, match))
 
     def record_symbol_halted(self, symbol: str, halted: bool) -> None:
         """A symbol's halt or resume, so that it outlives a restart."""

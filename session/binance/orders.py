@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from book.reports import ExecutionKind, OrderAmendment, OrderReport
+from book.reports import ExecutionKind, OrderAmendment, OrderReport, PreventedMatchRecord
 from book.types import (
     MatchPrevented,
     OrderStatus,
@@ -371,6 +371,27 @@ def order_amendment(amendment: OrderAmendment, symbol: SymbolSettings) -> dict[s
         "newQty": format_minor(amendment.quantity_minor, symbol.base_scale),
         "time": _ms(amendment.ts_ns),
     }
+
+
+def prevented_match(record: PreventedMatchRecord, symbol: SymbolSettings) -> dict[str, Any]:
+    """One entry of ``myPreventedMatches``: a side's prevented quantity appears only if the match expired
+    it, as in an order's ``preventedMatches``; there are no trade groups here (-1)."""
+    entry: dict[str, Any] = {
+        "symbol": record.symbol,
+        "preventedMatchId": record.prevented_match_id,
+        "takerOrderId": record.taker_order_id,
+        "makerSymbol": record.symbol,
+        "makerOrderId": record.maker_order_id,
+        "tradeGroupId": -1,
+        "selfTradePreventionMode": record.self_trade_prevention,
+        "price": format_minor(record.price_minor, symbol.quote_scale),
+    }
+    if record.taker_prevented_minor:
+        entry["takerPreventedQuantity"] = format_minor(record.taker_prevented_minor, symbol.base_scale)
+    if record.maker_prevented_minor:
+        entry["makerPreventedQuantity"] = format_minor(record.maker_prevented_minor, symbol.base_scale)
+    entry["transactTime"] = _ms(record.ts_ns)
+    return entry
 
 
 def execution_report(

@@ -14,6 +14,7 @@ from tests.integration.gateway.test_ws_api import (
     Client,
     ed25519_key,
     ed25519_logon_params,
+    hmac_signed,
     next_event,
     unique_timestamp_ms,
 )
@@ -198,3 +199,55 @@ async def test_self_trades_are_prevented_and_reported_as_binance_does(gateway: G
             }
         ]
     assert gateway.ledger.verify() == []
+
+
+async def test_my_prevented_matches_lists_them_by_id_or_by_order(gateway: GatewayServer) -> None:
+    private_key, key = await ed25519_key(gateway)
+    bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read"})
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(url) as websocket:
+        client = Client(websocket)
+        assert (await client.call("session.logon", ed25519_logon_params(private_key, key)))["status"] == 200
+        maker = await place(client, "SELL", "0.01")
+        taker = await place(client, "BUY", "0.03", "EXPIRE_TAKER")
+        await place(client, "BUY", "0.02", "EXPIRE_MAKER")
+
+        async def prevented(**params: object) -> dict:
+            query = {"symbol": "BTCUSDT", "timestamp": unique_timestamp_ms(), **params}
+            return await client.call("myPreventedMatches", query)
+
+        by_maker = await prevented(orderId=maker["orderId"])
+        assert [match["preventedMatchId"] for match in by_maker["result"]] == [0, 1]
+        first, second = by_maker["result"]
+        assert {name: value for name, value in first.items() if name != "transactTime"} == {
+            "symbol": "BTCUSDT",
+            "preventedMatchId": 0,
+            "takerOrderId": taker["orderId"],
+            "makerSymbol": "BTCUSDT",
+            "makerOrderId": maker["orderId"],
+            "tradeGroupId": -1,
+            "selfTradePreventionMode": "EXPIRE_TAKER",
+            "price": PRICE,
+            "takerPreventedQuantity": "0.03000000",
+        }
+        assert (second["selfTradePreventionMode"], second["makerPreventedQuantity"]) == (
+            "EXPIRE_MAKER",
+            "0.01000000",
+        )
+        assert first["transactTime"] == taker["transactTime"]
+        assert (await prevented(orderId=taker["orderId"]))["result"] == [first]
+        by_id = await prevented(preventedMatchId=1)
+        assert by_id["result"] == [second]
+        assert by_id["rateLimits"][0]["count"] - by_maker["rateLimits"][0]["count"] == 20 + 2
+        later = await prevented(orderId=maker["orderId"], fromPreventedMatchId=1, limit=5)
+        assert later["result"] == [second]
+        for params in (
+            {},
+            {"orderId": maker["orderId"], "preventedMatchId": 0},
+            {"preventedMatchId": 0, "limit": 1},
+        ):
+            assert (await prevented(**params))["error"]["code"] == -1128, params
+        others = await client.call(
+            "myPreventedMatches", hmac_signed(bob, symbol="BTCUSDT", orderId=maker["orderId"])
+        )
+        assert others["result"] == []

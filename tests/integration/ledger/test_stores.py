@@ -203,6 +203,7 @@ async def test_orders_refused_for_amounts_too_large_to_store_leave_the_commits_g
         funds=ledger,
         record_order=writer.record_order,
         record_amendment=writer.record_amendment,
+        record_prevented_match=writer.record_prevented_match,
         queue_max=10,
         open_orders_per_account_max=10,
         default_stp=lambda account_id: SelfTradePrevention.NONE,

@@ -82,6 +82,7 @@ class Harness:
                 funds=self.funds,
                 record_order=self.records.append,
                 record_amendment=lambda amendment: None,
+                record_prevented_match=lambda symbol, match: None,
                 queue_max=100,
                 open_orders_per_account_max=self.settings.limits.open_orders_per_account_max,
                 default_stp=lambda account_id: SelfTradePrevention.NONE,

@@ -9,6 +9,7 @@ from book.reports import ExecutionKind, OrderAmendment
 from book.types import (
     CancelOrder,
     Command,
+    MatchPrevented,
     OrderStatus,
     OrderType,
     RejectReason,
@@ -42,6 +43,7 @@ class Desk:
         self.ledger = Ledger(fees=FeeSettings(maker_bps=10, taker_bps=10), journal=self.journal.append)
         self.recorded: list[OrderState] = []
         self.amendments: list[OrderAmendment] = []
+        self.prevented: list[MatchPrevented] = []
         self.forgotten: list[int] = []
         self.task = BookTask(
             symbol=self.symbol,
@@ -49,6 +51,7 @@ class Desk:
             funds=self.ledger,
             record_order=self.recorded.append,
             record_amendment=self.amendments.append,
+            record_prevented_match=lambda symbol, match: self.prevented.append(match),
             queue_max=100,
             open_orders_per_account_max=100,
             default_stp=lambda account_id: SelfTradePrevention.NONE,
