@@ -302,7 +302,9 @@ def place_result(
     return result
 
 
-def _prevented_match_entry(match: MatchPrevented, symbol: SymbolSettings) -> dict[str, Any]:
+def _prevented_match_entry(
+    match: MatchPrevented | PreventedMatchRecord, symbol: SymbolSettings
+) -> dict[str, Any]:
     """One ``preventedMatches`` entry: a side's prevented quantity appears only if the match expired it."""
     entry: dict[str, Any] = {
         "preventedMatchId": match.prevented_match_id,
@@ -374,24 +376,16 @@ def order_amendment(amendment: OrderAmendment, symbol: SymbolSettings) -> dict[s
 
 
 def prevented_match(record: PreventedMatchRecord, symbol: SymbolSettings) -> dict[str, Any]:
-    """One entry of ``myPreventedMatches``: a side's prevented quantity appears only if the match expired
-    it, as in an order's ``preventedMatches``; there are no trade groups here (-1)."""
-    entry: dict[str, Any] = {
+    """One entry of ``myPreventedMatches``: an order's ``preventedMatches`` entry with the orders, the mode
+    and the time; there are no trade groups here (-1)."""
+    return {
         "symbol": record.symbol,
-        "preventedMatchId": record.prevented_match_id,
         "takerOrderId": record.taker_order_id,
-        "makerSymbol": record.symbol,
-        "makerOrderId": record.maker_order_id,
+        **_prevented_match_entry(record, symbol),
         "tradeGroupId": -1,
         "selfTradePreventionMode": record.self_trade_prevention,
-        "price": format_minor(record.price_minor, symbol.quote_scale),
+        "transactTime": _ms(record.ts_ns),
     }
-    if record.taker_prevented_minor:
-        entry["takerPreventedQuantity"] = format_minor(record.taker_prevented_minor, symbol.base_scale)
-    if record.maker_prevented_minor:
-        entry["makerPreventedQuantity"] = format_minor(record.maker_prevented_minor, symbol.base_scale)
-    entry["transactTime"] = _ms(record.ts_ns)
-    return entry
 
 
 def execution_report(

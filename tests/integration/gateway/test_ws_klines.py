@@ -3,13 +3,15 @@ API, from trades committed at known times."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from websockets.asyncio.client import connect
 
-from book.types import OrderType, Side, SubmitOrder, TimeInForce
+from book.types import Side
 from gateway.server import GatewayServer
 from tests.integration.gateway.test_ws_api import Client
+from tests.integration.gateway.test_ws_depth_stream import limit
 from tests.integration.gateway.test_ws_streams import COIN
 
 MINUTE_MS = 60_000
@@ -19,16 +21,7 @@ HOUR_MS = 60 * MINUTE_MS
 async def place(
     server: GatewayServer, account: str, side: Side, price: int, quantity: int, ts_ms: int
 ) -> None:
-    command = SubmitOrder(
-        order_id=server.exchange.new_order_id(),
-        account_id=server.accounts[account],
-        side=side,
-        order_type=OrderType.LIMIT,
-        time_in_force=TimeInForce.GTC,
-        price_minor=price * COIN,
-        quantity_minor=quantity,
-        ts_ns=ts_ms * 1_000_000,
-    )
+    command = dataclasses.replace(limit(server, account, side, price, quantity), ts_ns=ts_ms * 1_000_000)
     await server.exchange.execute("BTCUSDT", command)
 
 
