@@ -256,14 +256,17 @@ class BookTask:
             if type(event) is CancelRejected:
                 return event.reason
         target = self.orders.get(getattr(command, "order_id", -1))
-        before = None if target is None else (target.client_order_id, target.quantity_minor)
-        if target is not None and request.client_order_id:
+        if target is None:
+            self._apply_events(events, reports, prevented, output)
+            return None
+        before = (target.client_order_id, target.quantity_minor)
+        if request.client_order_id:
             target.original_client_order_id = target.client_order_id
             target.client_order_id = request.client_order_id
         self._apply_events(events, reports, prevented, output)
-        if isinstance(command, ReplaceOrder) and target is not None and target.is_open:
-            self._trim_hold(target)
-            assert before is not None
+        if isinstance(command, ReplaceOrder):
+            if target.is_open:
+                self._trim_hold(target)
             amendments.extend(self._amendments(target, events, *before))
             for amendment in amendments:
                 self._record_amendment(amendment)

@@ -224,6 +224,20 @@ def test_a_quantity_reduced_in_place_is_recorded_as_an_amendment(desk: Desk) -> 
     assert desk.problems() == []
 
 
+def test_a_refused_amendment_records_nothing(desk: Desk) -> None:
+    desk.submit(ALICE, BUY, price_minor=100, quantity_minor=10)
+    desk.submit(BOB, SELL, price_minor=100, quantity_minor=4)
+    result, _ = desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=100, quantity_minor=4))
+    assert (result.error, result.amendment, desk.amendments) == (
+        RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED,
+        None,
+        [],
+    )
+    result, _ = desk.run(ReplaceOrder(order_id=1, account_id=ALICE, price_minor=100, quantity_minor=5))
+    assert (result.amendment.original_quantity_minor, result.amendment.quantity_minor) == (10, 5)
+    assert desk.task.orders[1].leaves_minor == 1 and desk.problems() == []
+
+
 # Market orders -----------------------------------------------------------------------------------
 
 
