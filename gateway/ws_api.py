@@ -117,7 +117,7 @@ from session.binance.orders import (
     prevented_match,
 )
 from session.binance.rate_limits import RateCounter, RateLimit
-from session.binance.requests import RETURN_RATE_LIMITS, ApiRequest, Params, parse_request
+from session.binance.requests import RETURN_RATE_LIMITS, TIME_MS_MAX, ApiRequest, Params, parse_request
 from session.binance.signing import KeyType, Verifier
 
 log = structlog.get_logger("gateway.ws_api")
@@ -774,7 +774,7 @@ class WsApi:
         ``endTime``), or else the most recent (up to ``endTime``)."""
         symbol = self._symbol(params)
         from_id = params.integer("fromId")
-        start_ms, end_ms = params.integer("startTime"), params.integer("endTime")
+        start_ms, end_ms = params.time_ms("startTime"), params.time_ms("endTime")
         limit = min(params.integer("limit", minimum=1) or 500, 1000)
         params.finish()
         if from_id is not None and (start_ms is not None or end_ms is not None):
@@ -890,7 +890,7 @@ class WsApi:
         offset_ms = time_zone_offset_ms(params.text("timeZone"))
         if offset_ms is None:
             raise ApiFailure(invalid_parameter("timeZone"))
-        start_ms, end_ms = params.integer("startTime"), params.integer("endTime")
+        start_ms, end_ms = params.time_ms("startTime"), params.time_ms("endTime")
         limit = min(params.integer("limit", minimum=1) or KLINES_LIMIT_DEFAULT, KLINES_LIMIT_MAX)
         params.finish()
         clock, now_ms = KlineClock(interval, offset_ms), time.time_ns() // 1_000_000
@@ -1264,8 +1264,8 @@ class WsApi:
     def _history_query(self, account_id: int, symbol: str, params: Params, *, from_id: str) -> HistoryQuery:
         """``startTime``/``endTime`` (ms, a window of at most 24 h; one alone opens a 24 h window from or
         to it), ``limit`` (500, at most 1000) and the id to start from, which a time window overrides."""
-        start_ms = params.integer("startTime")
-        end_ms = params.integer("endTime")
+        start_ms = params.time_ms("startTime")
+        end_ms = params.time_ms("endTime")
         limit = params.integer("limit", minimum=1, maximum=HISTORY_LIMIT_MAX) or HISTORY_LIMIT_DEFAULT
         first_id = params.integer(from_id)
         if start_ms is None and end_ms is None:
@@ -1273,7 +1273,7 @@ class WsApi:
         if start_ms is None:
             start_ms = max(0, end_ms - HISTORY_WINDOW_MS)
         if end_ms is None:
-            end_ms = start_ms + HISTORY_WINDOW_MS
+            end_ms = min(start_ms + HISTORY_WINDOW_MS, TIME_MS_MAX)
         if end_ms - start_ms > HISTORY_WINDOW_MS:
             raise ApiFailure(TIME_RANGE_TOO_LONG)
         return HistoryQuery(

@@ -34,6 +34,9 @@ REQUEST_ID_LENGTH_MAX = 36
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
 PARAMETERS_MAX = 64
 RETURN_RATE_LIMITS = "returnRateLimits"
+# Times are kept as 64-bit counts of nanoseconds, which reach the year 2262: a later time in milliseconds
+# selects what this one does (and a nanosecond window from it still fits).
+TIME_MS_MAX = (2**63 - 1) // 1_000_000 - 1
 _CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 
 
@@ -138,6 +141,11 @@ class Params:
         if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
             raise ApiFailure(invalid_parameter(name))
         return value
+
+    def time_ms(self, name: str) -> int | None:
+        """A time in milliseconds since the epoch; any later than ``TIME_MS_MAX`` counts as that one."""
+        value = self.integer(name)
+        return None if value is None else min(value, TIME_MS_MAX)
 
     def decimal_minor(self, name: str, scale: int, *, required: bool = False) -> int | None:
         """A positive decimal in minor units of ``scale``; finer than the scale is -1111."""

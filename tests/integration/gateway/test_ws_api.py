@@ -1355,6 +1355,8 @@ async def test_all_orders_and_my_trades_show_an_accounts_history(gateway: Gatewa
             "result"
         ][0]["orderId"] == bought["orderId"]
 
+        far_future = hmac_signed(alice, symbol="BTCUSDT", startTime=2**63 - 1)  # past 64-bit nanoseconds
+        assert (await sellers.call("allOrders", far_future))["result"] == []
         too_long = hmac_signed(alice, symbol="BTCUSDT", startTime=0, endTime=25 * 3600 * 1000)
         assert (await sellers.call("allOrders", too_long))["error"]["code"] == -1127
         mixed = hmac_signed(alice, symbol="BTCUSDT", startTime=now_ms, fromId=1)

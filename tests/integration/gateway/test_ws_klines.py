@@ -90,6 +90,14 @@ async def test_a_start_before_the_first_trade_counts_from_its_kline(gateway: Gat
 async def test_bad_kline_requests_get_binances_errors(gateway: GatewayServer) -> None:
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
+        latest = 2**63 - 1  # past what nanoseconds in 64 bits reach: counts as the latest time they do
+        for method, params in (
+            ("klines", {"symbol": "BTCUSDT", "interval": "1m", "startTime": latest}),
+            ("klines", {"symbol": "BTCUSDT", "interval": "1m", "endTime": latest}),
+            ("trades.aggregate", {"symbol": "BTCUSDT", "startTime": latest}),
+            ("trades.aggregate", {"symbol": "BTCUSDT", "endTime": latest}),
+        ):
+            assert (await client.call(method, params))["result"] == [], (method, params)
         for params, code in (
             ({"symbol": "BTCUSDT", "interval": "2m"}, -1120),
             ({"symbol": "BTCUSDT"}, -1102),

@@ -6,7 +6,7 @@ import pytest
 
 from book.types import Side
 from session.binance.errors import INVALID_SIDE, ApiFailure
-from session.binance.requests import Params, parse_request
+from session.binance.requests import TIME_MS_MAX, Params, parse_request
 
 
 def failure(message: bytes) -> tuple[object, int]:
@@ -133,3 +133,9 @@ def test_a_cached_decimal_still_names_its_own_parameter() -> None:
             assert caught.value.error.msg == f"Data sent for parameter '{name}' is not valid."
         assert Params({"price": "1.5"}).decimal_minor("price", 2) == 150
         assert Params({"price": "1.5"}).decimal_minor("price", 3) == 1500
+
+
+def test_a_time_past_what_64_bit_nanoseconds_reach_counts_as_the_last_they_do() -> None:
+    params = Params({"startTime": 2**63 - 1, "endTime": "1700000000000"})
+    assert (params.time_ms("startTime"), params.time_ms("endTime")) == (TIME_MS_MAX, 1_700_000_000_000)
+    assert (TIME_MS_MAX + 1) * 1_000_000 <= 2**63 - 1  # a window's end in nanoseconds still fits
