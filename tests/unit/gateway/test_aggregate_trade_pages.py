@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gateway.ws_api import AGGREGATE_PAGE_TRADES, _whole_runs
+from dataclasses import replace
+
+from gateway.ws_api import AGGREGATE_PAGE_TRADES, AGGREGATE_TRADES_READ_MAX, _whole_runs
 from ledger.journal import TradeEntry
 
 RUN_FIRST, RUN_LAST = 990, 1010  # one taker order filling 21 makers at one price
@@ -80,3 +82,17 @@ async def test_the_newest_runs_leave_out_one_cut_by_the_start_of_a_page() -> Non
     assert (
         len(everything) == 1000 and everything[0].first.trade_id == TRADES - 1000 - (RUN_LAST - RUN_FIRST) + 1
     )
+
+
+async def test_reading_stops_at_its_bound_when_one_run_is_longer() -> None:
+    """A run longer than ``AGGREGATE_TRADES_READ_MAX`` trades is never shown, and no more is read."""
+    sizes: list[int] = []
+
+    async def one_endless_run(size: int) -> list[TradeEntry]:
+        sizes.append(size)
+        return [
+            replace(entry(RUN_FIRST), trade_id=trade_id, sequence=trade_id) for trade_id in range(1, size + 1)
+        ]
+
+    assert await _whole_runs(one_endless_run, 10, newest=False, from_id=1) == []
+    assert max(sizes) <= AGGREGATE_TRADES_READ_MAX and sizes[-1] >= AGGREGATE_TRADES_READ_MAX // 2
