@@ -695,6 +695,10 @@ class OrderBook:
             return RejectReason.SYMBOL_HALTED
         if command.quantity_minor <= order.quantity_minor - order.leaves_minor:
             return RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED
+        if command.keep_priority and (
+            command.price_minor != order.price_minor or command.quantity_minor >= order.quantity_minor
+        ):
+            return RejectReason.NOT_A_REDUCTION
         reason = self._price_problem(command.price_minor) or self._quantity_problem(command.quantity_minor)
         if reason is not None:
             return reason

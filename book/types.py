@@ -79,6 +79,9 @@ class RejectReason(Vocabulary):
     # A cancel the client restricted to an order in another status (Binance's cancelRestrictions).
     CANCEL_RESTRICTED = "CANCEL_RESTRICTED"
     REPLACE_QUANTITY_NOT_ABOVE_FILLED = "REPLACE_QUANTITY_NOT_ABOVE_FILLED"
+    # A replace allowed only as an in-place reduction (``ReplaceOrder.keep_priority``) that is none: the
+    # order changed between the request's check and its turn.
+    NOT_A_REDUCTION = "NOT_A_REDUCTION"
     INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
     TOO_MANY_OPEN_ORDERS = "TOO_MANY_OPEN_ORDERS"
     QUEUE_FULL = "QUEUE_FULL"
@@ -134,7 +137,8 @@ class CancelOrder:
 class ReplaceOrder:
     """Amend a resting order in place: ``quantity_minor`` is the new total (filled part included).
 
-    Only a reduction of quantity at the same price keeps time priority.
+    Only a reduction of quantity at the same price keeps time priority; with ``keep_priority`` the
+    replace is refused (NOT_A_REDUCTION) unless it is one, as of its turn in the book.
     """
 
     order_id: int
@@ -142,6 +146,7 @@ class ReplaceOrder:
     price_minor: int
     quantity_minor: int
     ts_ns: int = 0
+    keep_priority: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1090,6 +1090,7 @@ class WsApi:
             price_minor=order.price_minor,
             quantity_minor=new_quantity,
             ts_ns=time.time_ns(),
+            keep_priority=True,
         )
         before = order.client_order_id
         result = await self._submit(
@@ -1098,7 +1099,7 @@ class WsApi:
         if result.error is not None:
             raise ApiFailure(amend_error(result.error))
         report = next(r for r in result.reports if r.order_id == order.order_id)
-        assert result.amendment is not None  # a smaller quantity at the same price keeps priority
+        assert result.amendment is not None  # the book refuses a keep_priority replace that is no reduction
         return amend_result(report, symbol, before, result.amendment.execution_id)
 
     async def _order_amendments(

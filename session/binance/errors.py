@@ -138,6 +138,7 @@ _NEW_ORDER_ERRORS: dict[RejectReason, tuple[int, str]] = {
         -2010,
         "Order amend (quantity increase) is not supported.",
     ),
+    RejectReason.NOT_A_REDUCTION: (-2010, "Order amend (quantity increase) is not supported."),
 }
 
 

@@ -93,6 +93,7 @@ REJECT_CODES: dict[RejectReason, tuple[str, str]] = {
     RejectReason.UNKNOWN_ORDER: ("5", "Unknown order"),
     RejectReason.CANCEL_RESTRICTED: ("99", "Order was not canceled due to cancel restrictions"),
     RejectReason.REPLACE_QUANTITY_NOT_ABOVE_FILLED: ("13", "New quantity is not above the filled quantity"),
+    RejectReason.NOT_A_REDUCTION: ("99", "Only a smaller quantity at the same price is allowed"),
     RejectReason.INSUFFICIENT_BALANCE: ("3", "Insufficient balance"),
     RejectReason.TOO_MANY_OPEN_ORDERS: ("3", "Too many open orders"),
     RejectReason.QUEUE_FULL: ("99", "Exchange busy, try again"),

@@ -441,6 +441,36 @@ async def test_amend_keep_priority_reduces_an_order_in_place(gateway: GatewaySer
         assert gateway.ledger.balance(alice, "USDT").held_minor == 10 * COIN
 
 
+async def test_an_amend_that_an_earlier_one_in_flight_turned_into_an_increase_is_refused(
+    gateway: GatewayServer,
+) -> None:
+    """Both are checked against the order as it was; the second reaches the book after the first made the
+    order smaller than it asks for, so it would be an increase (and lose the order's priority)."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        placed = await client.call("order.place", hmac_signed(key, **RESTING_BUY, newClientOrderId="a"))
+        order = {"symbol": "BTCUSDT", "orderId": placed["result"]["orderId"]}
+        for request_id, quantity in (("smaller", "0.007"), ("larger", "0.008")):
+            params = hmac_signed(key, **order, newQty=quantity)
+            await websocket.send(
+                json.dumps({"id": request_id, "method": "order.amend.keepPriority", "params": params})
+            )
+        answers = {}
+        while len(answers) < 2:
+            answer = json.loads(await asyncio.wait_for(websocket.recv(), 10))
+            answers[answer["id"]] = answer
+        assert answers["smaller"]["result"]["amendedOrder"]["qty"] == "0.00700000"
+        assert (answers["larger"]["status"], answers["larger"]["error"]) == (
+            400,
+            {"code": -2038, "msg": "Order amend (quantity increase) is not supported."},
+        )
+        status = await client.call("order.status", hmac_signed(key, **order))
+        assert status["result"]["origQty"] == "0.00700000"
+        (amendment,) = (await client.call("order.amendments", hmac_signed(key, **order)))["result"]
+        assert amendment["newQty"] == "0.00700000"
+
+
 async def test_an_orders_amendments_are_listed_from_the_store(gateway: GatewayServer) -> None:
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read"})

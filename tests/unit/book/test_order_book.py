@@ -412,6 +412,23 @@ def test_replace_counts_what_was_already_filled(book: OrderBook) -> None:
     assert book.order(1).leaves_minor == 1
 
 
+@pytest.mark.parametrize(("price", "quantity"), [(100, 5), (100, 6), (101, 4)])
+def test_a_keep_priority_replace_that_is_no_reduction_in_place_changes_nothing(
+    book: OrderBook, price: int, quantity: int
+) -> None:
+    limit(book, 1, 10, SELL, 100, 5)
+    amend = ReplaceOrder(
+        order_id=1, account_id=10, price_minor=price, quantity_minor=quantity, keep_priority=True
+    )
+    (rejected,) = book.apply(amend)
+    assert rejected.reason is RejectReason.NOT_A_REDUCTION
+    assert (book.order(1).quantity_minor, book.order(1).price_minor, book.best_ask()) == (5, 100, (100, 5))
+    reduced = book.apply(
+        ReplaceOrder(order_id=1, account_id=10, price_minor=100, quantity_minor=4, keep_priority=True)
+    )
+    assert of_type(reduced, OrderReplaced)[0].kept_priority is True
+
+
 def test_replace_that_breaks_a_filter_changes_nothing(book: OrderBook) -> None:
     limit(book, 1, 10, BUY, 100, 5, order_type=OrderType.LIMIT_MAKER)
     limit(book, 2, 11, SELL, 101, 5)
