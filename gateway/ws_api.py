@@ -759,7 +759,7 @@ class WsApi:
         """Trades from the store: from the trade id ``fromId`` on, or else the most recent."""
         symbol = self._symbol(params)
         from_id = params.integer("fromId")
-        limit = min(params.integer("limit", minimum=1) or 500, 1000)
+        limit = min(params.integer("limit", minimum=1) or HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX)
         params.finish()
         if from_id is None:
             stored = await self.store.latest_trades(symbol.name, limit)
@@ -775,7 +775,7 @@ class WsApi:
         symbol = self._symbol(params)
         from_id = params.integer("fromId")
         start_ms, end_ms = params.time_ms("startTime"), params.time_ms("endTime")
-        limit = min(params.integer("limit", minimum=1) or 500, 1000)
+        limit = min(params.integer("limit", minimum=1) or HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX)
         params.finish()
         if from_id is not None and (start_ms is not None or end_ms is not None):
             raise ApiFailure(BAD_PARAMETER_COMBINATION)
