@@ -15,7 +15,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +23,6 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from book.reports import ExecutionKind, OrderReport
-from book.trade_stats import Candle
 from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus, ReplaceOrder
 from config.money import format_minor
 from config.settings import LimitSettings, Settings, SymbolSettings
@@ -34,7 +32,8 @@ from gateway.connection_limits import ConnectionAttempts, ConnectionsPerAddress
 from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
-from gateway.recovery import order_state, trade_event
+from gateway.recovery import order_state
+from gateway.ws_market_history import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, MarketHistory, mini_ticker
 from gateway.ws_outbox import Outbox
 from gateway.ws_streams import (
     AVERAGE_PRICE_WINDOW_S,
@@ -43,9 +42,8 @@ from gateway.ws_streams import (
     MarketStreams,
     PingCountingConnection,
 )
-from ledger.journal import TradeEntry
 from ledger.ledger import Ledger
-from ledger.store import TIME_NS_MAX, ApiKeyRecord, HistoryQuery, PreventedMatchQuery, Store
+from ledger.store import ApiKeyRecord, HistoryQuery, PreventedMatchQuery, Store
 from session.binance import envelope
 from session.binance.auth import ApiKey, Permission, SignedRequestChecker
 from session.binance.errors import (
@@ -58,10 +56,8 @@ from session.binance.errors import (
     CLIENT_ORDER_ID_INVALID,
     DUPLICATE_SYMBOLS,
     INVALID_CANCEL_RESTRICTIONS,
-    INVALID_INTERVAL,
     INVALID_SYMBOL,
     INVALID_SYMBOL_STATUS,
-    INVALID_TICKER_TYPE,
     NO_SUCH_ORDER,
     NOT_LOGGED_ON,
     SESSION_KEY_REVOKED,
@@ -80,18 +76,7 @@ from session.binance.errors import (
     ip_banned,
     new_order_error,
 )
-from session.binance.klines import (
-    KLINE_INTERVALS,
-    KLINES_LIMIT_DEFAULT,
-    KLINES_LIMIT_MAX,
-    KlineClock,
-    kline_opens,
-    klines,
-    time_zone_offset_ms,
-)
 from session.binance.market import (
-    TradeRun,
-    aggregate_trades,
     average_price,
     depth,
     exchange_info,
@@ -100,10 +85,7 @@ from session.binance.market import (
     ticker_24hr,
     ticker_book,
     ticker_price,
-    trade_runs,
     trading_status,
-    window_size_ms,
-    window_ticker,
 )
 from session.binance.orders import (
     account_trade,
@@ -127,9 +109,6 @@ SIGNED_PARAMETERS = ("apiKey", "signature", "timestamp", "recvWindow")
 PING_INTERVAL_S = 20.0
 PONG_TIMEOUT_S = 60.0
 SYMBOL_STATUSES = ("TRADING", "HALT", "BREAK")
-TICKER_TYPES = ("FULL", "MINI")
-_SYMBOL_SELECTION = frozenset({"symbol", "symbols"})
-_WINDOW_BUCKET_MS = 8 * 86_400_000  # longer than the longest window (7 days and a minute)
 INTERNAL_ERROR = ApiError(500, -1000, "An unknown error occurred while processing the request.")
 HMAC_NOT_SUPPORTED = ApiError(400, -4056, "HMAC_SHA256 API key is not supported.")
 # A client past a limit gets 429s; one that keeps going to this multiple of the weight limit has its
@@ -226,10 +205,6 @@ def _open_orders_weight(params: Mapping[str, Any]) -> int:
     return 6 if params.get("symbol") not in (None, "") else 80
 
 
-AGGREGATE_PAGE_TRADES = 1000
-AGGREGATE_TRADES_READ_MAX = 64_000  # trades one trades.aggregate request reads at most
-HISTORY_LIMIT_DEFAULT = 500
-HISTORY_LIMIT_MAX = 1000
 HISTORY_WINDOW_MS = 24 * 3600 * 1000  # the longest startTime..endTime of allOrders and myTrades
 
 
@@ -358,23 +333,9 @@ class _Method:
     free_if_successful: bool = False
 
 
-async def _whole_runs(
-    page: Callable[[int], Awaitable[list[TradeEntry]]], limit: int, *, newest: bool, from_id: int
-) -> list[TradeRun]:
-    """The first (or with ``newest`` the last) ``limit`` whole runs of trades from pages of ``page(size)``
-    trades, those starting before the trade id ``from_id`` left out. A full page may end inside a run,
-    which is then left out and the page read again, twice as long, up to ``AGGREGATE_TRADES_READ_MAX``."""
-    size = AGGREGATE_PAGE_TRADES
-    while True:
-        trades = await page(size)
-        runs = trade_runs([trade_event(entry) for entry in trades])
-        full = len(trades) == size
-        if full and runs:
-            runs = runs[1:] if newest else runs[:-1]
-        runs = [run for run in runs if run.first.trade_id >= from_id]
-        if not full or len(runs) >= limit or size >= AGGREGATE_TRADES_READ_MAX:
-            return runs[-limit:] if newest else runs[:limit]
-        size *= 2
+def _params_only(handler: Callable[[Params], Awaitable[Any]]) -> Handler:
+    """A handler that needs neither the connection nor the request, only their parameters."""
+    return lambda connection, request, params: handler(params)
 
 
 class WsApi:
@@ -417,22 +378,23 @@ class WsApi:
         self.rejections_reported: set[int] = set()
         self._subscriptions_by_key: dict[str, set[_UserDataSubscription]] = {}
         keys.on_revoke(self._end_subscriptions_of)
+        history = MarketHistory(store, symbol_of=self._symbol, ticker_symbols_of=self._ticker_symbols)
         self._methods: dict[str, _Method] = {
             "ping": _Method(self._ping, 1),
             "time": _Method(self._time, 1),
             "exchangeInfo": _Method(self._exchange_info, 20),
             "depth": _Method(self._depth, _depth_weight),
             "trades.recent": _Method(self._trades_recent, 25),
-            "trades.historical": _Method(self._stored_trades, 25),
-            "trades.aggregate": _Method(self._aggregate_trades, 4),
+            "trades.historical": _Method(_params_only(history.stored_trades), 25),
+            "trades.aggregate": _Method(_params_only(history.aggregate_trades), 4),
             "ticker.price": _Method(self._ticker_price, _ticker_price_weight),
             "ticker.book": _Method(self._ticker_book, _ticker_price_weight),
             "ticker.24hr": _Method(self._ticker_24hr, _ticker_24hr_weight),
-            "ticker.tradingDay": _Method(self._ticker_trading_day, _per_symbol_weight),
-            "ticker": _Method(self._ticker_window, _per_symbol_weight),
+            "ticker.tradingDay": _Method(_params_only(history.trading_day_tickers), _per_symbol_weight),
+            "ticker": _Method(_params_only(history.window_tickers), _per_symbol_weight),
             "avgPrice": _Method(self._average_price, 2),
-            "klines": _Method(self._klines, 2),
-            "uiKlines": _Method(self._klines, 2),
+            "klines": _Method(_params_only(history.klines), 2),
+            "uiKlines": _Method(_params_only(history.klines), 2),
             "order.place": _Method(
                 self._order_place,
                 1,
@@ -755,48 +717,6 @@ class WsApi:
         params.finish()
         return recent_trades(symbol, self.broadcaster.recent_trades(symbol.name, min(limit, 1000)))
 
-    async def _stored_trades(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
-        """Trades from the store: from the trade id ``fromId`` on, or else the most recent."""
-        symbol = self._symbol(params)
-        from_id = params.integer("fromId")
-        limit = min(params.integer("limit", minimum=1) or HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX)
-        params.finish()
-        if from_id is None:
-            stored = await self.store.latest_trades(symbol.name, limit)
-        else:
-            stored = await self.store.trades_from_id(symbol.name, from_id, limit)
-        return recent_trades(symbol, [trade_event(entry) for entry in stored])
-
-    async def _aggregate_trades(
-        self, connection: _ApiConnection, request: ApiRequest, params: Params
-    ) -> list:
-        """Aggregate trades from the store: from the aggregate id ``fromId`` on, from ``startTime`` (to
-        ``endTime``), or else the most recent (up to ``endTime``)."""
-        symbol = self._symbol(params)
-        from_id = params.integer("fromId")
-        start_ms, end_ms = params.time_ms("startTime"), params.time_ms("endTime")
-        limit = min(params.integer("limit", minimum=1) or HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX)
-        params.finish()
-        if from_id is not None and (start_ms is not None or end_ms is not None):
-            raise ApiFailure(BAD_PARAMETER_COMBINATION)
-        store, name = self.store, symbol.name
-        until_ns = TIME_NS_MAX if end_ms is None else (end_ms + 1) * 1_000_000
-        page: Callable[[int], Awaitable[list[TradeEntry]]]
-        if from_id is not None:
-            # From the trade before: if the run of ``fromId`` began there, it is no aggregate from ``fromId``.
-            page = partial(store.trades_from_id, name, max(from_id - 1, 0))
-        elif start_ms is not None:
-            page = partial(self._trades_between, name, start_ms * 1_000_000, until_ns)
-        else:
-            page = partial(store.latest_trades, name, before_ns=until_ns)
-        newest = from_id is None and start_ms is None
-        return aggregate_trades(symbol, await _whole_runs(page, limit, newest=newest, from_id=from_id or 0))
-
-    async def _trades_between(
-        self, symbol: str, since_ns: int, until_ns: int, limit: int
-    ) -> list[TradeEntry]:
-        return await self.store.trades(since_ns, until_ns, symbol, limit=limit)
-
     async def _ticker_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
         symbols, single = self._ticker_symbols(params)
         prices = []
@@ -811,7 +731,7 @@ class WsApi:
         return books[0] if single else books
 
     async def _ticker_24hr(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
-        mini = self._mini_ticker(params)
+        mini = mini_ticker(params)
         symbols, single = self._ticker_symbols(params)
         now_ms = int(time.time() * 1000)
         tickers = [
@@ -825,53 +745,6 @@ class WsApi:
         ]
         return tickers[0] if single else tickers
 
-    async def _ticker_trading_day(
-        self, connection: _ApiConnection, request: ApiRequest, params: Params
-    ) -> Any:
-        """The current day in ``timeZone`` (UTC unless sent)."""
-        mini = self._mini_ticker(params)
-        offset_ms = time_zone_offset_ms(params.text("timeZone"))
-        if offset_ms is None:
-            raise ApiFailure(invalid_parameter("timeZone"))
-        clock = KlineClock("1d", offset_ms)
-        opened_ms = clock.open_at(time.time_ns() // 1_000_000)
-        closed_ms = clock.after(opened_ms) - 1
-        return await self._window_tickers(params, opened_ms, closed_ms, mini=mini)
-
-    async def _ticker_window(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> Any:
-        """``windowSize`` (1 day unless sent) up to now, from the start of its first minute, as on Binance."""
-        mini = self._mini_ticker(params)
-        window_ms = window_size_ms(params.text("windowSize") or "1d")
-        if window_ms is None:
-            raise ApiFailure(invalid_parameter("windowSize"))
-        now_ms = time.time_ns() // 1_000_000
-        return await self._window_tickers(params, (now_ms - window_ms) // 60_000 * 60_000, now_ms, mini=mini)
-
-    async def _window_tickers(self, params: Params, opened_ms: int, closed_ms: int, *, mini: bool) -> Any:
-        """The statistics of the committed trades from ``opened_ms`` to ``closed_ms`` of each symbol
-        ``symbol`` or ``symbols`` (one must be sent) select."""
-        if not params.sent_any(_SYMBOL_SELECTION):
-            raise ApiFailure(bad_parameter("symbol"))
-        symbols, single = self._ticker_symbols(params)
-        since_ns, until_ns = opened_ms * 1_000_000, (closed_ms + 1) * 1_000_000
-        tickers = []
-        for symbol in symbols:
-            # One bucket longer than any window, starting at its open: one candle, or none.
-            candles = await self.store.trade_candles(
-                symbol.name, _WINDOW_BUCKET_MS, -opened_ms, since_ns, until_ns
-            )
-            window = candles[0] if candles else Candle.empty(opened_ms, 0)
-            tickers.append(window_ticker(symbol, window, closed_ms, mini=mini))
-        return tickers[0] if single else tickers
-
-    @staticmethod
-    def _mini_ticker(params: Params) -> bool:
-        """Whether ``type`` asks for the MINI ticker (FULL unless sent)."""
-        kind = params.raw("type")
-        if kind is not None and kind not in TICKER_TYPES:
-            raise ApiFailure(INVALID_TICKER_TYPE)
-        return kind == "MINI"
-
     async def _average_price(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         symbol = self._symbol(params)
         params.finish()
@@ -879,41 +752,6 @@ class WsApi:
         window = self.streams.average_window(symbol.name, int(time.time() * 1000))
         last_trade_ms = last[-1].ts_ns // 1_000_000 if last else 0
         return average_price(symbol, window, AVERAGE_PRICE_WINDOW_S // 60, last_trade_ms)
-
-    async def _klines(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> list:
-        """Klines from the committed trades (``uiKlines`` is the same here: nothing is adjusted for
-        charts). A ``startTime`` before the symbol's first trade counts from that trade's kline."""
-        symbol = self._symbol(params)
-        interval = params.text("interval", required=True)
-        if interval not in KLINE_INTERVALS:
-            raise ApiFailure(INVALID_INTERVAL)
-        offset_ms = time_zone_offset_ms(params.text("timeZone"))
-        if offset_ms is None:
-            raise ApiFailure(invalid_parameter("timeZone"))
-        start_ms, end_ms = params.time_ms("startTime"), params.time_ms("endTime")
-        limit = min(params.integer("limit", minimum=1) or KLINES_LIMIT_DEFAULT, KLINES_LIMIT_MAX)
-        params.finish()
-        clock, now_ms = KlineClock(interval, offset_ms), time.time_ns() // 1_000_000
-        if start_ms is not None:
-            start_ms = await self._kline_start_ms(symbol.name, clock, start_ms, now_ms)
-            if start_ms is None:
-                return []
-        opens = kline_opens(clock, start_ms=start_ms, end_ms=end_ms, limit=limit, now_ms=now_ms)
-        if not opens:
-            return []
-        since_ns, until_ns = opens[0] * 1_000_000, clock.after(opens[-1]) * 1_000_000
-        store = self.store
-        candles = await store.trade_candles(symbol.name, clock.bucket_ms, clock.shift_ms, since_ns, until_ns)
-        previous = await store.last_trade_before(symbol.name, since_ns)
-        return klines(symbol, clock, opens, candles, None if previous is None else previous.price_minor)
-
-    async def _kline_start_ms(self, symbol: str, clock: KlineClock, start_ms: int, now_ms: int) -> int | None:
-        """``startTime``, or the open of the first trade's kline if the symbol had none before it; None if
-        it has had no trade at all by now."""
-        if await self.store.last_trade_before(symbol, start_ms * 1_000_000) is not None:
-            return start_ms
-        first = await self.store.trades(start_ms * 1_000_000, (now_ms + 1) * 1_000_000, symbol, limit=1)
-        return max(start_ms, clock.open_at(first[0].ts_ns // 1_000_000)) if first else None
 
     def _ticker_symbols(self, params: Params) -> tuple[list[SymbolSettings], bool]:
         """The symbols a ticker request names (``symbol``, or the list ``symbols``, else all of them), kept

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway.ws_api import AGGREGATE_PAGE_TRADES, AGGREGATE_TRADES_READ_MAX, _whole_runs
+from gateway.ws_market_history import AGGREGATE_PAGE_TRADES, AGGREGATE_TRADES_READ_MAX, _whole_runs
 from ledger.journal import TradeEntry
 
 RUN_FIRST, RUN_LAST = 990, 1010  # one taker order filling 21 makers at one price
