@@ -55,14 +55,15 @@ def mini_ticker(params: Params) -> bool:
 
 
 async def _whole_runs(
-    page: Callable[[int], Awaitable[list[TradeEntry]]], limit: int, *, newest: bool, from_id: int
+    page: Callable[..., Awaitable[list[TradeEntry]]], limit: int, *, newest: bool, from_id: int
 ) -> list[TradeRun]:
-    """The first (or with ``newest`` the last) ``limit`` whole runs of trades from pages of ``page(size)``
-    trades, those starting before the trade id ``from_id`` left out. A full page may end inside a run,
-    which is then left out and the page read again, twice as long, up to ``AGGREGATE_TRADES_READ_MAX``."""
+    """The first (or with ``newest`` the last) ``limit`` whole runs of trades from pages of
+    ``page(limit=size)`` trades, those starting before the trade id ``from_id`` left out. A full page may
+    end inside a run, which is then left out and the page read again, twice as long, up to
+    ``AGGREGATE_TRADES_READ_MAX``."""
     size = AGGREGATE_PAGE_TRADES
     while True:
-        trades = await page(size)
+        trades = await page(limit=size)
         runs = trade_runs([trade_event(entry) for entry in trades])
         full = len(trades) == size
         if full and runs:
@@ -111,23 +112,19 @@ class MarketHistory:
             raise ApiFailure(BAD_PARAMETER_COMBINATION)
         store, name = self.store, symbol.name
         until_ns = TIME_NS_MAX if end_ms is None else (end_ms + 1) * 1_000_000
-        page: Callable[[int], Awaitable[list[TradeEntry]]]
+        page: Callable[..., Awaitable[list[TradeEntry]]]
         if from_id is not None:
             # From the trade before: if the run of ``fromId`` began there, it is no aggregate from ``fromId``.
             page = partial(store.trades_from_id, name, max(from_id - 1, 0))
         elif start_ms is not None:
-            page = partial(self._trades_between, name, start_ms * 1_000_000, until_ns)
+            since_ns = start_ms * 1_000_000
+            page = partial(store.trades, since_ns, until_ns, name)
         else:
             page = partial(store.latest_trades, name, before_ns=until_ns)
         newest = from_id is None and start_ms is None
         return aggregate_trade_fields(
             symbol, await _whole_runs(page, limit, newest=newest, from_id=from_id or 0)
         )
-
-    async def _trades_between(
-        self, symbol: str, since_ns: int, until_ns: int, limit: int
-    ) -> list[TradeEntry]:
-        return await self.store.trades(since_ns, until_ns, symbol, limit=limit)
 
     async def trading_day_tickers(self, params: Params) -> Any:
         """The current day in ``timeZone`` (UTC unless sent)."""

@@ -39,18 +39,18 @@ class Pages:
     def __init__(self) -> None:
         self.sizes: list[int] = []
 
-    async def from_id(self, from_trade_id: int, size: int) -> list[TradeEntry]:
-        self.sizes.append(size)
-        return [entry(trade_id) for trade_id in range(max(from_trade_id, 1), TRADES + 1)][:size]
+    async def from_id(self, from_trade_id: int, limit: int) -> list[TradeEntry]:
+        self.sizes.append(limit)
+        return [entry(trade_id) for trade_id in range(max(from_trade_id, 1), TRADES + 1)][:limit]
 
-    async def latest(self, size: int) -> list[TradeEntry]:
-        self.sizes.append(size)
-        return [entry(trade_id) for trade_id in range(max(TRADES - size + 1, 1), TRADES + 1)]
+    async def latest(self, limit: int) -> list[TradeEntry]:
+        self.sizes.append(limit)
+        return [entry(trade_id) for trade_id in range(max(TRADES - limit + 1, 1), TRADES + 1)]
 
 
 async def test_a_run_cut_by_the_end_of_a_page_is_read_whole_from_a_longer_page() -> None:
     pages = Pages()
-    runs = await _whole_runs(lambda size: pages.from_id(1, size), 1000, newest=False, from_id=1)
+    runs = await _whole_runs(lambda limit: pages.from_id(1, limit), 1000, newest=False, from_id=1)
     assert pages.sizes == [AGGREGATE_PAGE_TRADES, 2 * AGGREGATE_PAGE_TRADES]
     (run,) = [run for run in runs if run.first.trade_id == RUN_FIRST]
     assert (run.last.trade_id, run.quantity_minor) == (RUN_LAST, RUN_LAST - RUN_FIRST + 1)
@@ -59,7 +59,7 @@ async def test_a_run_cut_by_the_end_of_a_page_is_read_whole_from_a_longer_page()
 
 async def test_runs_that_fit_in_the_first_page_need_no_second() -> None:
     pages = Pages()
-    runs = await _whole_runs(lambda size: pages.from_id(1, size), 10, newest=False, from_id=1)
+    runs = await _whole_runs(lambda limit: pages.from_id(1, limit), 10, newest=False, from_id=1)
     assert pages.sizes == [AGGREGATE_PAGE_TRADES]
     assert [run.first.trade_id for run in runs] == list(range(1, 11))
 
@@ -67,7 +67,7 @@ async def test_runs_that_fit_in_the_first_page_need_no_second() -> None:
 async def test_a_from_id_inside_a_run_starts_at_the_next_run() -> None:
     pages = Pages()
     runs = await _whole_runs(
-        lambda size: pages.from_id(RUN_FIRST + 4, size), 2, newest=False, from_id=RUN_FIRST + 5
+        lambda limit: pages.from_id(RUN_FIRST + 4, limit), 2, newest=False, from_id=RUN_FIRST + 5
     )
     assert [run.first.trade_id for run in runs] == [RUN_LAST + 1, RUN_LAST + 2]
 
@@ -88,10 +88,11 @@ async def test_reading_stops_at_its_bound_when_one_run_is_longer() -> None:
     """A run longer than ``AGGREGATE_TRADES_READ_MAX`` trades is never shown, and no more is read."""
     sizes: list[int] = []
 
-    async def one_endless_run(size: int) -> list[TradeEntry]:
-        sizes.append(size)
+    async def one_endless_run(limit: int) -> list[TradeEntry]:
+        sizes.append(limit)
         return [
-            replace(entry(RUN_FIRST), trade_id=trade_id, sequence=trade_id) for trade_id in range(1, size + 1)
+            replace(entry(RUN_FIRST), trade_id=trade_id, sequence=trade_id)
+            for trade_id in range(1, limit + 1)
         ]
 
     assert await _whole_runs(one_endless_run, 10, newest=False, from_id=1) == []
