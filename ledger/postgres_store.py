@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from ledger.store import (
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
     TIME_NS_MAX,
-    TRADE_CANDLES_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     AccountTrade,
@@ -68,8 +66,8 @@ from ledger.store import (
     merge_journal,
     oldest_first,
     order_from_row,
-    prevented_matches_parameters,
     prevented_matches_sql,
+    trade_candles_sql,
     trade_from_row,
     trade_row,
 )
@@ -377,18 +375,16 @@ class PostgresStore:
     async def order_amendments(
         self, account_id: int, symbol: str, order_id: int, from_execution_id: int, limit: int
     ) -> list[OrderAmendment]:
-        sql = ORDER_AMENDMENTS_SQL.format(*(f"${number}" for number in range(1, 6)))
-        rows = await self.pool.fetch(sql, symbol, order_id, account_id, from_execution_id, limit)
+        rows = await self.pool.fetch(
+            _numbered(ORDER_AMENDMENTS_SQL), symbol, order_id, account_id, from_execution_id, limit
+        )
         return [OrderAmendment(*row) for row in rows]
 
     async def prevented_matches(
         self, account_id: int, symbol: str, query: PreventedMatchQuery
     ) -> list[PreventedMatchRecord]:
-        placeholders = (f"${number}" for number in itertools.count(1))
-        rows = await self.pool.fetch(
-            prevented_matches_sql(query, placeholders),
-            *prevented_matches_parameters(account_id, symbol, query),
-        )
+        sql, parameters = prevented_matches_sql(account_id, symbol, query)
+        rows = await self.pool.fetch(_numbered(sql), *parameters)
         return [PreventedMatchRecord(*row) for row in rows]
 
     async def latest_trades(self, symbol: str, limit: int, before_ns: int | None = None) -> list[TradeEntry]:
@@ -421,16 +417,14 @@ class PostgresStore:
         return trade_from_row(tuple(row)) if row is not None else None
 
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
-        rows = await self.pool.fetch(TRADE_SECONDS_SQL.replace(":since", "$1"), since_ns)
+        rows = await self.pool.fetch(_numbered(TRADE_SECONDS_SQL), since_ns)
         return [TradeSecond(*row) for row in rows]
 
     async def trade_candles(
         self, symbol: str, length_ms: int, shift_ms: int, since_ns: int, until_ns: int
     ) -> list[Candle]:
-        sql = TRADE_CANDLES_SQL
-        for number, name in enumerate((":symbol", ":shift_ms", ":length_ms", ":since", ":until"), start=1):
-            sql = sql.replace(name, f"${number}::BIGINT" if number > 1 else f"${number}")
-        rows = await self.pool.fetch(sql, symbol, shift_ms, length_ms, since_ns, until_ns)
+        sql, parameters = trade_candles_sql(symbol, length_ms, shift_ms, since_ns, until_ns)
+        rows = await self.pool.fetch(_numbered(sql), *parameters)
         return [candle_from_row(tuple(row), length_ms, shift_ms) for row in rows]
 
     async def orders(self, account_id: int) -> list[OrderRecord]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import itertools
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -51,7 +50,6 @@ from ledger.store import (
     SEQUENCE_MAX,
     SYMBOL_STATUS_SQL,
     TIME_NS_MAX,
-    TRADE_CANDLES_SQL,
     TRADE_COLUMNS,
     TRADE_SECONDS_SQL,
     AccountTrade,
@@ -77,8 +75,8 @@ from ledger.store import (
     merge_journal,
     oldest_first,
     order_from_row,
-    prevented_matches_parameters,
     prevented_matches_sql,
+    trade_candles_sql,
     trade_from_row,
     trade_row,
 )
@@ -585,17 +583,14 @@ class SqliteStore:
         self, account_id: int, symbol: str, order_id: int, from_execution_id: int, limit: int
     ) -> list[OrderAmendment]:
         rows = await self._fetch(
-            ORDER_AMENDMENTS_SQL.format(*"?????"), (symbol, order_id, account_id, from_execution_id, limit)
+            ORDER_AMENDMENTS_SQL, (symbol, order_id, account_id, from_execution_id, limit)
         )
         return [OrderAmendment(*row) for row in rows]
 
     async def prevented_matches(
         self, account_id: int, symbol: str, query: PreventedMatchQuery
     ) -> list[PreventedMatchRecord]:
-        rows = await self._fetch(
-            prevented_matches_sql(query, itertools.repeat("?")),
-            prevented_matches_parameters(account_id, symbol, query),
-        )
+        rows = await self._fetch(*prevented_matches_sql(account_id, symbol, query))
         return [PreventedMatchRecord(*row) for row in rows]
 
     async def last_trade_before(self, symbol: str, before_ns: int) -> TradeEntry | None:
@@ -607,7 +602,7 @@ class SqliteStore:
         return trade_from_row(rows[0]) if rows else None
 
     async def trade_seconds(self, since_ns: int) -> list[TradeSecond]:
-        rows = await self._fetch(TRADE_SECONDS_SQL.replace(":since", "?"), (since_ns,))
+        rows = await self._fetch(TRADE_SECONDS_SQL, (since_ns,))
         return [TradeSecond(*row) for row in rows]
 
     async def trade_candles(
@@ -617,10 +612,8 @@ class SqliteStore:
             if self._reader is None:
                 self._reader = await aiosqlite.connect(self._path, isolation_level=None)
                 await self._reader.execute("PRAGMA query_only = ON")
-        names = {"symbol": symbol, "length_ms": length_ms, "shift_ms": shift_ms}
-        async with self._reader.execute(
-            TRADE_CANDLES_SQL, {**names, "since": since_ns, "until": until_ns}
-        ) as cursor:
+        sql, parameters = trade_candles_sql(symbol, length_ms, shift_ms, since_ns, until_ns)
+        async with self._reader.execute(sql, parameters) as cursor:
             rows = await cursor.fetchall()
         return [candle_from_row(row, length_ms, shift_ms) for row in rows]
 

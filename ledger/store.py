@@ -7,7 +7,6 @@ are rebuilt at start from the last checkpoint plus the journal after it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
@@ -601,9 +600,9 @@ def trade_second(trade: TradeEntry) -> TradeSecond:
 
 
 def _trade_buckets_sql(bucket: str, where: str) -> str:
-    """Portable SQL (SQLite and PostgreSQL; each store replaces the ``:name`` markers by its placeholders):
-    the trades ``where`` selects, aggregated per symbol and ``bucket`` (an integer expression of
-    ``ts_ns``), with the price of each bucket's first and last trade, in time order."""
+    """Portable SQL (``?`` placeholders, as the other shared builders): the trades ``where`` selects,
+    aggregated per symbol and ``bucket`` (an integer expression of ``ts_ns``), with the price of each
+    bucket's first and last trade, in time order."""
     return f"""
 SELECT b.symbol, b.bucket, b.first_id, b.last_id, f.price_minor, l.price_minor, l.quantity_minor,
        b.high, b.low, b.volume, b.quote_volume, b.taker_volume, b.taker_quote_volume, b.n
@@ -622,15 +621,23 @@ ORDER BY b.symbol, b.bucket
 """
 
 
-TRADE_SECONDS_SQL = _trade_buckets_sql("ts_ns / 1000000000", "ts_ns >= :since")
-# A bucket is ``(ts_ms + :shift_ms) / :length_ms``: it starts at bucket x length - shift.
-TRADE_CANDLES_SQL = _trade_buckets_sql(
-    "(ts_ns / 1000000 + :shift_ms) / :length_ms", "symbol = :symbol AND ts_ns >= :since AND ts_ns < :until"
+# Parameter: the first time (ns).
+TRADE_SECONDS_SQL = _trade_buckets_sql("ts_ns / 1000000000", "ts_ns >= ?")
+_TRADE_CANDLES_SQL = _trade_buckets_sql(
+    "(ts_ns / 1000000 + CAST(? AS BIGINT)) / CAST(? AS BIGINT)", "symbol = ? AND ts_ns >= ? AND ts_ns < ?"
 )
 
 
+def trade_candles_sql(
+    symbol: str, length_ms: int, shift_ms: int, since_ns: int, until_ns: int
+) -> tuple[str, tuple]:
+    """The SQL and parameters of ``Store.trade_candles``: a bucket is ``(ts_ms + shift_ms) / length_ms``
+    and starts at bucket x length - shift (``candle_from_row``)."""
+    return _TRADE_CANDLES_SQL, (shift_ms, length_ms, symbol, since_ns, until_ns)
+
+
 def candle_from_row(row: tuple, length_ms: int, shift_ms: int) -> Candle:
-    """A ``TRADE_CANDLES_SQL`` row as the candle of its bucket."""
+    """A ``trade_candles_sql`` row as the candle of its bucket."""
     _, bucket, first_id, last_id, open_minor, close_minor, _, high, low, *volumes, count = row
     return Candle(
         bucket * length_ms - shift_ms, open_minor, high, low, close_minor, *volumes, count, first_id, last_id
@@ -647,42 +654,26 @@ class PreventedMatchQuery:
     limit: int = 500
 
 
-def prevented_matches_sql(query: PreventedMatchQuery, placeholders: Iterator[str]) -> str:
-    """The SELECT for ``query`` with ``placeholders`` (one each, in order): account id (twice), symbol,
-    then the prevented match id, or the order id (twice), the first id and the limit."""
+def prevented_matches_sql(account_id: int, symbol: str, query: PreventedMatchQuery) -> tuple[str, tuple]:
+    """The SQL and parameters of ``query`` over the account's prevented matches on ``symbol``."""
     sql = (
         f"SELECT {', '.join(PREVENTED_MATCH_COLUMNS)} FROM prevented_matches "
-        f"WHERE (maker_account_id = {next(placeholders)} OR taker_account_id = {next(placeholders)}) "
-        f"AND symbol = {next(placeholders)} "
+        "WHERE (maker_account_id = ? OR taker_account_id = ?) AND symbol = ? "
     )
     if query.prevented_match_id is not None:
-        return sql + f"AND prevented_match_id = {next(placeholders)}"
-    sql += f"AND (maker_order_id = {next(placeholders)} OR taker_order_id = {next(placeholders)}) "
-    return sql + (
-        f"AND prevented_match_id >= {next(placeholders)} ORDER BY prevented_match_id "
-        f"LIMIT {next(placeholders)}"
+        return sql + "AND prevented_match_id = ?", (account_id, account_id, symbol, query.prevented_match_id)
+    sql += (
+        "AND (maker_order_id = ? OR taker_order_id = ?) AND prevented_match_id >= ? "
+        "ORDER BY prevented_match_id LIMIT ?"
     )
+    order_id, from_id = query.order_id, query.from_prevented_match_id
+    return sql, (account_id, account_id, symbol, order_id, order_id, from_id, query.limit)
 
 
-def prevented_matches_parameters(account_id: int, symbol: str, query: PreventedMatchQuery) -> tuple:
-    """The parameters of ``prevented_matches_sql(query)``, in its order."""
-    if query.prevented_match_id is not None:
-        return (account_id, account_id, symbol, query.prevented_match_id)
-    return (
-        account_id,
-        account_id,
-        symbol,
-        query.order_id,
-        query.order_id,
-        query.from_prevented_match_id,
-        query.limit,
-    )
-
-
-# Placeholders, in order: symbol, order id, account id, first execution id, limit.
+# Parameters: symbol, order id, account id, first execution id, limit.
 ORDER_AMENDMENTS_SQL = (
-    f"SELECT {', '.join(AMENDMENT_COLUMNS)} FROM order_amendments WHERE symbol = {{}} AND order_id = {{}} "
-    "AND account_id = {} AND execution_id >= {} ORDER BY execution_id LIMIT {}"
+    f"SELECT {', '.join(AMENDMENT_COLUMNS)} FROM order_amendments WHERE symbol = ? AND order_id = ? "
+    "AND account_id = ? AND execution_id >= ? ORDER BY execution_id LIMIT ?"
 )
 
 

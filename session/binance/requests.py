@@ -36,7 +36,7 @@ PARAMETERS_MAX = 64
 RETURN_RATE_LIMITS = "returnRateLimits"
 # Times are kept as 64-bit counts of nanoseconds, which reach the year 2262: a later time in milliseconds
 # selects what this one does (and a nanosecond window from it still fits).
-TIME_MS_MAX = (2**63 - 1) // 1_000_000 - 1
+TIME_MS_MAX = LONG_MAX // 1_000_000 - 1
 _CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from book.order_book import OrderBook
-from book.reports import OrderAmendment
+from book.reports import OrderAmendment, PreventedMatchRecord
 from book.types import (
     OrderStatus,
     OrderType,
@@ -34,6 +34,7 @@ from ledger.store import (
     FixSessionRecord,
     HistoryQuery,
     OrderRecord,
+    PreventedMatchQuery,
 )
 from ledger.verify import verify_store
 from ledger.writer import GroupCommitWriter
@@ -597,6 +598,23 @@ async def test_order_amendments_are_committed_and_read_per_order_oldest_first(st
     assert await store.order_amendments(1, "BTCUSDT", 7, 0, 1) == [amendments[0]]
     assert await store.order_amendments(2, "BTCUSDT", 7, 0, 10) == [amendments[3]]  # another account's
     assert await store.order_amendments(1, "ETHUSDT", 7, 0, 10) == []
+
+
+async def test_prevented_matches_are_committed_and_read_by_id_or_by_order(store_factory) -> None:
+    store = await store_factory()
+    records = [
+        PreventedMatchRecord("BTCUSDT", match_id, "EXPIRE_MAKER", 100, maker, 1, 5, taker, 1, 0, 9)
+        for match_id, maker, taker in ((0, 7, 8), (1, 7, 9), (2, 10, 7), (3, 11, 12))
+    ]
+    await store.commit(CommitBatch(prevented_matches=records))
+    by_order = PreventedMatchQuery(order_id=7)
+    assert await store.prevented_matches(1, "BTCUSDT", by_order) == records[:3]  # as maker or taker
+    later = PreventedMatchQuery(order_id=7, from_prevented_match_id=1, limit=1)
+    assert await store.prevented_matches(1, "BTCUSDT", later) == [records[1]]
+    by_id = PreventedMatchQuery(prevented_match_id=3)
+    assert await store.prevented_matches(1, "BTCUSDT", by_id) == [records[3]]
+    assert await store.prevented_matches(2, "BTCUSDT", by_order) == []  # another account's
+    assert await store.prevented_matches(1, "ETHUSDT", by_id) == []
 
 
 async def test_trades_aggregated_per_candle_of_any_length_and_start(store_factory) -> None:
