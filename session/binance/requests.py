@@ -16,7 +16,13 @@ from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
-from config.money import CONVERSIONS_CACHED_MAX, DecimalFormatError, ascii_digits, parse_decimal_minor
+from config.money import (
+    CONVERSIONS_CACHED_MAX,
+    DecimalFormatError,
+    DecimalPrecisionError,
+    ascii_digits,
+    parse_decimal_minor,
+)
 from session.binance.errors import (
     INVALID_JSON,
     ApiError,
@@ -207,11 +213,8 @@ def _positive_minor(text: str, scale: int) -> int | Callable[[str], ApiError]:
     quantities, and the answer depends on the arguments alone."""
     try:
         minor = parse_decimal_minor(text, scale)
+    except DecimalPrecisionError:
+        return too_precise
     except DecimalFormatError:
-        return too_precise if _is_plain_decimal(text) else invalid_parameter
+        return invalid_parameter
     return minor if minor > 0 else invalid_parameter
-
-
-def _is_plain_decimal(text: str) -> bool:
-    whole, _, fraction = text.partition(".")
-    return ascii_digits(whole + fraction)

@@ -7,7 +7,6 @@ and the symbol's settings, and sends what they return through the session.
 from __future__ import annotations
 
 import functools
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from book.types import (
 from config.money import (
     CONVERSIONS_CACHED_MAX,
     DecimalFormatError,
+    DecimalPrecisionError,
+    DecimalRangeError,
     format_minor,
     parse_decimal_minor,
 )
@@ -110,7 +111,6 @@ class FieldProblem:
 
 
 _OFF_GRID = {38: RejectReason.QUANTITY_NOT_ON_STEP, 44: RejectReason.PRICE_NOT_ON_TICK}
-_DECIMAL_TEXT = re.compile(r"[0-9]*\.?[0-9]*")
 
 
 @functools.lru_cache(maxsize=CONVERSIONS_CACHED_MAX)
@@ -124,10 +124,12 @@ def _decimal(raw: str | None, tag: int, scale: int, name: str) -> int | FieldPro
         return None
     try:
         value = parse_decimal_minor(raw, scale)
+    except DecimalPrecisionError:
+        reason = _OFF_GRID.get(tag, RejectReason.INVALID_ORDER)
+        return FieldProblem(reason, f"{name} ({tag}) {raw} is finer than {scale} decimal places")
+    except DecimalRangeError:
+        return FieldProblem(RejectReason.INVALID_ORDER, f"{name} ({tag}) {raw} is too large")
     except DecimalFormatError:
-        if _DECIMAL_TEXT.fullmatch(raw):
-            reason = _OFF_GRID.get(tag, RejectReason.INVALID_ORDER)
-            return FieldProblem(reason, f"{name} ({tag}) {raw} is finer than {scale} decimal places")
         return FieldProblem(RejectReason.INVALID_ORDER, f"{name} ({tag}) {raw!r} is not a decimal number")
     if value <= 0:
         return FieldProblem(RejectReason.INVALID_ORDER, f"{name} ({tag}) must be positive")

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config.money import DecimalFormatError, format_minor, parse_decimal_minor
+from config.money import (
+    DIGITS_MAX,
+    DecimalFormatError,
+    DecimalPrecisionError,
+    DecimalRangeError,
+    format_minor,
+    parse_decimal_minor,
+)
 
 
 @pytest.mark.parametrize(
@@ -29,6 +36,24 @@ def test_parse(text: str, scale: int, expected: int) -> None:
 def test_parse_refuses(text: str) -> None:
     with pytest.raises(DecimalFormatError):
         parse_decimal_minor(text, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("1.001", DecimalPrecisionError),
+        ("1." + "0" * 40 + "1", DecimalPrecisionError),
+        ("9" * (DIGITS_MAX + 1), DecimalRangeError),
+        ("-" + "9" * (DIGITS_MAX + 1) + ".5", DecimalRangeError),
+        ("9" * (DIGITS_MAX + 1) + "x", DecimalFormatError),
+        ("1.2.3", DecimalFormatError),
+    ],
+)
+def test_a_refusal_says_why(text: str, error: type[DecimalFormatError]) -> None:
+    """Too fine is off the grid, too many digits is out of range: a huge quantity is not "too fine"."""
+    with pytest.raises(DecimalFormatError) as caught:
+        parse_decimal_minor(text, 2)
+    assert type(caught.value) is error
 
 
 def test_format() -> None:

@@ -65,6 +65,8 @@ def test_json_numbers_are_read_at_their_decimal_value(json_number: bytes, minor:
     ("values", "code"),
     [
         ({"quantity": "0.000000001"}, -1111),
+        ({"quantity": "9" * 40}, -1130),
+        ({"quantity": "9" * 40 + ".5"}, -1130),
         ({"quantity": "abc"}, -1130),
         ({"quantity": "-1"}, -1130),
         ({"quantity": "0"}, -1130),

@@ -92,6 +92,13 @@ def test_value_finer_than_the_asset_scale_is_a_grid_failure() -> None:
     assert problem.reason is RejectReason.PRICE_NOT_ON_TICK
 
 
+def test_a_value_too_large_to_hold_is_not_called_too_fine() -> None:
+    problem = _order(t54="1", t40="2", t38="9" * 40, t44="1")
+    assert problem == FieldProblem(RejectReason.INVALID_ORDER, f"OrderQty (38) {'9' * 40} is too large")
+    problem = _order(t54="1", t40="2", t38="1", t44="9" * 31 + ".5")
+    assert problem == FieldProblem(RejectReason.INVALID_ORDER, f"Price (44) {'9' * 31}.5 is too large")
+
+
 def test_a_remembered_conversion_answers_per_field_and_scale() -> None:
     """The same text as another field or at another scale is judged afresh, twice alike."""
     coarse = dataclasses.replace(SYMBOL, base_scale=2)
