@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
 
 from book.reports import ExecutionKind, OrderReport
 from book.types import CancelAllOrders, CancelOrder, Command, OrderStatus, ReplaceOrder
@@ -33,6 +32,7 @@ from gateway.exchange import Exchange
 from gateway.market_data import MarketDataBroadcaster
 from gateway.orders import OrderState
 from gateway.recovery import order_state
+from gateway.ws_connection import GatewayConnection
 from gateway.ws_market_history import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX, MarketHistory, mini_ticker
 from gateway.ws_outbox import Outbox
 from gateway.ws_streams import (
@@ -40,7 +40,6 @@ from gateway.ws_streams import (
     CONNECTION_LIFETIME_S,
     GOING_AWAY,
     MarketStreams,
-    PingCountingConnection,
 )
 from ledger.ledger import Ledger
 from ledger.store import ApiKeyRecord, HistoryQuery, PreventedMatchQuery, Store
@@ -456,7 +455,7 @@ class WsApi:
             ping_timeout=PONG_TIMEOUT_S,
             compression=None,
             process_request=self._check_path,
-            create_connection=PingCountingConnection,
+            create_connection=GatewayConnection,
         )
 
     @property
@@ -470,7 +469,7 @@ class WsApi:
         for connection in self._api_connections:
             connection.push(event)
 
-    def _check_path(self, connection: ServerConnection, request: Any) -> Any:
+    def _check_path(self, connection: GatewayConnection, request: Any) -> Any:
         address = str(connection.remote_address[0]) if connection.remote_address else ""
         retry_after_s = self._attempts.refusal_s(address)
         if retry_after_s is not None:
@@ -484,11 +483,13 @@ class WsApi:
             return connection.respond(
                 404, f"unknown path; the API is at {API_PATH}, streams at /ws and /stream\n"
             )
+        if path == API_PATH:
+            connection.hold_messages()
         return None
 
     # Connections ------------------------------------------------------------------------------------
 
-    async def _connection(self, websocket: ServerConnection) -> None:
+    async def _connection(self, websocket: GatewayConnection) -> None:
         address = str(websocket.remote_address[0]) if websocket.remote_address else ""
         if not self._connections.admit(address):
             log.info("websocket refused: too many connections", address=address)
@@ -523,7 +524,9 @@ class WsApi:
         delay_s = self._weight_by_address[address].window_end_ms / 1000 - time.time()
         asyncio.get_running_loop().call_later(max(delay_s, 0.0) + 0.001, forget)
 
-    async def _api_connection(self, websocket: ServerConnection, address: str) -> None:
+    async def _api_connection(self, websocket: GatewayConnection, address: str) -> None:
+        """Answer each request in a task of its own, started as its message completes (requests are
+        answered as they finish, not in order, as Binance does), until the connection closes."""
         now_ms = time.time() * 1000
         query = parse_qs(urlsplit(websocket.request.path).query)
         connection = _ApiConnection(
@@ -537,19 +540,21 @@ class WsApi:
         )
         connection.weight.charge_weight(now_ms, CONNECT_WEIGHT)
         pending: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+
+        def answer(message: str | bytes) -> None:
+            if not connection.closing:
+                task = loop.create_task(self._answer(connection, message))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
         self._api_connections.add(connection)
         try:
+            websocket.deliver_messages(answer)
             async with asyncio.timeout(self.connection_lifetime_s):
-                async for message in websocket:
-                    if connection.closing:
-                        break
-                    task = asyncio.create_task(self._answer(connection, message))
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
+                await websocket.wait_closed()
         except TimeoutError:
             await websocket.close(GOING_AWAY, "connection lifetime of 24 h reached")
-        except ConnectionClosed:
-            pass
         finally:
             self._api_connections.discard(connection)
             connection.closing = True

@@ -29,13 +29,12 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
-from websockets.protocol import Event
 
 from book.trade_stats import Candle, DerivedKlines, KlineSeries, RollingStats, RollingWindow
 from book.types import Side, TradeExecuted
 from config.settings import Settings, SymbolSettings
 from gateway.market_data import MarketDataBroadcaster, MarketDataUpdate
+from gateway.ws_connection import GatewayConnection
 from gateway.ws_outbox import Outbox, text_frame
 from ledger.store import TradeSecond
 from session.binance import streams as wire
@@ -50,22 +49,6 @@ TICKER_WINDOW_S = 86_400
 AVERAGE_PRICE_WINDOW_S = 300  # Binance's avgPrice: the last 5 minutes
 CONNECTION_LIFETIME_S = 86_400  # Binance ends a stream connection at 24 h
 GOING_AWAY = 1001
-
-
-class PingCountingConnection(ServerConnection):
-    """A connection that reports each PING and PONG frame it receives: Binance counts them, with the
-    JSON control messages, among a stream connection's 5 incoming messages a second."""
-
-    on_ping_or_pong: Callable[[], None] | None = None
-
-    def process_event(self, event: Event) -> None:
-        super().process_event(event)
-        if (
-            self.on_ping_or_pong is not None
-            and isinstance(event, Frame)
-            and event.opcode in (Opcode.PING, Opcode.PONG)
-        ):
-            self.on_ping_or_pong()
 
 
 @dataclass(slots=True)
@@ -554,7 +537,7 @@ class MarketStreams:
             else [name for name in unquote(url.path).removeprefix("/ws").split("/") if name]
         )
         self._members.add(subscriber)
-        if isinstance(websocket, PingCountingConnection):
+        if isinstance(websocket, GatewayConnection):
             websocket.on_ping_or_pong = partial(self._count_incoming, subscriber)
         try:
             if time_unit not in wire.TIME_UNITS:
