@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 MS_PER_S = 1000
 MS_PER_MINUTE = 60_000
@@ -117,26 +118,40 @@ class KlineSeries:
         return current
 
 
-class DerivedKlines:
-    """Candles of a whole number of minutes folded from the closed 1m candles, so a trade costs nothing
-    here: the open candle is the fold of its closed minutes plus the open minute.
+class KlineOpens(Protocol):
+    """Where the candles of one interval open (UTC milliseconds): ``session.binance.kline_clock``."""
 
-    Intervals start where the clock shifted by ``offset_ms`` is a multiple of them (Binance's ``@+08:00``
-    klines open at UTC+8 midnight, for instance).
+    def open_at(self, ts_ms: int) -> int: ...
+
+    def after(self, open_ms: int) -> int: ...
+
+
+class DerivedKlines:
+    """Candles of a whole number of minutes (to months) folded from the closed 1m candles, so a trade
+    costs nothing here: the open candle is the fold of its closed minutes plus the open minute.
+
+    ``clock`` says where each candle opens (Binance's ``@+08:00`` klines open at UTC+8 midnight, weeks on
+    Mondays, months on the first). A candle that opened before what the minutes restored at start
+    cover is ``seed``ed with the trades before them, read from the store.
     """
 
-    def __init__(self, interval_ms: int, offset_ms: int = 0) -> None:
-        assert interval_ms % MS_PER_MINUTE == 0 and offset_ms % MS_PER_MINUTE == 0, (interval_ms, offset_ms)
-        self.interval_ms = interval_ms
-        self.offset_ms = offset_ms
+    def __init__(self, clock: KlineOpens) -> None:
+        self.clock = clock
         self._fold: Candle | None = None  # the closed minutes of the open interval
+        self._counted_until_ms = 0  # minutes before this are in the seed already
 
-    def _start_ms(self, ts_ms: int) -> int:
-        return ts_ms - (ts_ms + self.offset_ms) % self.interval_ms
+    def seed(self, before: Candle | None, until_ms: int) -> None:
+        """Start the open candle with ``before``, its trades up to ``until_ms`` (a minute boundary; None
+        if it had none); a minute before ``until_ms`` closed later is not counted (again)."""
+        if before is not None:
+            self._fold = replace(before, start_ms=self.clock.open_at(before.start_ms))
+        self._counted_until_ms = until_ms
 
     def minute_closed(self, minute: Candle, now_ms: int) -> list[Candle]:
         """Fold in a closed 1m candle at ``now_ms``; returns the candles this closes (oldest first)."""
-        start_ms = self._start_ms(minute.start_ms)
+        if minute.start_ms < self._counted_until_ms:
+            return []
+        start_ms = self.clock.open_at(minute.start_ms)
         closed = []
         fold = self._fold
         if fold is not None and fold.start_ms != start_ms:  # its end passed with no minute closing it
@@ -145,7 +160,7 @@ class DerivedKlines:
         if fold is None:
             fold = Candle.empty(start_ms, minute.open_minor)
         fold.merge(minute)
-        end_ms = start_ms + self.interval_ms
+        end_ms = self.clock.after(start_ms)
         if minute.start_ms + MS_PER_MINUTE >= end_ms or now_ms >= end_ms:
             closed.append(fold)
             fold = None
@@ -156,7 +171,7 @@ class DerivedKlines:
         """The open candle, given the open 1m candle (None before any trade); a new object each time."""
         if minute is None:
             return None
-        start_ms = self._start_ms(minute.start_ms)
+        start_ms = self.clock.open_at(minute.start_ms)
         fold = self._fold
         candle = replace(fold) if fold is not None else Candle.empty(start_ms, minute.open_minor)
         assert candle.start_ms == start_ms, (candle.start_ms, start_ms)

@@ -24,11 +24,10 @@ from session.binance.errors import (
     bad_parameter,
     invalid_parameter,
 )
+from session.binance.kline_clock import KLINE_INTERVALS, KlineClock
 from session.binance.klines import (
-    KLINE_INTERVALS,
     KLINES_LIMIT_DEFAULT,
     KLINES_LIMIT_MAX,
-    KlineClock,
     kline_opens,
     time_zone_offset_ms,
 )

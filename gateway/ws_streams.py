@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -38,12 +38,14 @@ from gateway.ws_connection import GatewayConnection
 from gateway.ws_outbox import Outbox, text_frame
 from ledger.store import TradeSecond
 from session.binance import streams as wire
+from session.binance.kline_clock import KLINE_INTERVALS, KlineClock
 from session.binance.market import trade_runs
 
 log = structlog.get_logger("gateway.ws_streams")
 TICK_S = 0.1
 KLINE_PUSH_TICKS = 20  # Binance pushes open klines every 2 s (1s ones every second, closed ones at once)
 TRADE_BY_TRADE_KLINES = ("1s", "1m")  # the longer intervals are folded from the closed minutes
+SERIES_CLOCKS = {name: KlineClock(name) for name in TRADE_BY_TRADE_KLINES}
 CONTROL_MESSAGES_PER_S_MAX = 5
 TICKER_WINDOW_S = 86_400
 AVERAGE_PRICE_WINDOW_S = 300  # Binance's avgPrice: the last 5 minutes
@@ -82,7 +84,11 @@ class _Subscriber:
         self.group = (frozenset(self.streams), self.combined, self.micro)
 
 
-Build = Callable[[bool], Any]  # a payload, its times in microseconds if asked
+Build = Callable[[bool], Any]
+# The store's candles of one symbol by a clock's buckets, from one open time (UTC ms) to another.
+CandlesOf = Callable[
+    [str, KlineClock, int, int], Awaitable[list[Candle]]
+]  # a payload, its times in microseconds if asked
 
 
 class _Message:
@@ -156,11 +162,10 @@ class _SymbolFeed:
 
     def __post_init__(self) -> None:
         self.lower = self.symbol.name.lower()
-        intervals = wire.KLINE_INTERVALS_MS
-        self.klines = {name: KlineSeries(intervals[name]) for name in TRADE_BY_TRADE_KLINES}
+        self.klines = {name: KlineSeries(clock.bucket_ms) for name, clock in SERIES_CLOCKS.items()}
         self.derived = {
-            (name, timezone): DerivedKlines(interval_ms, offset_ms)
-            for name, interval_ms in intervals.items()
+            (name, timezone): DerivedKlines(KlineClock(name, offset_ms))
+            for name in KLINE_INTERVALS
             if name not in TRADE_BY_TRADE_KLINES
             for timezone, offset_ms in wire.KLINE_TIMEZONES.items()
         }
@@ -201,6 +206,22 @@ class MarketStreams:
         self._ticks = 0
         self._timer: asyncio.Task[None] | None = None
         self.connection_lifetime_s: float = CONNECTION_LIFETIME_S
+
+    async def seed_klines(self, candles_of: CandlesOf, until_ms: int, now_ms: int) -> None:
+        """Start the open klines that began before ``until_ms`` (a minute boundary, where the seconds
+        ``restore`` is given begin) with their trades before it, from ``candles_of`` (the store's
+        buckets): a ``1w`` or ``1M`` kline opened days before the 24 h window. Call before ``restore``."""
+        for feed in self._feeds:
+            for derived in feed.derived.values():
+                clock = derived.clock
+                open_ms = clock.open_at(now_ms)
+                before = None
+                if open_ms < until_ms:
+                    for candle in await candles_of(feed.symbol.name, clock, open_ms, until_ms):
+                        if before is None:
+                            before = Candle.empty(open_ms, candle.open_minor)
+                        before.merge(candle)
+                derived.seed(before, until_ms)
 
     def restore(self, seconds: Iterable[TradeSecond]) -> None:
         """Rebuild the 24 h windows and open klines from the store's per-second trade aggregates."""
@@ -302,7 +323,9 @@ class MarketStreams:
                     self._publish_kline(
                         feed,
                         name,
-                        lambda micro, c=closed, n=name: wire.kline(symbol, event_us, n, c, True, micro),
+                        lambda micro, c=closed, k=SERIES_CLOCKS[name]: wire.kline(
+                            symbol, event_us, k, c, True, micro
+                        ),
                     )
                     if name == "1m":
                         self._fold_minute(feed, closed, trade_ms, event_us)
@@ -406,7 +429,11 @@ class MarketStreams:
             closed = series.roll(now_ms)
             if closed is not None:
                 self._publish_kline(
-                    feed, name, lambda micro, c=closed, n=name: wire.kline(symbol, now_us, n, c, True, micro)
+                    feed,
+                    name,
+                    lambda micro, c=closed, k=SERIES_CLOCKS[name]: wire.kline(
+                        symbol, now_us, k, c, True, micro
+                    ),
                 )
                 if name == "1m":
                     folded = self._fold_minute(feed, closed, now_ms, now_us)
@@ -415,7 +442,9 @@ class MarketStreams:
                 self._publish_kline(
                     feed,
                     name,
-                    lambda micro, c=current, n=name: wire.kline(symbol, now_us, n, c, False, micro),
+                    lambda micro, c=current, k=SERIES_CLOCKS[name]: wire.kline(
+                        symbol, now_us, k, c, False, micro
+                    ),
                 )
         minute = feed.klines["1m"].current
         for (name, timezone), derived in feed.derived.items():
@@ -426,7 +455,10 @@ class MarketStreams:
                 candle = derived.current(minute)
                 if candle is not None:
                     self._publish(
-                        stream, lambda micro, c=candle, n=name: wire.kline(symbol, now_us, n, c, False, micro)
+                        stream,
+                        lambda micro, c=candle, k=derived.clock: wire.kline(
+                            symbol, now_us, k, c, False, micro
+                        ),
                     )
 
     def _push_all_mini_tickers(self, now_us: int, statistics: list[tuple[_SymbolFeed, RollingStats]]) -> None:
@@ -461,7 +493,9 @@ class MarketStreams:
                 folded.add((name, timezone))
                 self._publish(
                     f"{feed.lower}@kline_{name}{timezone}",
-                    lambda micro, c=candle, n=name: wire.kline(feed.symbol, event_us, n, c, True, micro),
+                    lambda micro, c=candle, k=derived.clock: wire.kline(
+                        feed.symbol, event_us, k, c, True, micro
+                    ),
                 )
         return folded
 

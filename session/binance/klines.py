@@ -1,38 +1,26 @@
 """Binance's ``klines`` and ``uiKlines``: which candles a request names, and the candles as Binance's arrays.
 
-Intervals are Binance's, ``1s`` to ``1M``. A kline opens where its length divides the time since the
-epoch in the request's time zone (``timeZone``, UTC unless sent); weeks open on Mondays, months on the
-first of the month, ``3d`` every third day from the epoch. ``startTime`` and ``endTime`` are UTC and
-select klines by their open time, as on Binance. A symbol's klines start with its first trade; a kline
+Intervals are Binance's, ``1s`` to ``1M``, counted by ``KlineClock`` in the request's time zone
+(``timeZone``, UTC unless sent). ``startTime`` and ``endTime`` are UTC and select klines by their open
+time, as on Binance. A symbol's klines start with its first trade; a kline
 without trades after that repeats the close before it with no volume, as the kline streams do.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from book.trade_stats import Candle
 from config.money import format_minor
 from config.settings import SymbolSettings
-from session.binance.streams import KLINE_INTERVALS_MS
+from session.binance.kline_clock import KlineClock
 
 _MINUTE_MS = 60_000
-_DAY_MS = 86_400_000
-_MONTH = "1M"
-# Fixed-length intervals and where they are counted from: weeks from 1970-01-05, the first Monday
-# after the epoch (a Thursday).
-_LENGTHS_MS = {**KLINE_INTERVALS_MS, "3d": 3 * _DAY_MS, "1w": 7 * _DAY_MS}
-_ANCHORS_MS = {"1w": 4 * _DAY_MS}
-KLINE_INTERVALS = frozenset({*_LENGTHS_MS, _MONTH})
 KLINES_LIMIT_DEFAULT = 500
 KLINES_LIMIT_MAX = 1000
 _TIME_ZONE = re.compile(r"([+-]?)(\d{1,2})(?::(\d{2}))?")
 _OFFSET_MIN_MS, _OFFSET_MAX_MS = -12 * 60 * _MINUTE_MS, 14 * 60 * _MINUTE_MS
-_EPOCH = datetime.datetime(1970, 1, 1)
-_ONE_MS = datetime.timedelta(milliseconds=1)
 
 
 def time_zone_offset_ms(text: str | None) -> int | None:
@@ -45,50 +33,6 @@ def time_zone_offset_ms(text: str | None) -> int | None:
         return None
     offset_ms = (int(match[2]) * 60 + int(match[3] or 0)) * _MINUTE_MS * (-1 if match[1] == "-" else 1)
     return offset_ms if _OFFSET_MIN_MS <= offset_ms <= _OFFSET_MAX_MS else None
-
-
-@dataclass(frozen=True, slots=True)
-class KlineClock:
-    """Where the klines of one interval open, in one time zone (all times UTC milliseconds)."""
-
-    interval: str
-    offset_ms: int = 0
-
-    @property
-    def bucket_ms(self) -> int:
-        """The length the store groups trades by: the interval's, or a day for months."""
-        return _DAY_MS if self.interval == _MONTH else _LENGTHS_MS[self.interval]
-
-    @property
-    def shift_ms(self) -> int:
-        """What is added to a time before dividing it by ``bucket_ms``, so that buckets start at opens."""
-        return self.offset_ms - _ANCHORS_MS.get(self.interval, 0)
-
-    def open_at(self, ts_ms: int) -> int:
-        """The open time of the kline ``ts_ms`` falls in."""
-        if self.interval != _MONTH:
-            length, shift = self.bucket_ms, self.shift_ms
-            return (ts_ms + shift) // length * length - shift
-        local = _EPOCH + (ts_ms + self.offset_ms) * _ONE_MS
-        return self._month_start_ms(local.year, local.month)
-
-    def after(self, open_ms: int) -> int:
-        """The open time of the next kline."""
-        return self._step(open_ms, 1)
-
-    def before(self, open_ms: int) -> int:
-        """The open time of the previous kline."""
-        return self._step(open_ms, -1)
-
-    def _step(self, open_ms: int, klines: int) -> int:
-        if self.interval != _MONTH:
-            return open_ms + klines * self.bucket_ms
-        local = _EPOCH + (open_ms + self.offset_ms) * _ONE_MS
-        months = local.year * 12 + local.month - 1 + klines
-        return self._month_start_ms(months // 12, months % 12 + 1)
-
-    def _month_start_ms(self, year: int, month: int) -> int:
-        return (datetime.datetime(year, month, 1) - _EPOCH) // _ONE_MS - self.offset_ms
 
 
 def kline_opens(

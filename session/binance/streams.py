@@ -4,7 +4,7 @@ Stream names are lowercase: ``<symbol>@depth``, ``<symbol>@depth@100ms``, ``<sym
 (optionally ``@100ms``), ``<symbol>@trade``, ``<symbol>@aggTrade``, ``<symbol>@bookTicker``,
 ``<symbol>@ticker`` and ``<symbol>@miniTicker`` (24 h rolling window), ``!miniTicker@arr`` (the mini
 tickers of every symbol that changed) and ``<symbol>@kline_<interval>`` for Binance's intervals from 1s to
-1d (also with ``@+08:00``, the klines of UTC+8). Payloads are UTF-8 JSON bytes, encoded once per update.
+1M (also with ``@+08:00``, the klines of UTC+8). Payloads are UTF-8 JSON bytes, encoded once per update.
 
 Times are taken in microseconds; each builder gives them in milliseconds, or in microseconds for a
 connection opened with ``timeUnit=MICROSECOND``.
@@ -21,29 +21,15 @@ import orjson
 from book.trade_stats import Candle, RollingStats
 from config.money import format_minor
 from config.settings import SymbolSettings
+from session.binance.kline_clock import KLINE_INTERVALS, KlineClock
 from session.binance.market import average_price_text, ratio_text
 
 _STREAM = re.compile(
     r"(?P<symbol>[a-z0-9]{1,20})@(?P<kind>depth(?P<levels>5|10|20)?(?P<fast>@100ms)?"
     r"|trade|aggTrade|bookTicker|ticker|miniTicker"
-    r"|kline_(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d)(?:@\+08:00)?)"
+    rf"|kline_(?P<interval>{'|'.join(KLINE_INTERVALS)})(?:@\+08:00)?)"
 )
 _HOUR_MS = 3_600_000
-KLINE_INTERVALS_MS = {
-    "1s": 1000,
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": _HOUR_MS,
-    "2h": 2 * _HOUR_MS,
-    "4h": 4 * _HOUR_MS,
-    "6h": 6 * _HOUR_MS,
-    "8h": 8 * _HOUR_MS,
-    "12h": 12 * _HOUR_MS,
-    "1d": 24 * _HOUR_MS,
-}
 KLINE_TIMEZONES = {"": 0, "@+08:00": 8 * _HOUR_MS}  # a kline stream's name suffix: its clock's offset
 ALL_MINI_TICKERS = "!miniTicker@arr"
 TIME_UNITS = {"MILLISECOND": False, "millisecond": False, "MICROSECOND": True, "microsecond": True}
@@ -58,7 +44,7 @@ class StreamName:
     symbol: str
     kind: str  # "diff", "partial", "trade", "aggTrade", "bookTicker", "ticker", "miniTicker", "kline", "all"
     levels: int = 0
-    interval_ms: int = 0
+    interval_ms: int = 0  # a depth stream's push interval
 
 
 def parse_stream_name(name: str) -> StreamName | None:
@@ -75,7 +61,7 @@ def parse_stream_name(name: str) -> StreamName | None:
     if kind in ("trade", "aggTrade", "bookTicker", "ticker", "miniTicker"):
         return StreamName(name, symbol, kind)
     if match["interval"]:
-        return StreamName(name, symbol, "kline", 0, KLINE_INTERVALS_MS[match["interval"]])
+        return StreamName(name, symbol, "kline")
     interval = 100 if match["fast"] else 1000
     if match["levels"]:
         return StreamName(name, symbol, "partial", int(match["levels"]), interval)
@@ -326,12 +312,12 @@ def mini_ticker(symbol: SymbolSettings, event_us: int, stats: RollingStats, micr
 
 
 def kline(
-    symbol: SymbolSettings, event_us: int, interval: str, candle: Candle, closed: bool, micro: bool
+    symbol: SymbolSettings, event_us: int, clock: KlineClock, candle: Candle, closed: bool, micro: bool
 ) -> dict[str, Any]:
-    """Binance's ``kline`` event for one candle of ``interval`` (``1s`` to ``1d``); it closes one
-    unit of time before the next one starts."""
+    """Binance's ``kline`` event for one candle of ``clock``'s interval (``1s`` to ``1M``); it closes
+    one unit of time before the next one starts."""
     price, quantity = symbol.quote_scale, symbol.base_scale
-    start, end = candle.start_ms, candle.start_ms + KLINE_INTERVALS_MS[interval]
+    start, end = candle.start_ms, clock.after(candle.start_ms)
     return {
         "e": "kline",
         "E": _time(event_us, micro),
@@ -340,7 +326,7 @@ def kline(
             "t": start * 1000 if micro else start,
             "T": (end * 1000 if micro else end) - 1,
             "s": symbol.name,
-            "i": interval,
+            "i": clock.interval,
             "f": candle.first_trade_id,
             "L": candle.last_trade_id,
             "o": format_minor(candle.open_minor, price),

@@ -3,19 +3,26 @@ API, from trades committed at known times."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 import time
+from pathlib import Path
 
 from websockets.asyncio.client import connect
 
 from book.types import Side
+from config import load_settings_text
 from gateway.server import GatewayServer
+from session.binance.kline_clock import KlineClock
+from tests.e2e.gateway.config import demo_config_text
 from tests.integration.gateway.test_ws_api import Client
 from tests.integration.gateway.test_ws_depth_stream import limit
 from tests.integration.gateway.test_ws_streams import COIN
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
 
 
 async def place(
@@ -228,3 +235,54 @@ async def test_aggregate_trades_are_runs_of_one_taker_order_at_one_price(gateway
             ({}, -1102),
         ):
             assert (await client.call("trades.aggregate", params))["error"]["code"] == code, params
+
+
+async def test_week_month_and_3d_kline_streams_count_the_trades_before_the_24h_window_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """After a restart, the open ``1w``, ``3d`` and ``1M`` klines hold their trades from before the 24 h
+    the streams restore second by second (read from the store), each once, as the ``klines`` method
+    counts them; a trade of the month before counts in none."""
+    now_ms = time.time_ns() // 1_000_000
+    month_open = KlineClock("1M").open_at(now_ms)
+    times = sorted(
+        {month_open - 2 * DAY_MS, month_open + MINUTE_MS, now_ms - 30 * HOUR_MS, now_ms - 2 * HOUR_MS}
+    )
+    settings = load_settings_text(demo_config_text(tmp_path))
+    first = GatewayServer(settings)
+    await first.start()
+    try:
+        for ts_ms in (t for t in times if t < now_ms - MINUTE_MS):
+            await place(first, "bob", Side.SELL, 50_000, COIN // 20, ts_ms)
+            await place(first, "alice", Side.BUY, 50_000, COIN // 20, ts_ms)
+    finally:
+        await first.stop()
+    second = GatewayServer(settings)
+    await second.start()
+    names = {"1M": "btcusdt@kline_1M", "1w": "btcusdt@kline_1w", "3d": "btcusdt@kline_3d"}
+    names["1M@+08:00"] = "btcusdt@kline_1M@+08:00"
+    url = f"ws://127.0.0.1:{second.ports.websocket}"
+    try:
+        async with connect(f"{url}/stream?streams={'/'.join(names.values())}") as streams:
+            by_stream: dict[str, dict] = {}
+            async with asyncio.timeout(6):
+                while len(by_stream) < len(names):
+                    frame = json.loads(await streams.recv())
+                    by_stream.setdefault(frame["stream"], frame["data"]["k"])
+        async with connect(f"{url}/ws-api/v3") as websocket:
+            client = Client(websocket)
+            for key, name in names.items():
+                interval, _, zone = key.partition("@")
+                clock = KlineClock(interval, 8 * HOUR_MS if zone else 0)
+                kline = by_stream[name]
+                opened = clock.open_at(time.time_ns() // 1_000_000)
+                expected = sum(1 for t in times if opened <= t < now_ms - MINUTE_MS)
+                assert (kline["i"], kline["t"], kline["T"]) == (interval, opened, clock.after(opened) - 1)
+                assert (kline["n"], kline["v"]) == (expected, f"{0.05 * expected:.8f}"), key
+                asked = {"symbol": "BTCUSDT", "interval": interval, "limit": 1}
+                if zone:
+                    asked["timeZone"] = "8"
+                (latest,) = (await client.call("klines", asked))["result"]
+                assert (latest[0], latest[8], latest[5]) == (kline["t"], kline["n"], kline["v"])
+    finally:
+        await second.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from book.trade_stats import Candle, KlineSeries, RollingWindow
+from book.trade_stats import Candle, DerivedKlines, KlineSeries, RollingWindow
 
 trades_strategy = st.lists(
     st.tuples(st.integers(0, 3_000), st.integers(1, 500), st.integers(1, 50)), min_size=0, max_size=80
@@ -123,3 +123,52 @@ def test_restoring_per_second_aggregates_gives_the_same_statistics(
     now_ms = (trades[-1][0] if trades else 1_700_000_000_000) + after_ms
     assert restored.stats(now_ms) == live.stats(now_ms)
     assert restored_kline.current == live_kline.current
+
+
+class TenMinutes:
+    """A clock of ten-minute candles (the stream's are ``session.binance.kline_clock``'s)."""
+
+    def open_at(self, ts_ms: int) -> int:
+        return ts_ms - ts_ms % 600_000
+
+    def after(self, open_ms: int) -> int:
+        return open_ms + 600_000
+
+
+def minute(start_minute: int, price: int, trade_id: int) -> Candle:
+    candle = Candle.empty(start_minute * 60_000, price)
+    candle.add(price, 10, 10 * price, trade_id, False)
+    return candle
+
+
+def test_a_seeded_candle_counts_the_stored_trades_once_and_the_restored_minutes_after_them() -> None:
+    """The trades before the restored window come from the seed; the last of them, restored again as the
+    trade before the window (the 24 h ticker's previous close), is not counted twice."""
+    base = 1_700_000_400_000 // 600_000 * 600  # a ten-minute boundary, in minutes
+    stored = Candle.empty(base * 60_000, 100)
+    stored.merge(minute(base + 1, 100, 1))
+    stored.merge(minute(base + 3, 130, 2))
+    klines = DerivedKlines(TenMinutes())
+    klines.seed(stored, until_ms=(base + 5) * 60_000)
+    assert klines.minute_closed(minute(base + 3, 130, 2), (base + 4) * 60_000) == []
+    assert klines.minute_closed(minute(base + 5, 90, 3), (base + 6) * 60_000) == []
+    candle = klines.current(minute(base + 6, 110, 4))
+    assert candle is not None
+    assert (candle.start_ms, candle.count, candle.first_trade_id, candle.last_trade_id) == (
+        base * 60_000,
+        4,
+        1,
+        4,
+    )
+    assert (candle.open_minor, candle.high_minor, candle.low_minor, candle.close_minor) == (100, 130, 90, 110)
+    assert candle.volume_minor == 40
+
+
+def test_without_stored_trades_a_minute_before_the_window_opens_no_stale_candle() -> None:
+    base = 1_700_000_400_000 // 600_000 * 600
+    klines = DerivedKlines(TenMinutes())
+    klines.seed(None, until_ms=(base + 20) * 60_000)
+    assert klines.minute_closed(minute(base + 1, 100, 1), (base + 21) * 60_000) == []
+    assert klines.current(None) is None
+    candle = klines.current(minute(base + 21, 120, 2))
+    assert candle is not None and (candle.start_ms, candle.count) == ((base + 20) * 60_000, 1)

@@ -8,7 +8,8 @@ import pytest
 
 from book.trade_stats import Candle
 from config import load_settings
-from session.binance.klines import KlineClock, kline_opens, klines, time_zone_offset_ms
+from session.binance.kline_clock import KlineClock
+from session.binance.klines import kline_opens, klines, time_zone_offset_ms
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
