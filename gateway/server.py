@@ -41,12 +41,12 @@ from ledger.sqlite_store import SqliteStore
 from ledger.store import BookNumbering, CheckpointChanges, Store, trade_second
 from ledger.verify import open_order_problems
 from ledger.writer import GroupCommitWriter
-from session.binance.kline_clock import KlineClock
 
 log = structlog.get_logger("gateway.server")
 BOOK_BATCH_MAX = 256
 DRAIN_TIMEOUT_S = 10.0
 MINUTE_NS = 60 * 10**9
+HOUR_MS = 3_600_000
 
 
 def open_store(settings: Settings) -> Store:
@@ -150,7 +150,7 @@ class GatewayServer:
         # The window starts on a minute, so the klines restored from its seconds have whole minutes.
         now_ns = time.time_ns()
         since_ns = (now_ns - TICKER_WINDOW_S * 10**9) // MINUTE_NS * MINUTE_NS
-        await self.streams.seed_klines(self._stored_candles, since_ns // 10**6, now_ns // 10**6)
+        await self.streams.seed_klines(self._stored_hours, since_ns // 10**6, now_ns // 10**6)
         before_window = []
         for name in settings.symbols:
             trade = await self.store.last_trade_before(name, since_ns)
@@ -285,13 +285,9 @@ class GatewayServer:
     def _checkpoint(self) -> CheckpointChanges:
         return CheckpointChanges(*self.ledger.checkpoint_changes())
 
-    async def _stored_candles(
-        self, symbol: str, clock: KlineClock, since_ms: int, until_ms: int
-    ) -> list[Candle]:
-        """The store's trades of ``symbol`` in ``[since_ms, until_ms)`` by ``clock``'s buckets."""
-        return await self.store.trade_candles(
-            symbol, clock.bucket_ms, clock.shift_ms, since_ms * 10**6, until_ms * 10**6
-        )
+    async def _stored_hours(self, symbol: str, since_ms: int, until_ms: int) -> list[Candle]:
+        """The store's trades of ``symbol`` in ``[since_ms, until_ms)`` by the hour."""
+        return await self.store.trade_candles(symbol, HOUR_MS, 0, since_ms * 10**6, until_ms * 10**6)
 
     def _on_fatal(self, error: BaseException) -> None:
         self.fatal_error = error

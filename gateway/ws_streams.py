@@ -84,11 +84,9 @@ class _Subscriber:
         self.group = (frozenset(self.streams), self.combined, self.micro)
 
 
-Build = Callable[[bool], Any]
-# The store's candles of one symbol by a clock's buckets, from one open time (UTC ms) to another.
-CandlesOf = Callable[
-    [str, KlineClock, int, int], Awaitable[list[Candle]]
-]  # a payload, its times in microseconds if asked
+Build = Callable[[bool], Any]  # a payload, its times in microseconds if asked
+# The store's hourly candles of one symbol's trades from one time to another (UTC ms), oldest first.
+HoursOf = Callable[[str, int, int], Awaitable[list[Candle]]]
 
 
 class _Message:
@@ -207,20 +205,22 @@ class MarketStreams:
         self._timer: asyncio.Task[None] | None = None
         self.connection_lifetime_s: float = CONNECTION_LIFETIME_S
 
-    async def seed_klines(self, candles_of: CandlesOf, until_ms: int, now_ms: int) -> None:
+    async def seed_klines(self, hours_of: HoursOf, until_ms: int, now_ms: int) -> None:
         """Start the open klines that began before ``until_ms`` (a minute boundary, where the seconds
-        ``restore`` is given begin) with their trades before it, from ``candles_of`` (the store's
-        buckets): a ``1w`` or ``1M`` kline opened days before the 24 h window. Call before ``restore``."""
+        ``restore`` is given begin) with their trades before it: a ``1w`` or ``1M`` kline opened days
+        before the 24 h window. One read of the store per symbol, by the hour (every kline opens on an
+        hour in both time zones). Call before ``restore``."""
         for feed in self._feeds:
-            for derived in feed.derived.values():
-                clock = derived.clock
-                open_ms = clock.open_at(now_ms)
+            opens = {key: derived.clock.open_at(now_ms) for key, derived in feed.derived.items()}
+            earliest_ms = min(opens.values())
+            hours = await hours_of(feed.symbol.name, earliest_ms, until_ms) if earliest_ms < until_ms else []
+            for key, derived in feed.derived.items():
                 before = None
-                if open_ms < until_ms:
-                    for candle in await candles_of(feed.symbol.name, clock, open_ms, until_ms):
+                for hour in hours:
+                    if hour.start_ms >= opens[key]:
                         if before is None:
-                            before = Candle.empty(open_ms, candle.open_minor)
-                        before.merge(candle)
+                            before = Candle.empty(opens[key], hour.open_minor)
+                        before.merge(hour)
                 derived.seed(before, until_ms)
 
     def restore(self, seconds: Iterable[TradeSecond]) -> None:
