@@ -20,7 +20,7 @@ from config.money import DecimalFormatError, format_minor, parse_decimal_minor
 from config.settings import FixSessionSettings
 from gateway.admin_endpoint import AdminCommandError
 from gateway.fix_sessions import accepted_session, fix_session_record
-from ledger.ledger import LedgerError
+from ledger.ledger import InsufficientFunds, LedgerError
 from ledger.store import ApiKeyRecord
 from ledger.verify import verify_store
 from session.binance.auth import Permission
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COMP_ID = re.compile(r"[!-~]{1,64}")
+# ASCII only: an account's name is typed by operators and shown in logs, where a look-alike letter from
+# another script would name two accounts alike.
+ACCOUNT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 # Trades per reply of an export (about 130 bytes of CSV each).
 TRADES_PAGE_MAX = 1000
 TRADE_CSV_HEADER = (
@@ -99,8 +102,10 @@ class AdminCommands:
 
     async def create_account(self, args: dict[str, Any]) -> dict[str, Any]:
         name = args.get("name")
-        if not isinstance(name, str) or not name.isidentifier():
-            raise AdminCommandError("bad_name", "account names are letters, digits and underscores")
+        if not isinstance(name, str) or not ACCOUNT_NAME.fullmatch(name):
+            raise AdminCommandError(
+                "bad_name", "account names are 1 to 64 ASCII letters, digits and underscores, from a letter"
+            )
         if name in self.server.accounts:
             raise AdminCommandError("exists", f"account {name!r} exists")
         account_id = await self.server.store.create_account(name, time.time_ns())
@@ -149,6 +154,13 @@ class AdminCommands:
                 entry = self.server.ledger.withdraw(transfer_id, account_id, asset, amount, time.time_ns())
             else:
                 entry = self.server.ledger.deposit(transfer_id, account_id, asset, amount, time.time_ns())
+        except InsufficientFunds:
+            available = self.server.ledger.balance(account_id, asset).available_minor
+            raise AdminCommandError(
+                "insufficient_funds",
+                f"{args['account']} has {self._money(asset, available)} {asset} available, "
+                f"cannot withdraw {self._money(asset, amount)}",
+            ) from None
         except LedgerError as error:
             raise AdminCommandError("refused", str(error)) from None
         await self.server.writer.commit_point()

@@ -64,7 +64,7 @@ async def test_operating_the_gateway(tmp_path: Path) -> None:
         code, again, _ = await admin(config, "deposit", "carol", "USDT", "1000.5", "--transfer-id", "t-1")
         assert code == 0 and "available: 1000.50000000" in again
         code, _, error = await admin(config, "withdraw", "carol", "USDT", "5000")
-        assert code == 1 and "refused" in error
+        assert code == 1 and "insufficient_funds: carol has 1000.50000000 USDT available" in error
         code, _, error = await admin(config, "deposit", "carol", "USDT", "0.000000001")
         assert code == 1 and "bad_amount" in error
         code, out, _ = await admin(config, "--json", "accounts", "show", "carol")

@@ -1,0 +1,33 @@
+"""Admin commands on a running gateway: refusals an operator reads in the asset's decimals and bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.admin_endpoint import AdminCommandError
+from gateway.server import GatewayServer
+
+
+async def test_a_withdrawal_past_the_balance_is_refused_in_the_assets_decimals(
+    gateway: GatewayServer,
+) -> None:
+    commands = gateway.admin_commands
+    with pytest.raises(AdminCommandError) as refused:
+        await commands.withdraw({"account": "alice", "asset": "BTC", "amount": "1000000"})
+    assert refused.value.code == "insufficient_funds"
+    assert refused.value.message == "alice has 10.00000000 BTC available, cannot withdraw 1000000.00000000"
+    balances = (await commands.show_account({"name": "alice"}))["balances"]
+    assert {row["asset"]: row["total"] for row in balances}["BTC"] == "10.00000000"
+
+
+@pytest.mark.parametrize("name", ["", "_x", "1abc", "caf\u00e9", "a-b", "x" * 65])
+async def test_account_names_are_short_ascii_words(gateway: GatewayServer, name: str) -> None:
+    with pytest.raises(AdminCommandError) as refused:
+        await gateway.admin_commands.create_account({"name": name})
+    assert refused.value.code == "bad_name"
+    assert name not in gateway.accounts
+
+
+async def test_an_account_name_of_64_characters_is_taken(gateway: GatewayServer) -> None:
+    name = "a" + "b_9" * 21
+    assert (await gateway.admin_commands.create_account({"name": name}))["name"] == name
