@@ -11,6 +11,8 @@ from typing import Any
 from config.errors import ConfigError
 from config.money import DecimalFormatError, parse_decimal_minor
 from config.settings import (
+    ACCOUNT_NAME,
+    ACCOUNT_NAME_RULE,
     STORED_INTEGER_MAX,
     AssetSettings,
     DemoAccountSettings,
@@ -246,6 +248,8 @@ def _load_demo_account(
     name = entry.get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{key}.name", "is required")
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise ConfigError(f"{key}.name", f"is not {ACCOUNT_NAME_RULE}")
     deposits = {}
     for code in entry.get("deposits", {}):
         if code not in assets:

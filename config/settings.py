@@ -8,6 +8,7 @@ The notional of ``price_minor`` and ``quantity_minor`` is ``price_minor * quanti
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 # Every amount is stored in a signed 64-bit column; a larger one would fail the commit it rides in.
@@ -133,6 +134,12 @@ class FixSessionSettings:
     heartbeat_interval_s_min: int = 5
     heartbeat_interval_s_max: int = 120
     daily_reset_utc: str = ""
+
+
+# An account's name: ASCII only, since operators type it and logs show it, where a look-alike letter
+# from another script would name two accounts alike.
+ACCOUNT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+ACCOUNT_NAME_RULE = "1 to 64 ASCII letters, digits and underscores, from a letter"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from book.types import CancelAllOrders, SetSymbolStatus, Side
 from config.money import DecimalFormatError, format_minor, parse_decimal_minor
-from config.settings import FixSessionSettings
+from config.settings import ACCOUNT_NAME, ACCOUNT_NAME_RULE, FixSessionSettings
 from gateway.admin_endpoint import AdminCommandError
 from gateway.fix_sessions import accepted_session, fix_session_record
 from ledger.ledger import InsufficientFunds, LedgerError
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COMP_ID = re.compile(r"[!-~]{1,64}")
-# ASCII only: an account's name is typed by operators and shown in logs, where a look-alike letter from
-# another script would name two accounts alike.
-ACCOUNT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 # Trades per reply of an export (about 130 bytes of CSV each).
 TRADES_PAGE_MAX = 1000
 TRADE_CSV_HEADER = (
@@ -103,9 +100,7 @@ class AdminCommands:
     async def create_account(self, args: dict[str, Any]) -> dict[str, Any]:
         name = args.get("name")
         if not isinstance(name, str) or not ACCOUNT_NAME.fullmatch(name):
-            raise AdminCommandError(
-                "bad_name", "account names are 1 to 64 ASCII letters, digits and underscores, from a letter"
-            )
+            raise AdminCommandError("bad_name", f"account names are {ACCOUNT_NAME_RULE}")
         if name in self.server.accounts:
             raise AdminCommandError("exists", f"account {name!r} exists")
         account_id = await self.server.store.create_account(name, time.time_ns())

@@ -108,6 +108,12 @@ def test_min_above_max_is_refused() -> None:
     assert error.key == "symbols.BTCUSDT.min_quantity"
 
 
+def test_a_demo_account_name_outside_the_account_name_rule_is_refused() -> None:
+    error = _error(_with({'name = "alice"': 'name = "al ice"'}))
+    assert error.key == "demo_accounts[0].name"
+    assert "ASCII letters" in str(error)
+
+
 def test_bad_status() -> None:
     error = _error(BASE + 'status = "OPEN"\n')
     assert error.key == "symbols.BTCUSDT.status"
