@@ -109,7 +109,7 @@ def test_min_above_max_is_refused() -> None:
 
 
 def test_a_demo_account_name_outside_the_account_name_rule_is_refused() -> None:
-    error = _error(_with({'name = "alice"': 'name = "al ice"'}))
+    error = _error(BASE + '[[demo_accounts]]\nname = "al ice"\n')
     assert error.key == "demo_accounts[0].name"
     assert "ASCII letters" in str(error)
 
