@@ -60,18 +60,11 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return certificate_path, key_path
 
 
-@pytest.fixture(scope="module")
-def event_loop_policy() -> uvloop.EventLoopPolicy:
-    """uvloop, as the server runs: on asyncio's own loop, a Logon that arrived in the same segment as the
-    client's last handshake message was left unread in the TLS layer about one run in eight (the
-    session-start tree failed 1 of 12 runs, uvloop 0 of 20), and the client waited for an answer."""
-    return uvloop.EventLoopPolicy()
-
-
 @pytest.mark.timeout(60)
 async def test_binance_fix_connector_logs_on_over_tls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    assert isinstance(asyncio.get_running_loop(), uvloop.Loop)  # conftest.py: see why there
     certificate_path, key_path = self_signed_certificate(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate_path))
     private_key = Ed25519PrivateKey.generate()
