@@ -22,6 +22,7 @@ from book.types import OrderType, Side, SubmitOrder, TimeInForce
 from config import load_settings_text
 from config.money import format_minor
 from gateway.server import GatewayServer
+from session.binance.kline_clock import KlineClock
 from tests.e2e.gateway.config import demo_config_text
 
 COIN = 10**8
@@ -80,6 +81,10 @@ async def test_local_book_from_snapshot_and_diffs_matches_the_gateway(tmp_path: 
         (await connection.kline(symbol="btcusdt", interval=KlineIntervalEnum.INTERVAL_1m)).on(
             "message", klines.append
         )
+        months: list = []
+        (await connection.kline(symbol="btcusdt", interval=KlineIntervalEnum.INTERVAL_1M)).on(
+            "message", months.append
+        )
         await asyncio.sleep(0.3)
         await burst(server, rng, 200)
 
@@ -117,12 +122,17 @@ async def test_local_book_from_snapshot_and_diffs_matches_the_gateway(tmp_path: 
             and tickers[-1].n == len(trades)
             and trades[-1].t == tickers[-1].L
             and any(trades[-1].t == kline.k.L for kline in klines)
+            and months
+            and months[-1].k.n == len(trades)
         ):
             assert time.monotonic() < deadline + 10, "ticker and kline did not catch up with the trades"
             await asyncio.sleep(0.05)
         assert [t.t for t in trades] == list(range(trades[0].t, trades[0].t + len(trades)))
         assert Decimal(tickers[-1].v) == sum(Decimal(t.q) for t in trades)
         assert {kline.k.i for kline in klines} == {"1m"}
+        month = KlineClock("1M")
+        opened = month.open_at(time.time_ns() // 1_000_000)
+        assert (months[-1].k.i, months[-1].k.t, months[-1].k.T) == ("1M", opened, month.after(opened) - 1)
 
         truth = server.exchange.books["BTCUSDT"].book.depth(5000)
         symbol = server.settings.symbols["BTCUSDT"]
