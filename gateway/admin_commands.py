@@ -33,6 +33,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COMP_ID = re.compile(r"[!-~]{1,64}")
 # Trades per reply of an export (about 130 bytes of CSV each).
 TRADES_PAGE_MAX = 1000
+BOOK_DEPTH_MAX = 5000  # deeper asks get this many levels, as Binance truncates depth at 5000
 TRADE_CSV_HEADER = (
     "trade_id,symbol,time_utc,price,quantity,quote_quantity,buyer_account,seller_account,"
     "buyer_order_id,seller_order_id,maker_side,buyer_fee,seller_fee"
@@ -88,7 +89,11 @@ class AdminCommands:
         return minor
 
     def _symbol(self, name: Any) -> str:
-        if name not in self.server.settings.symbols:
+        """The configured symbol ``name`` names, in any case (``btcusdt`` as in stream names)."""
+        symbols = self.server.settings.symbols
+        if isinstance(name, str) and name not in symbols and name.upper() in symbols:
+            name = name.upper()
+        if name not in symbols:
             raise AdminCommandError("unknown_symbol", f"unknown symbol {name!r}")
         return name
 
@@ -339,8 +344,10 @@ class AdminCommands:
     async def show_book(self, args: dict[str, Any]) -> dict[str, Any]:
         name = self._symbol(args.get("symbol"))
         symbol = self.server.settings.symbols[name]
-        depth = int(args.get("depth", 10))
-        snapshot = self.server.broadcaster.snapshot(name, max(1, min(depth, 5000)))
+        depth = args.get("depth", 10)
+        if type(depth) is not int or depth < 1:
+            raise AdminCommandError("bad_depth", "depth is a whole number of levels, at least 1")
+        snapshot = self.server.broadcaster.snapshot(name, min(depth, BOOK_DEPTH_MAX))
 
         def rows(levels) -> list[dict[str, str]]:
             return [

@@ -31,3 +31,20 @@ async def test_account_names_are_short_ascii_words(gateway: GatewayServer, name:
 async def test_an_account_name_of_64_characters_is_taken(gateway: GatewayServer) -> None:
     name = "a" + "b_9" * 21
     assert (await gateway.admin_commands.create_account({"name": name}))["name"] == name
+
+
+async def test_a_symbol_is_named_in_any_case(gateway: GatewayServer) -> None:
+    depth = await gateway.admin_commands.show_book({"symbol": "btcusdt"})
+    assert depth["symbol"] == "BTCUSDT"
+    with pytest.raises(AdminCommandError) as refused:
+        await gateway.admin_commands.show_book({"symbol": "dogeusdt"})
+    assert refused.value.code == "unknown_symbol"
+
+
+@pytest.mark.parametrize("depth", ["abc", 0, -3, 2.5, True])
+async def test_a_depth_that_is_not_a_count_of_levels_is_refused(
+    gateway: GatewayServer, depth: object
+) -> None:
+    with pytest.raises(AdminCommandError) as refused:
+        await gateway.admin_commands.show_book({"symbol": "BTCUSDT", "depth": depth})
+    assert refused.value.code == "bad_depth"
