@@ -21,7 +21,7 @@ from config.settings import ACCOUNT_NAME, ACCOUNT_NAME_RULE, FixSessionSettings
 from gateway.admin_endpoint import AdminCommandError
 from gateway.fix_sessions import accepted_session, fix_session_record
 from ledger.ledger import InsufficientFunds, LedgerError
-from ledger.store import ApiKeyRecord
+from ledger.store import TIME_NS_MAX, ApiKeyRecord
 from ledger.verify import verify_store
 from session.binance.auth import Permission
 from session.fix.auth import hash_password
@@ -415,7 +415,9 @@ class AdminCommands:
         symbol = self._symbol(args["symbol"]) if args.get("symbol") else None
         after = args.get("after")
         if after is not None and not (
-            isinstance(after, list) and len(after) == 2 and all(type(part) is int for part in after)
+            isinstance(after, list)
+            and len(after) == 2
+            and all(type(part) is int and 0 <= part <= TIME_NS_MAX for part in after)
         ):
             raise AdminCommandError("bad_request", "after is [ts_ns, sequence] of the last trade received")
         trades = await self.server.store.trades(
@@ -460,4 +462,5 @@ def _utc_ns(text: Any) -> int:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return (when - EPOCH) // timedelta(microseconds=1) * 1000
+    # Trades are stamped from the epoch to the last time 64-bit nanoseconds hold (about 2262).
+    return min(max((when - EPOCH) // timedelta(microseconds=1) * 1000, 0), TIME_NS_MAX)

@@ -48,3 +48,22 @@ async def test_a_depth_that_is_not_a_count_of_levels_is_refused(
     with pytest.raises(AdminCommandError) as refused:
         await gateway.admin_commands.show_book({"symbol": "BTCUSDT", "depth": depth})
     assert refused.value.code == "bad_depth"
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [("0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"), ("1900-01-01", "2100-01-01T00:00:00+14:00")],
+)
+async def test_a_trade_export_over_any_iso_times_answers(
+    gateway: GatewayServer, since: str, until: str
+) -> None:
+    """Times past what 64-bit nanoseconds hold count as the first or last they hold."""
+    page = await gateway.admin_commands.export_trades({"since": since, "until": until})
+    assert page == {"csv_lines": [], "next": None}
+
+
+async def test_a_trade_export_page_mark_outside_64_bits_is_refused(gateway: GatewayServer) -> None:
+    args = {"since": "2020-01-01", "until": "2030-01-01", "after": [2**70, 1]}
+    with pytest.raises(AdminCommandError) as refused:
+        await gateway.admin_commands.export_trades(args)
+    assert refused.value.code == "bad_request"
