@@ -24,6 +24,7 @@ from ledger.ledger import InsufficientFunds, LedgerError
 from ledger.store import TIME_NS_MAX, ApiKeyRecord
 from ledger.verify import verify_store
 from session.binance.auth import Permission
+from session.binance.signing import KeyType, Verifier
 from session.fix.auth import hash_password
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class AdminCommands:
         symbols = self.server.settings.symbols
         if isinstance(name, str) and name not in symbols and name.upper() in symbols:
             name = name.upper()
-        if name not in symbols:
+        if not isinstance(name, str) or name not in symbols:
             raise AdminCommandError("unknown_symbol", f"unknown symbol {name!r}")
         return name
 
@@ -192,6 +193,8 @@ class AdminCommands:
         permissions = {names[part] for part in wanted} | {Permission.USER_STREAM}
         api_key = secrets.token_urlsafe(48).replace("-", "").replace("_", "")[:64]
         public_key = args.get("ed25519_public_key") or ""
+        if public_key:
+            _check_ed25519_public_key(public_key)
         secret = "" if public_key else base64.b32encode(secrets.token_bytes(40)).decode().rstrip("=")
         record = ApiKeyRecord(
             api_key=api_key,
@@ -450,6 +453,17 @@ class AdminCommands:
             )
         last = trades[-1] if len(trades) == TRADES_PAGE_MAX else None
         return {"csv_lines": lines, "next": None if last is None else [last.ts_ns, last.sequence]}
+
+
+def _check_ed25519_public_key(public_key: Any) -> None:
+    """Refuse what no Ed25519 key can be read from, before it is stored: the gateway reads every stored key
+    at start, and one it cannot read would keep it from starting."""
+    try:
+        Verifier(KeyType.ED25519, public_key_pem=public_key)
+    except (ValueError, TypeError, AttributeError):
+        raise AdminCommandError(
+            "bad_public_key", "the public key is not an Ed25519 public key in PEM"
+        ) from None
 
 
 def _utc_ns(text: Any) -> int:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from config import load_settings_text
 from gateway.admin_endpoint import AdminCommandError
 from gateway.server import GatewayServer
+from tests.e2e.gateway.config import demo_config_text
 
 
 async def test_a_withdrawal_past_the_balance_is_refused_in_the_assets_decimals(
@@ -67,3 +71,33 @@ async def test_a_trade_export_page_mark_outside_64_bits_is_refused(gateway: Gate
     with pytest.raises(AdminCommandError) as refused:
         await gateway.admin_commands.export_trades(args)
     assert refused.value.code == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "public_key", ["999999", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", 7]
+)
+async def test_an_api_key_with_a_bad_public_key_is_refused_and_not_stored(
+    tmp_path: Path, public_key: object
+) -> None:
+    """It was stored before it was read, and the gateway then refused to start on that store."""
+    settings = load_settings_text(demo_config_text(tmp_path))
+    server = GatewayServer(settings)
+    await server.start()
+    try:
+        with pytest.raises(AdminCommandError) as refused:
+            await server.admin_commands.create_api_key({"account": "alice", "ed25519_public_key": public_key})
+        assert refused.value.code == "bad_public_key"
+        assert await server.store.api_keys() == []
+    finally:
+        await server.stop()
+    again = GatewayServer(settings)
+    await again.start()
+    await again.stop()
+
+
+@pytest.mark.parametrize("symbol", [["BTCUSDT"], {"a": 1}, 5])
+async def test_a_symbol_that_is_not_text_is_unknown(gateway: GatewayServer, symbol: object) -> None:
+    for command in (gateway.admin_commands.show_book, gateway.admin_commands.halt):
+        with pytest.raises(AdminCommandError) as refused:
+            await command({"symbol": symbol})
+        assert refused.value.code == "unknown_symbol"
