@@ -7,6 +7,7 @@ out, lets the books drain, commits what is left with a checkpoint and closes the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import ssl
 import sys
@@ -46,6 +47,8 @@ log = structlog.get_logger("gateway.server")
 BOOK_BATCH_MAX = 256
 DRAIN_TIMEOUT_S = 10.0
 MINUTE_NS = 60 * 10**9
+EXIT_COMMIT_FAILED = 1
+EXIT_START_FAILED = 3  # 2 is a configuration error (gateway.cli)
 HOUR_MS = 3_600_000
 
 
@@ -301,6 +304,26 @@ class GatewayServer:
 
     # Stop -------------------------------------------------------------------------------------------
 
+    async def abort(self) -> None:
+        """Close whatever is open, committing nothing more: after a start that failed part way or a
+        commit that failed. An open store's connection threads would keep the process from exiting."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for name in ("fix", "admin", "streams"):
+            part = getattr(self, name, None)
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await part.close()
+        for name in ("ws_server", "http"):
+            listener = getattr(self, name, None)
+            if listener is not None:
+                listener.close()
+        store = getattr(self, "store", None)
+        if store is not None:
+            with contextlib.suppress(Exception):
+                await store.close()
+
     async def stop(self) -> None:
         """Graceful shutdown: stop accepting, log FIX sessions out, drain the books, commit, close."""
         log.info("gateway stopping")
@@ -327,10 +350,17 @@ class GatewayServer:
 
 
 async def serve(settings: Settings) -> int:
-    """Run until SIGTERM or SIGINT (exit 0) or a fatal commit failure (exit 1)."""
+    """Run until SIGTERM or SIGINT (exit 0) or a fatal commit failure (exit 1); exit 3 if it cannot
+    start (a port in use, a store it cannot read), having closed what it opened."""
     configure_logging(settings.server.log_format, settings.server.log_level)
     server = GatewayServer(settings)
-    await server.start()
+    try:
+        await server.start()
+    except Exception as error:
+        log.critical("gateway failed to start", error=repr(error))
+        print(f"gateway: could not start: {error}", file=sys.stderr, flush=True)
+        await server.abort()
+        return EXIT_START_FAILED
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -343,7 +373,8 @@ async def serve(settings: Settings) -> int:
     fatal_waiter.cancel()
     if server.fatal.is_set():
         log.critical("stopping after a failed commit", error=repr(server.fatal_error))
-        return 1
+        await server.abort()
+        return EXIT_COMMIT_FAILED
     await server.stop()
     return 0
 
