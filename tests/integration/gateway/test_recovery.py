@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -230,3 +232,18 @@ async def test_closed_orders_are_retained_across_a_restart(config_text: str) -> 
         assert exchange.find_order(account_id, order_id=placed[2]) is not None
     finally:
         await server.stop()
+
+
+async def test_abort_after_a_failed_commit_leaves_no_store_thread_behind(tmp_path: Path) -> None:
+    """``serve`` aborts after a failed commit and after a failed start: a store thread left running (not
+    a daemon) would keep the process from exiting."""
+    before = set(threading.enumerate())
+    server = GatewayServer(load_settings_text(demo_config_text(tmp_path)))
+    await server.start()
+    assert set(threading.enumerate()) - before
+    server._on_fatal(RuntimeError("the disk is gone"))
+    await server.abort()
+    deadline = time.monotonic() + 5
+    while set(threading.enumerate()) - before and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    assert not {thread for thread in set(threading.enumerate()) - before if not thread.daemon}
