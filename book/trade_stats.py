@@ -141,10 +141,10 @@ class DerivedKlines:
         self._counted_until_ms = 0  # minutes before this are in the seed already
 
     def seed(self, before: Candle | None, until_ms: int) -> None:
-        """Start the open candle with ``before``, its trades up to ``until_ms`` (a minute boundary; None
-        if it had none); a minute before ``until_ms`` closed later is not counted (again)."""
-        if before is not None:
-            self._fold = replace(before, start_ms=self.clock.open_at(before.start_ms))
+        """Start the open candle with ``before`` (taken, not copied), its trades from its open to
+        ``until_ms`` (a minute boundary; None if it had none); a minute before ``until_ms`` closed later
+        is not counted (again)."""
+        self._fold = before
         self._counted_until_ms = until_ms
 
     def minute_closed(self, minute: Candle, now_ms: int) -> list[Candle]:
