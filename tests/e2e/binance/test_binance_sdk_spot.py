@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from config import load_settings_text
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
+from tests.rate_windows import wait_for_fresh_window
 
 
 @pytest.mark.timeout(120)
@@ -53,6 +54,7 @@ async def test_binance_sdk_spot_trades_with_an_ed25519_session(tmp_path: Path) -
         subscription = await connection.user_data_stream_subscribe()
         subscription.stream.on("message", events.append)
 
+        await wait_for_fresh_window(seconds_left_s=6.0)
         placed = await connection.order_place(
             symbol="BTCUSDT", side="BUY", type="LIMIT", time_in_force="GTC", price=30000.0, quantity=0.01
         )

@@ -14,6 +14,7 @@ from binance.websocket.spot.websocket_api import SpotWebsocketAPIClient
 from config import load_settings_text
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
+from tests.rate_windows import wait_for_fresh_window
 
 
 class Inbox:
@@ -64,6 +65,7 @@ async def test_binance_connector_places_queries_and_cancels(tmp_path: Path) -> N
         assert filters["PRICE_FILTER"]["tickSize"] == "0.01000000"
         assert filters["LOT_SIZE"]["stepSize"] == "0.00001000"
 
+        await wait_for_fresh_window()
         client.new_order(
             id="place-1",
             symbol="BTCUSDT",
