@@ -1,5 +1,6 @@
-"""Rate limits count in epoch-aligned windows, as Binance's do (orders per 10 s, request weight per minute):
-a test that compares counts across requests must send them where the window will not roll over between."""
+"""Rate limits and candles count in epoch-aligned windows, as Binance's do (orders per 10 s, request weight
+per minute, 1m klines): a test that compares counts across requests must send them where the window will not
+roll over between."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import time
 
 ORDERS_WINDOW_S = 10.0
-WEIGHT_WINDOW_S = 60.0
+MINUTE_S = 60.0
 
 
 async def wait_for_fresh_window(span_s: float = ORDERS_WINDOW_S, seconds_left_s: float = 5.0) -> None:

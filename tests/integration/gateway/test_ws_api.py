@@ -22,7 +22,7 @@ from session.binance.rate_limits import RateLimit
 from session.binance.signing import hmac_signature, signature_payload
 from tests.e2e.gateway.config import demo_config_text
 from tests.integration.gateway.test_ws_streams import COIN, restarted_after_two_trades, trade_once
-from tests.rate_windows import WEIGHT_WINDOW_S, wait_for_fresh_window
+from tests.rate_windows import MINUTE_S, wait_for_fresh_window
 
 RESTING_BUY = {
     "symbol": "BTCUSDT",
@@ -872,7 +872,7 @@ async def test_my_filters_are_the_symbols_filters_for_a_signed_request(gateway: 
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(WEIGHT_WINDOW_S, seconds_left_s=10.0)
+        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         described = await client.call("exchangeInfo", {"symbol": "BTCUSDT"})
         info = described["result"]
         answer = await client.call("myFilters", hmac_signed(key, symbol="BTCUSDT"))
@@ -1130,7 +1130,7 @@ async def test_trading_requests_weigh_nothing_when_they_succeed(gateway: Gateway
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(WEIGHT_WINDOW_S, seconds_left_s=10.0)
+        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         count = weight_count(await client.call("time"))
         cancel = {"symbol": "BTCUSDT", "origClientOrderId": "w"}
         replace = {**RESTING_BUY, "cancelReplaceMode": "STOP_ON_FAILURE", "cancelOrigClientOrderId": "w"}
@@ -1224,7 +1224,7 @@ async def test_order_test_checks_an_order_without_placing_it(gateway: GatewaySer
     reader = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(WEIGHT_WINDOW_S, seconds_left_s=10.0)
+        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         tested = await client.call("order.test", hmac_signed(key, **RESTING_BUY))
         assert (tested["status"], tested["result"]) == (200, {}), tested
         count = weight_count(tested)
@@ -1259,7 +1259,7 @@ async def test_account_commission_and_unfilled_order_count(gateway: GatewayServe
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(WEIGHT_WINDOW_S, seconds_left_s=10.0)
+        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         count = weight_count(await client.call("time"))
         commission = await client.call("account.commission", hmac_signed(key, symbol="BTCUSDT"))
         assert weight_count(commission) == count + 20
@@ -1329,7 +1329,7 @@ async def test_all_orders_and_my_trades_show_an_accounts_history(gateway: Gatewa
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
     async with connect(url) as alice_socket, connect(url) as bob_socket:
         sellers, buyers = Client(alice_socket), Client(bob_socket)
-        await wait_for_fresh_window(WEIGHT_WINDOW_S, seconds_left_s=10.0)
+        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         sell = {**RESTING_BUY, "side": "SELL", "quantity": "0.02"}
         resting = (await sellers.call("order.place", hmac_signed(alice, **sell)))["result"]
         canceled = (await sellers.call("order.place", hmac_signed(alice, **{**RESTING_BUY, "price": "900"})))[

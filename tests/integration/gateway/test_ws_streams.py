@@ -18,6 +18,7 @@ from config import load_settings_text
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
 from tests.integration.gateway.test_ws_depth_stream import limit
+from tests.rate_windows import MINUTE_S, wait_for_fresh_window
 
 COIN = 10**8
 
@@ -246,8 +247,7 @@ async def test_24h_ticker_and_klines_follow_the_trades(gateway: GatewayServer) -
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream?streams=btcusdt@ticker/btcusdt@kline_1m"
     async with connect(url) as websocket:
         await asyncio.sleep(0.2)
-        if time.time() % 60 > 52:  # both trades and the kline checked in one 1m candle
-            await asyncio.sleep(9)
+        await wait_for_fresh_window(MINUTE_S, seconds_left_s=8.0)  # both trades and the check in one candle
         await trade_once(gateway)
         await trade_once(gateway)
         seen = await frames_until(
@@ -415,8 +415,7 @@ async def test_a_shutdown_tells_every_connection_server_shutdown_first(tmp_path:
 
 
 async def test_24h_ticker_and_klines_survive_a_restart(tmp_path: Path) -> None:
-    if time.time() % 60 > 48:  # trades, restart and the check in one 1m candle
-        await asyncio.sleep(13)
+    await wait_for_fresh_window(MINUTE_S, seconds_left_s=12.0)  # trades, restart and the check in one candle
     async with restarted_after_two_trades(tmp_path) as second:
         url = f"ws://127.0.0.1:{second.ports.websocket}/stream?streams=btcusdt@ticker/btcusdt@kline_1m"
         async with connect(url) as websocket:
