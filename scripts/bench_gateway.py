@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import random
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -331,6 +332,7 @@ async def run(arguments: argparse.Namespace) -> None:
     finally:
         server.terminate()
         await server.wait()
+        shutil.rmtree(directory, ignore_errors=True)  # its store: tens of MB a run
         if arguments.backend == "postgres":
             connection = await asyncpg.connect(POSTGRES_DSN)
             await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

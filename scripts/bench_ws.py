@@ -20,6 +20,7 @@ import base64
 import json
 import random
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -318,6 +319,7 @@ async def run(arguments: argparse.Namespace) -> None:
     finally:
         server.terminate()
         await server.wait()
+        shutil.rmtree(directory, ignore_errors=True)  # its store: tens of MB a run
 
 
 def main() -> None:
