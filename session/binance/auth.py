@@ -27,13 +27,12 @@ from session.binance.errors import (
     bad_parameter,
     invalid_parameter,
 )
+from session.binance.requests import MICROSECOND_TIMESTAMP_MIN
 from session.binance.signing import KeyType, Verifier, signature_payload
 
 RECV_WINDOW_DEFAULT_MS = 5000
 RECV_WINDOW_MAX_MS = 60000
 TIMESTAMP_AHEAD_MAX_MS = 1000
-MICROSECOND_TIMESTAMP_DIGITS = 16
-MICROSECOND_TIMESTAMP_MIN = 10 ** (MICROSECOND_TIMESTAMP_DIGITS - 1)  # the least 16-digit number
 _RECV_WINDOW_DEFAULT = float(RECV_WINDOW_DEFAULT_MS)
 API_KEY_LENGTH_MAX = 128
 REPLAYED_SIGNATURE = ApiError(400, -1022, "Signature for this request was already used.")

@@ -43,6 +43,8 @@ RETURN_RATE_LIMITS = "returnRateLimits"
 # Times are kept as 64-bit counts of nanoseconds, which reach the year 2262: a later time in milliseconds
 # selects what this one does (and a nanosecond window from it still fits).
 TIME_MS_MAX = LONG_MAX // 1_000_000 - 1
+# Binance takes a time in milliseconds or microseconds: one of 16 digits or more is in microseconds.
+MICROSECOND_TIMESTAMP_MIN = 10**15
 _CLIENT_ORDER_ID = re.compile(r"^[a-zA-Z0-9-_]{1,36}$")
 
 
@@ -149,9 +151,12 @@ class Params:
         return value
 
     def time_ms(self, name: str) -> int | None:
-        """A time in milliseconds since the epoch; any later than ``TIME_MS_MAX`` counts as that one."""
+        """A time in milliseconds since the epoch, sent in milliseconds or microseconds; any later than
+        ``TIME_MS_MAX`` counts as that one."""
         value = self.integer(name)
-        return None if value is None else min(value, TIME_MS_MAX)
+        if value is None:
+            return None
+        return min(value // 1000 if value >= MICROSECOND_TIMESTAMP_MIN else value, TIME_MS_MAX)
 
     def decimal_minor(self, name: str, scale: int, *, required: bool = False) -> int | None:
         """A positive decimal in minor units of ``scale``; finer than the scale is -1111."""

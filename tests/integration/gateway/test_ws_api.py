@@ -1389,6 +1389,9 @@ async def test_all_orders_and_my_trades_show_an_accounts_history(gateway: Gatewa
         now_ms = int(time.time() * 1000)
         window = hmac_signed(alice, symbol="BTCUSDT", startTime=now_ms - 60_000, endTime=now_ms + 1000)
         assert len((await sellers.call("myTrades", window))["result"]) == 1
+        in_us = {"startTime": (now_ms - 60_000) * 1000, "endTime": (now_ms + 1000) * 1000 + 999}
+        in_us_answer = await sellers.call("myTrades", hmac_signed(alice, symbol="BTCUSDT", **in_us))
+        assert len(in_us_answer["result"]) == 1, in_us_answer
         assert (await buyers.call("allOrders", hmac_signed(bob, symbol="BTCUSDT", endTime=now_ms + 1000)))[
             "result"
         ][0]["orderId"] == bought["orderId"]

@@ -141,3 +141,11 @@ def test_a_time_past_what_64_bit_nanoseconds_reach_counts_as_the_last_they_do() 
     params = Params({"startTime": 2**63 - 1, "endTime": "1700000000000"})
     assert (params.time_ms("startTime"), params.time_ms("endTime")) == (TIME_MS_MAX, 1_700_000_000_000)
     assert (TIME_MS_MAX + 1) * 1_000_000 <= 2**63 - 1  # a window's end in nanoseconds still fits
+
+
+def test_a_time_of_16_digits_or_more_is_in_microseconds() -> None:
+    """Binance: startTime and endTime "can be passed in milliseconds or microseconds", as timestamp; a
+    time in microseconds was read as milliseconds, centuries ahead, and every history query was empty."""
+    params = Params({"startTime": 1_700_000_000_123_456, "endTime": "1700000000999999"})
+    assert (params.time_ms("startTime"), params.time_ms("endTime")) == (1_700_000_000_123, 1_700_000_000_999)
+    assert Params({"startTime": 999_999_999_999_999}).time_ms("startTime") == TIME_MS_MAX  # 15 digits: ms
