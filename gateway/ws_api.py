@@ -682,7 +682,8 @@ class WsApi:
         listed = params.raw("symbols")
         permissions = params.raw("permissions")
         status = params.raw("symbolStatus")
-        params.finish("showPermissionSets")
+        show_permission_sets = params.boolean("showPermissionSets") is not False
+        params.finish()
         if sum(value is not None for value in (wanted, listed, permissions)) > 1 or (
             status is not None and (wanted or listed is not None)
         ):
@@ -707,12 +708,21 @@ class WsApi:
             infos = [info for info in infos if any(asked & set(any_of) for any_of in info["permissionSets"])]
         if status is not None:
             infos = [info for info in infos if info["status"] == status]
+        if not show_permission_sets:
+            for info in infos:
+                info["permissionSets"] = []
         return exchange_info(infos, [self.weight_limit, self.orders_limit], int(time.time() * 1000))
 
     async def _depth(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         symbol = self._symbol(params)
         limit = params.integer("limit", minimum=1) or 100
+        status = params.raw("symbolStatus")
         params.finish()
+        if status is not None:
+            if status not in SYMBOL_STATUSES:
+                raise ApiFailure(INVALID_SYMBOL_STATUS)
+            if trading_status(self.exchange.books[symbol.name].book.halted) != status:
+                raise ApiFailure(SYMBOL_STATUS_MISMATCH)
         snapshot = self.broadcaster.snapshot(symbol.name, min(limit, 5000))
         return depth(symbol, snapshot.last_update_id, snapshot.bids, snapshot.asks)
 

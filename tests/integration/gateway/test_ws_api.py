@@ -1083,6 +1083,29 @@ async def test_exchange_info_takes_one_selection_and_filters_by_symbol_status(ga
         ):
             answer = await client.call("exchangeInfo", params)
             assert (answer["status"], answer["error"]["code"]) == (400, code), (params, answer)
+        without_sets = await client.call("exchangeInfo", {"symbol": "BTCUSDT", "showPermissionSets": False})
+        assert without_sets["result"]["symbols"][0]["permissionSets"] == [], without_sets
+        assert await names({"symbol": "BTCUSDT", "showPermissionSets": "true"}) == ["BTCUSDT"]
+        bad = await client.call("exchangeInfo", {"showPermissionSets": "maybe"})
+        assert bad["error"]["code"] == -1130, bad
+
+
+async def test_depth_takes_a_symbol_status_the_symbol_must_have(gateway: GatewayServer) -> None:
+    """Binance's depth takes symbolStatus (-1220 when the symbol's differs); it was an unknown parameter."""
+    await gateway.admin_commands.halt({"symbol": "ETHBTC"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        trading = await client.call("depth", {"symbol": "BTCUSDT", "symbolStatus": "TRADING"})
+        assert (trading["status"], trading["result"]["bids"]) == (200, []), trading
+        halted = await client.call("depth", {"symbol": "ETHBTC", "symbolStatus": "HALT"})
+        assert halted["status"] == 200, halted
+        for params, code in (
+            ({"symbol": "ETHBTC", "symbolStatus": "TRADING"}, -1220),
+            ({"symbol": "BTCUSDT", "symbolStatus": "BREAK"}, -1220),
+            ({"symbol": "BTCUSDT", "symbolStatus": "OPEN"}, -1122),
+        ):
+            answer = await client.call("depth", params)
+            assert (answer["status"], answer["error"]["code"]) == (400, code), (params, answer)
 
 
 async def test_an_api_connection_ends_at_its_lifetime(gateway: GatewayServer) -> None:
