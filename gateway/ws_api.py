@@ -211,8 +211,11 @@ def _my_trades_weight(params: Mapping[str, Any]) -> int:
     return 5 if params.get("orderId") not in (None, "") else 20
 
 
-def _prevented_matches_weight(params: Mapping[str, Any]) -> int:
-    return 20 if params.get("preventedMatchId") in (None, "") else 2
+def _prevented_matches_weight(params: Mapping[str, Any], symbols: Mapping[str, Any]) -> int:
+    """Binance's: 2 by preventedMatchId or for a symbol that is not one, else 20 (by orderId)."""
+    symbol = params.get("symbol")
+    by_order_id = params.get("preventedMatchId") in (None, "")
+    return 20 if by_order_id and isinstance(symbol, str) and symbol in symbols else 2
 
 
 def _order_test_weight(params: Mapping[str, Any]) -> int:
@@ -425,7 +428,9 @@ class WsApi:
             "myTrades": _Method(self._my_trades, _my_trades_weight, permission=Permission.USER_DATA),
             "myFilters": _Method(self._my_filters, 40, permission=Permission.USER_DATA),
             "myPreventedMatches": _Method(
-                self._my_prevented_matches, _prevented_matches_weight, permission=Permission.USER_DATA
+                self._my_prevented_matches,
+                lambda params: _prevented_matches_weight(params, self.symbols),
+                permission=Permission.USER_DATA,
             ),
             "account.status": _Method(self._account_status, 20, permission=Permission.USER_DATA),
             "account.commission": _Method(self._account_commission, 20, permission=Permission.USER_DATA),

@@ -9,6 +9,7 @@ import pytest
 from config import load_settings_text
 from gateway.server import GatewayServer
 from tests.e2e.gateway.config import demo_config_text
+from tests.rate_windows import MINUTE_S, wait_for_fresh_window
 
 
 @pytest.fixture
@@ -17,3 +18,10 @@ async def gateway(tmp_path: Path):
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def fresh_weight_window() -> None:
+    """For a test that compares request weights across requests: it starts where the minute's window
+    has time to run (the gateway's start included)."""
+    await wait_for_fresh_window(MINUTE_S, seconds_left_s=8.0)

@@ -22,7 +22,7 @@ from session.binance.rate_limits import RateLimit
 from session.binance.signing import hmac_signature, signature_payload
 from tests.e2e.gateway.config import demo_config_text
 from tests.integration.gateway.test_ws_streams import COIN, restarted_after_two_trades, trade_once
-from tests.rate_windows import MINUTE_S, wait_for_fresh_window
+from tests.rate_windows import wait_for_fresh_window
 
 RESTING_BUY = {
     "symbol": "BTCUSDT",
@@ -225,6 +225,7 @@ async def test_recent_trades_and_ticker_price(gateway: GatewayServer) -> None:
         ]
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_ticker_book_shows_the_best_bid_and_ask_and_takes_binances_selection(
     gateway: GatewayServer,
 ) -> None:
@@ -266,6 +267,7 @@ async def test_ticker_book_shows_the_best_bid_and_ask_and_takes_binances_selecti
             assert (answer["status"], answer["error"]["code"]) == (400, code), params
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_ticker_24hr_and_average_price(gateway: GatewayServer) -> None:
     await trade_once(gateway)  # 0.05 BTC at 50,000, 0.05 left offered
     (trade,) = gateway.broadcaster.recent_trades("BTCUSDT", 1)
@@ -324,6 +326,7 @@ async def test_recent_trades_and_last_price_survive_a_restart(tmp_path: Path) ->
         assert average["price"] == "50000.00000000"
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_historical_trades_are_read_from_the_store_by_trade_id(tmp_path: Path) -> None:
     async with (
         restarted_after_two_trades(tmp_path) as second,
@@ -813,6 +816,7 @@ async def test_an_address_that_keeps_going_past_429s_is_banned_with_418_until_a_
         assert json.loads(await stream.recv())["result"] == ["btcusdt@trade"]
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_request_weight_is_shared_by_an_addresses_connections_and_a_429_says_when_to_retry(
     gateway: GatewayServer,
 ) -> None:
@@ -868,11 +872,11 @@ async def test_account_status_shows_balances_and_can_omit_zero_ones(gateway: Gat
         assert bad["error"]["code"] == -1130
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_my_filters_are_the_symbols_filters_for_a_signed_request(gateway: GatewayServer) -> None:
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         described = await client.call("exchangeInfo", {"symbol": "BTCUSDT"})
         info = described["result"]
         answer = await client.call("myFilters", hmac_signed(key, symbol="BTCUSDT"))
@@ -994,6 +998,7 @@ async def test_a_refused_placement_is_no_user_data_event_unless_a_cancel_replace
         assert rejected["r"] == "INSUFFICIENT_BALANCES"
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_depth_and_ticker_price_weigh_what_they_ask_for(gateway: GatewayServer) -> None:
     """Binance weighs depth by its limit (5, 25, 50, 250) and ticker.price by one symbol (2) or more (4)."""
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
@@ -1146,6 +1151,7 @@ def orders_count(answer: dict) -> int | None:
     )
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_trading_requests_weigh_nothing_when_they_succeed(gateway: GatewayServer) -> None:
     """CHANGELOG 2026-03-27: order.place, order.cancel, order.cancelReplace and openOrders.cancelAll weigh 0
     when successful, their documented weight (1) when not; openOrders.status weighs 6, or 80 without a
@@ -1153,7 +1159,6 @@ async def test_trading_requests_weigh_nothing_when_they_succeed(gateway: Gateway
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         count = weight_count(await client.call("time"))
         cancel = {"symbol": "BTCUSDT", "origClientOrderId": "w"}
         replace = {**RESTING_BUY, "cancelReplaceMode": "STOP_ON_FAILURE", "cancelOrigClientOrderId": "w"}
@@ -1240,6 +1245,7 @@ async def test_cancel_replace_past_the_order_limit_still_cancels_with_cancel_onl
     assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_order_test_checks_an_order_without_placing_it(gateway: GatewayServer) -> None:
     """order.test validates parameters, filters and signature, places nothing and counts no order; with
     computeCommissionRates it weighs 20 and gives the order's commission rates."""
@@ -1247,7 +1253,6 @@ async def test_order_test_checks_an_order_without_placing_it(gateway: GatewaySer
     reader = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         tested = await client.call("order.test", hmac_signed(key, **RESTING_BUY))
         assert (tested["status"], tested["result"]) == (200, {}), tested
         count = weight_count(tested)
@@ -1278,11 +1283,11 @@ async def test_order_test_checks_an_order_without_placing_it(gateway: GatewaySer
     assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_account_commission_and_unfilled_order_count(gateway: GatewayServer) -> None:
     key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
         client = Client(websocket)
-        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         count = weight_count(await client.call("time"))
         commission = await client.call("account.commission", hmac_signed(key, symbol="BTCUSDT"))
         assert weight_count(commission) == count + 20
@@ -1346,13 +1351,13 @@ async def test_strategy_id_and_type_are_accepted_and_echoed(gateway: GatewayServ
     assert len(gateway.exchange.open_orders(gateway.accounts["alice"])) == 1
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_all_orders_and_my_trades_show_an_accounts_history(gateway: GatewayServer) -> None:
     alice = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
     bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
     url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
     async with connect(url) as alice_socket, connect(url) as bob_socket:
         sellers, buyers = Client(alice_socket), Client(bob_socket)
-        await wait_for_fresh_window(MINUTE_S, seconds_left_s=10.0)
         sell = {**RESTING_BUY, "side": "SELL", "quantity": "0.02"}
         resting = (await sellers.call("order.place", hmac_signed(alice, **sell)))["result"]
         canceled = (await sellers.call("order.place", hmac_signed(alice, **{**RESTING_BUY, "price": "900"})))[

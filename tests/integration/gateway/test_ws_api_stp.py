@@ -7,6 +7,7 @@ TRADE_PREVENTION and status EXPIRED_IN_MATCH, and order.status shows its prevent
 
 from __future__ import annotations
 
+import pytest
 from websockets.asyncio.client import connect
 
 from gateway.server import GatewayServer
@@ -201,6 +202,7 @@ async def test_self_trades_are_prevented_and_reported_as_binance_does(gateway: G
     assert gateway.ledger.verify() == []
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_my_prevented_matches_lists_them_by_id_or_by_order(gateway: GatewayServer) -> None:
     private_key, key = await ed25519_key(gateway)
     bob = await gateway.admin_commands.create_api_key({"account": "bob", "permissions": "read"})
@@ -241,6 +243,14 @@ async def test_my_prevented_matches_lists_them_by_id_or_by_order(gateway: Gatewa
         assert by_id["rateLimits"][0]["count"] - by_maker["rateLimits"][0]["count"] == 20 + 2
         later = await prevented(orderId=maker["orderId"], fromPreventedMatchId=1, limit=5)
         assert later["result"] == [second]
+        unknown = await prevented(symbol="NOPE", orderId=maker["orderId"])
+        assert unknown["error"]["code"] == -1121, unknown
+        assert unknown["rateLimits"][0]["count"] - later["rateLimits"][0]["count"] == 2  # Binance: 2
+        listed = await prevented(symbol=["BTCUSDT"], orderId=maker["orderId"])
+        assert (listed["status"], listed["rateLimits"][0]["count"] - unknown["rateLimits"][0]["count"]) == (
+            400,
+            2,
+        ), listed
         for params in (
             {},
             {"orderId": maker["orderId"], "preventedMatchId": 0},

@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 
 from book.types import Side
@@ -47,6 +48,7 @@ async def trade_two_hours_ago(server: GatewayServer) -> int:
     return hour
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_klines_come_from_the_committed_trades_with_empty_ones_between(gateway: GatewayServer) -> None:
     hour = await trade_two_hours_ago(gateway)
     ten, eleven, twelve = (hour + minute * MINUTE_MS for minute in (10, 11, 12))
@@ -119,6 +121,7 @@ async def test_bad_kline_requests_get_binances_errors(gateway: GatewayServer) ->
             assert (answer["status"], answer["error"]["code"]) == (400, code), params
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_the_trading_day_ticker_sums_the_day_in_the_time_zone_asked(gateway: GatewayServer) -> None:
     now_ms = time.time_ns() // 1_000_000
     await place(gateway, "bob", Side.SELL, 50_000, COIN // 10, now_ms)
@@ -155,6 +158,7 @@ async def test_the_trading_day_ticker_sums_the_day_in_the_time_zone_asked(gatewa
             assert (await client.call("ticker.tradingDay", params))["error"]["code"] == code, params
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_the_rolling_window_ticker_starts_on_the_minute_of_its_window(gateway: GatewayServer) -> None:
     now_ms = time.time_ns() // 1_000_000
     await place(gateway, "bob", Side.SELL, 50_000, COIN // 10, now_ms - 90 * MINUTE_MS)
@@ -194,6 +198,7 @@ async def test_the_rolling_window_ticker_starts_on_the_minute_of_its_window(gate
             assert (await client.call("ticker", params))["error"]["code"] == code, params
 
 
+@pytest.mark.usefixtures("fresh_weight_window")
 async def test_aggregate_trades_are_runs_of_one_taker_order_at_one_price(gateway: GatewayServer) -> None:
     now_ms = time.time_ns() // 1_000_000
     placed, swept, later = now_ms - 3_000, now_ms - 2_000, now_ms - 1_000
