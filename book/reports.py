@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from book.types import (
+    ExpireReason,
     MatchPrevented,
     OrderStatus,
     OrderType,
@@ -76,6 +77,19 @@ class OrderReport:
     reject_reason: RejectReason | None = None
     prevented_match: MatchPrevented | None = None
     prevented_minor: int = 0
+
+
+def expire_reason(report: OrderReport) -> ExpireReason | None:
+    """Why an EXPIRED order expired, by the book's rules (``OrderBook._submit``), so that a stored order
+    says it as the live one did: a FOK order (limit or market) it could not fill at once, the rest of a
+    market order once the book ran out, the rest of a limit IOC order. None for any other status."""
+    if report.status is not OrderStatus.EXPIRED:
+        return None
+    if report.time_in_force is TimeInForce.FOK:
+        return ExpireReason.FOK_UNFILLABLE
+    if report.order_type is OrderType.MARKET:
+        return ExpireReason.MARKET_NO_LIQUIDITY
+    return ExpireReason.IOC_UNFILLED
 
 
 class OrderAmendment(NamedTuple):

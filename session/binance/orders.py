@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from book.reports import ExecutionKind, OrderAmendment, OrderReport, PreventedMatchRecord
+from book.reports import ExecutionKind, OrderAmendment, OrderReport, PreventedMatchRecord, expire_reason
 from book.types import (
+    ExpireReason,
     MatchPrevented,
     OrderStatus,
     OrderType,
@@ -198,6 +199,22 @@ def _time_in_force(report: OrderReport) -> str:
     return "GTC" if report.order_type is OrderType.MARKET else report.time_in_force.value
 
 
+# Binance's expiry reasons (enums.md) of the ways the book expires an order (STP has a status of its own).
+EXPIRY_REASONS = MappingProxyType(
+    {
+        ExpireReason.IOC_UNFILLED: "UNFILLED_IOC_QUANTITY_EXPIRED",
+        ExpireReason.FOK_UNFILLABLE: "UNFILLED_FOK_ORDER_EXPIRED",
+        ExpireReason.MARKET_NO_LIQUIDITY: "INSUFFICIENT_LIQUIDITY",
+    }
+)
+
+
+def expiry_reason(report: OrderReport) -> str | None:
+    """Binance's ``expiryReason`` of an EXPIRED order, else None."""
+    reason = expire_reason(report)
+    return None if reason is None else EXPIRY_REASONS[reason]
+
+
 def order_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
     """The RESULT shape of an order (also ``order.status`` and ``openOrders.status`` entries); an order
     self-trade prevention expired also has its ``preventedMatchId`` and ``preventedQuantity``."""
@@ -222,6 +239,8 @@ def order_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
     if report.prevented_match is not None:
         fields["preventedMatchId"] = report.prevented_match.prevented_match_id
         fields["preventedQuantity"] = format_minor(report.prevented_minor, base)
+    if report.status is OrderStatus.EXPIRED:
+        fields["expiryReason"] = expiry_reason(report)
     return fields
 
 
@@ -435,6 +454,8 @@ def execution_report(
         event["W"] = _ms(report.created_ns)
     if report.execution is ExecutionKind.TRADE_PREVENTION:
         event.update(_prevention_fields(report, symbol))
+    if report.status is OrderStatus.EXPIRED:
+        event["eR"] = expiry_reason(report)
     return event
 
 

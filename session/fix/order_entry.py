@@ -32,6 +32,7 @@ from config.money import (
     parse_decimal_minor,
 )
 from config.settings import SymbolSettings
+from session.binance.orders import expiry_reason
 from session.fix.dialect import FixDialect
 from session.fix.session import utc_second
 
@@ -48,6 +49,8 @@ ADDED_LIQUIDITY, REMOVED_LIQUIDITY = "1", "2"  # LastLiquidityInd (851)
 ORDER_TYPES = {"1": OrderType.MARKET, "2": OrderType.LIMIT}
 TIME_IN_FORCES = {"1": TimeInForce.GTC, "3": TimeInForce.IOC, "4": TimeInForce.FOK}
 TIME_IN_FORCE_CODES = {value: key for key, value in TIME_IN_FORCES.items()}
+# Binance's FIX dialect: ExpiryReason (25056) on the report of an order that expired, in its API's words.
+EXPIRY_REASON_TAG = 25056
 # Binance's FIX dialect tag 25001 SelfTradePreventionMode.
 STP_MODES = {
     "1": SelfTradePrevention.NONE,
@@ -322,6 +325,8 @@ def execution_report_fields(
         text = text or reason_text
     if text:
         fields.append((58, text))
+    if dialect is FixDialect.BINANCE and report.status is OrderStatus.EXPIRED:
+        fields.append((EXPIRY_REASON_TAG, expiry_reason(report)))
     return fields
 
 

@@ -1435,3 +1435,19 @@ async def test_all_orders_and_my_trades_show_an_accounts_history(gateway: Gatewa
         assert (await sellers.call("allOrders", hmac_signed(alice)))["error"]["code"] == -1102
         unknown = await sellers.call("allOrders", hmac_signed(alice, symbol="DOGEUSDT"))
         assert unknown["error"]["code"] == -1121
+
+
+async def test_an_expired_order_says_why_when_placed_and_when_asked(gateway: GatewayServer) -> None:
+    """expiryReason in a RESULT or FULL answer and in order.status: an IOC order on an empty book."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        ioc = {**RESTING_BUY, "timeInForce": "IOC", "newOrderRespType": "FULL"}
+        placed = (await client.call("order.place", hmac_signed(key, **ioc)))["result"]
+        assert (placed["status"], placed["expiryReason"]) == ("EXPIRED", "UNFILLED_IOC_QUANTITY_EXPIRED")
+        status = await client.call(
+            "order.status", hmac_signed(key, symbol="BTCUSDT", orderId=placed["orderId"])
+        )
+        assert status["result"]["expiryReason"] == "UNFILLED_IOC_QUANTITY_EXPIRED", status
+        resting = (await client.call("order.place", hmac_signed(key, **RESTING_BUY)))["result"]
+        assert "expiryReason" not in resting

@@ -435,3 +435,33 @@ def test_the_order_stp_expired_gets_a_trade_prevention_execution_report() -> Non
     taker = expired_by(taker_side, stp_report(5, Side.SELL, 1, 3), 3 * UNIT)
     event = execution_report(taker, BTCUSDT, event_ns=1, execution_id=8)
     assert (event["v"], event["A"], event["B"], event["U"]) == (4, "3.00000000", "3.00000000", 2)
+
+
+@pytest.mark.parametrize(
+    ("order_type", "time_in_force", "reason"),
+    [
+        (OrderType.LIMIT, TimeInForce.IOC, "UNFILLED_IOC_QUANTITY_EXPIRED"),
+        (OrderType.LIMIT, TimeInForce.FOK, "UNFILLED_FOK_ORDER_EXPIRED"),
+        (OrderType.MARKET, TimeInForce.IOC, "INSUFFICIENT_LIQUIDITY"),
+        (OrderType.MARKET, TimeInForce.FOK, "UNFILLED_FOK_ORDER_EXPIRED"),
+    ],
+)
+def test_an_expired_order_says_why_as_binance_does(
+    order_type: OrderType, time_in_force: TimeInForce, reason: str
+) -> None:
+    """expiryReason in RESULT and FULL answers and order queries, eR in executionReport (Binance's
+    changelog, 2026-03-26): only for an order that expired, by the book's rule that expired it."""
+    expired = report(
+        execution=ExecutionKind.EXPIRED,
+        order_type=order_type,
+        time_in_force=time_in_force,
+        status=OrderStatus.EXPIRED,
+        leaves_minor=0,
+    )
+    assert order_fields(expired, BTCUSDT)["expiryReason"] == reason
+    assert place_result([expired], BTCUSDT, ResponseType.RESULT)["expiryReason"] == reason
+    assert "expiryReason" not in place_result([expired], BTCUSDT, ResponseType.ACK)
+    assert execution_report(expired, BTCUSDT, event_ns=expired.ts_ns, execution_id=1)["eR"] == reason
+    resting = report()
+    assert "expiryReason" not in order_fields(resting, BTCUSDT)
+    assert "eR" not in execution_report(resting, BTCUSDT, event_ns=resting.ts_ns, execution_id=1)

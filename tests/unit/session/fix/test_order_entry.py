@@ -181,6 +181,21 @@ def test_a_fill_names_its_trade_and_liquidity_in_each_dialects_own_fields() -> N
     assert not {880, 527, 851} & set(binance)
 
 
+def test_an_expired_order_says_why_in_binances_dialect_only() -> None:
+    """Binance's ExecutionReport has ExpiryReason (25056) for an order that expired; FIX 4.4 has no such
+    field, and a strict engine rejects one it does not know."""
+    expired = _report(
+        execution=ExecutionKind.EXPIRED,
+        time_in_force=TimeInForce.IOC,
+        status=OrderStatus.EXPIRED,
+        leaves_minor=0,
+    )
+    binance = dict(execution_report_fields(expired, SYMBOL, "E1", dialect=FixDialect.BINANCE))
+    assert (binance[150], binance[25056]) == ("C", "UNFILLED_IOC_QUANTITY_EXPIRED")
+    assert 25056 not in dict(execution_report_fields(expired, SYMBOL, "E1"))
+    assert 25056 not in dict(execution_report_fields(_report(), SYMBOL, "E1", dialect=FixDialect.BINANCE))
+
+
 def test_reject_report_has_reason_and_text() -> None:
     report = _report(
         execution=ExecutionKind.REJECTED,
