@@ -340,6 +340,10 @@ def _params_only(handler: Callable[[Params], Awaitable[Any]]) -> Handler:
     return lambda connection, request, params: handler(params)
 
 
+# The API and the combined streams (Binance's documents name /stream/ as well); raw streams are /ws/<name>.
+_SERVED_PATHS = frozenset((API_PATH, "/stream", "/stream/", "/ws"))
+
+
 class WsApi:
     """Serves ``/ws-api/v3`` for the exchange."""
 
@@ -484,7 +488,7 @@ class WsApi:
             response.headers["Retry-After"] = str(retry_after_s)
             return response
         path = request.path.split("?")[0]
-        if path != API_PATH and path != "/stream" and path != "/ws" and not path.startswith("/ws/"):
+        if path not in _SERVED_PATHS and not path.startswith("/ws/"):
             return connection.respond(
                 404, f"unknown path; the API is at {API_PATH}, streams at /ws and /stream\n"
             )

@@ -98,8 +98,11 @@ class Outbox:
             return
         transport.write(data)
 
-    def close(self, reason: str) -> None:
-        """Stop sending and close the connection with 1008 and ``reason`` (once)."""
+    def close(self, reason: str, *, flush_first: bool = False) -> None:
+        """Stop sending and close the connection with 1008 and ``reason`` (once); with ``flush_first``,
+        after writing what is queued (answers a client may still read, unlike a slow consumer's)."""
+        if flush_first:
+            self.flush()
         if self.closed_reason is not None:
             return
         self.closed_reason = reason

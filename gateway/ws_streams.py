@@ -664,7 +664,7 @@ class MarketStreams:
     def _count_incoming(subscriber: _Subscriber) -> bool:
         """Count one incoming message; past the limit the connection closes (True)."""
         if subscriber.incoming.one_too_many():
-            subscriber.outbox.close("too many messages")
+            subscriber.outbox.close("too many messages", flush_first=True)
             return True
         return False
 

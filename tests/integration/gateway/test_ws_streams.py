@@ -92,6 +92,36 @@ async def test_control_protocol(gateway: GatewayServer) -> None:
                 await asyncio.wait_for(websocket.recv(), 5)
 
 
+async def test_streams_are_served_at_stream_with_a_trailing_slash_too(gateway: GatewayServer) -> None:
+    """Binance's combined streams are at /stream/ as well as /stream; the slash answered 404."""
+    url = f"ws://127.0.0.1:{gateway.ports.websocket}/stream/?streams=btcusdt@trade"
+    async with connect(url) as websocket:
+        await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 5)) == {
+            "result": ["btcusdt@trade"],
+            "id": 1,
+        }
+        await websocket.send(json.dumps({"method": "GET_PROPERTY", "params": ["combined"], "id": 2}))
+        assert json.loads(await asyncio.wait_for(websocket.recv(), 5)) == {"result": True, "id": 2}
+
+
+async def test_the_answers_before_a_sixth_message_reach_the_client_before_the_close(
+    gateway: GatewayServer,
+) -> None:
+    """Past five messages a second the connection closes, but after what was answered within the limit:
+    the outbox dropped the five answers queued in the same turn."""
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws/btcusdt@trade") as websocket:
+        await asyncio.sleep(1.05)
+        for request_id in range(1, 7):
+            await websocket.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id}))
+        answers = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                answers.append(json.loads(await asyncio.wait_for(websocket.recv(), 5))["id"])
+        assert answers == [1, 2, 3, 4, 5]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
 async def test_ping_and_pong_frames_count_among_the_five_messages_a_second(gateway: GatewayServer) -> None:
     """Binance counts PING and PONG frames with the JSON control messages; pings were not counted, so a
     client could ping without bound."""
