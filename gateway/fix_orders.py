@@ -587,7 +587,8 @@ class FixApplication:
                 *self._symbol_named(fields),
                 (530, request_type or "0"),
                 (531, "0"),
-                (532, "1" if request_type == MASS_BY_SYMBOL else "99"),
+                # MassCancelRejectReason: 1 an unknown security, 0 a type FIX defines that is not supported.
+                (532, "1" if request_type == MASS_BY_SYMBOL else "0"),
                 (58, "MassCancelRequestType (530) must be 1 with a known Symbol (55), or 7"),
             ]
             self.sender.send(session_id, "r", body)

@@ -44,7 +44,12 @@ TRAILER_TAGS = (93, 89, 10)
 
 _INT = re.compile(r"-?[0-9]+")
 _FLOAT = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)")
-_UTC_TIMESTAMP = re.compile(r"[0-9]{8}-[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?")
+# A month, day, hour, minute and second in range (60: a leap second), as test case 14f asks of every
+# UTCTimestamp; whether the day exists in its month is the session's check of SendingTime (52, 122).
+_UTC_TIMESTAMP = re.compile(
+    r"[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])-(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)"
+    r"(\.[0-9]{1,9})?"
+)
 _BOOLEAN = re.compile(r"[YN]")
 _CHAR = re.compile(r".")
 FORMATS = {"int": _INT, "float": _FLOAT, "time": _UTC_TIMESTAMP, "bool": _BOOLEAN, "char": _CHAR}
@@ -93,10 +98,14 @@ FIELD_FORMATS: dict[int, str] = {
     1128: "char",
     25001: "int",
 }
+# OrdType, Side and TimeInForce take every value FIX 4.4 defines, as do the mass requests' types: a value the
+# venue does not support (a stop order, Day, Side undisclosed) is the application's to refuse with the
+# order's own reject (ExecutionReport 103=11, OrderMassCancelReport 532=0), which an OMS ties to the
+# order; a session-level Reject 373=5 is for values outside the field's range (FIX 4.4 volume 2).
 ENUMS: dict[int, frozenset[str]] = {
-    40: frozenset({"1", "2"}),
-    54: frozenset({"1", "2"}),
-    59: frozenset({"1", "3", "4"}),
+    40: frozenset("123456789ABCDEFGHIJKLMP"),
+    54: frozenset("123456789ABCDEFG"),
+    59: frozenset("01234567"),
     98: frozenset({"0"}),
     263: frozenset({"0", "1", "2"}),
     265: frozenset({"0", "1"}),
@@ -104,9 +113,9 @@ ENUMS: dict[int, frozenset[str]] = {
     # Every MDEntryType FIX 4.4 defines: the ones the venue does not publish get a MarketDataRequestReject
     # with MDReqRejReason 8 (unsupported MDEntryType), not a session-level Reject.
     269: frozenset("0123456789ABC"),
-    530: frozenset({"1", "7"}),
+    530: frozenset("1234567"),
     559: frozenset({"0", "4"}),
-    585: frozenset({"1", "7"}),
+    585: frozenset("12345678"),
     25035: frozenset({"1", "2"}),
     25001: frozenset({"1", "2", "3", "4"}),
 }

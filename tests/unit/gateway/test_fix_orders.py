@@ -615,3 +615,30 @@ async def test_a_mass_cancel_report_names_its_symbol(venue) -> None:
         ("mc2", "NOPE", "0"),
         ("mc", "BTCUSDT", "1"),
     ]
+
+
+async def test_values_fix_defines_that_the_venue_does_not_support_get_the_orders_own_reject(venue) -> None:
+    """A stop order, TimeInForce Day or an undisclosed side is a valid FIX 4.4 order the venue does not
+    take: an ExecutionReport rejected with 103=11 (unsupported order characteristic) that the client's OMS
+    ties to the order, and an unsupported mass cancel type an OrderMassCancelReport 532=0 (not supported)."""
+    _, application, sender = venue
+    stop_limit = [
+        (11, "stop"),
+        (55, "BTCUSDT"),
+        (54, "2"),
+        (38, "0.5"),
+        (40, "4"),
+        (44, "60000"),
+        (99, "59000"),
+    ]
+    application.on_message("B", "D", stop_limit)
+    application.on_message("B", "D", order("day", "2", "0.5", "60000", **{"59": "0"}))
+    application.on_message("B", "D", order("undisclosed", "7", "0.5", "60000"))
+    application.on_message("B", "q", [(11, "by-product"), (530, "3"), (460, "2")])
+    await settle(application)
+    rejects = {r[11]: (r[150], r[39], r[103], r[58]) for r in sender.of("B", "8")}
+    assert rejects["stop"][:3] == rejects["day"][:3] == rejects["undisclosed"][:3] == ("8", "8", "11")
+    assert "OrdType (40)" in rejects["stop"][3] and "TimeInForce (59)" in rejects["day"][3]
+    assert "Side (54)" in rejects["undisclosed"][3]
+    (mass,) = sender.of("B", "r")
+    assert (mass[11], mass[530], mass[531], mass[532]) == ("by-product", "3", "0", "0")

@@ -279,7 +279,7 @@ def test_invalid_and_unsupported_message_types() -> None:
     ("body", "reason", "ref_tag"),
     [
         ([(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "BTCUSDT")], "1", "60"),
-        ([(11, "x"), (54, "7"), (38, "1"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))], "5", "54"),
+        ([(11, "x"), (54, "Z"), (38, "1"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))], "5", "54"),
         (
             [(11, "x"), (54, "1"), (38, "abc"), (40, "2"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))],
             "6",
@@ -666,3 +666,15 @@ def test_sending_times_parse_to_epoch_seconds_or_none(text: str, expected: float
     for _ in range(2):
         parsed = parse_utc_timestamp(text)
         assert parsed == expected and type(parsed) is type(expected)
+
+
+@pytest.mark.parametrize(("tag", "value"), [(40, "4"), (59, "0"), (59, "6"), (54, "7")])
+def test_a_value_fix_defines_reaches_the_application_even_if_unsupported(tag: int, value: str) -> None:
+    """A stop limit order, Day, GTD or an undisclosed side is a valid FIX 4.4 value: the application refuses
+    it with the order's own reject; a session Reject 373=5 was for values outside the field's range."""
+    session, client = logged_on()
+    body = [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (44, "5"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))]
+    client.send("D", [(t, value if t == tag else v) for t, v in body] + ([(59, value)] if tag == 59 else []))
+    assert client.received() == []
+    (event,) = session.events_received()
+    assert isinstance(event, ApplicationMessage) and event.message.get(tag) == value
