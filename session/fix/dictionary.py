@@ -91,9 +91,13 @@ FIELD_FORMATS: dict[int, str] = {
     372: "char",
     380: "int",
     383: "int",
+    384: "int",
+    453: "int",
+    464: "bool",
     530: "char",
     585: "int",
     627: "int",
+    802: "int",
     629: "time",
     1128: "char",
     25001: "int",
@@ -148,6 +152,19 @@ def _spec(
     return MessageSpec(frozenset(required), frozenset(optional), groups)
 
 
+# Fields FIX 4.4 defines for the order messages that say who sends an order and for whom, or name the
+# instrument beyond Symbol: taken and not acted on (QuickFIX/J OMSs send Parties and Text with every
+# order). Parties' nested PartySubIDs (802) repeat inside it and are not counted.
+PARTIES = Group(453, 448, frozenset({448, 447, 452, 802, 523, 803}))
+INSTRUMENT_TAGS = (48, 22, 167, 460, 107, 207)
+ORDER_DESCRIPTION_TAGS = (*INSTRUMENT_TAGS, 58, 15, 100, 526, 583, 528, 529, 582, 660, 77, 494, 376, 377)
+# Fields of NewOrderSingle and OrderCancelReplaceRequest that change what an order does and that the venue
+# does not offer (StopPx, MinQty, ExpireTime, ExpireDate, MaxFloor): the application refuses an order
+# carrying one (ExecutionReport 103=11) rather than trade it without them.
+UNSUPPORTED_ORDER_TAGS = (99, 110, 126, 432, 111)
+# Logon: TestMessageIndicator (464) and the MsgTypes the counterparty sends or receives (384), not acted on.
+LOGON_MSG_TYPES = Group(384, 372, frozenset({372, 385}))
+
 MD_ENTRY_TYPES = Group(267, 269, frozenset({269}))
 RELATED_SYMBOLS = Group(146, 55, frozenset({55}))
 MD_ENTRIES = Group(268, 269, frozenset({269, 270, 271, 272, 273, 279, 55}))
@@ -159,14 +176,22 @@ MESSAGES: dict[str, MessageSpec] = {
     "3": _spec((45,), (371, 372, 373, 58)),
     "4": _spec((36,), (123,)),
     "5": _spec((), (58,)),
-    "A": _spec((98, 108), (95, 96, 141, 553, 554, 789, 383, 25035, 25036, 9406)),
+    "A": _spec((98, 108), (95, 96, 141, 553, 554, 789, 383, 464, 25035, 25036, 9406), (LOGON_MSG_TYPES,)),
     "j": _spec((372, 380), (45, 379, 58)),
-    "D": _spec((11, 54, 40, 55, 60), (1, 38, 44, 59, 18, 152, 25001, 21, 111)),
-    "F": _spec((11, 54, 55, 60), (37, 41, 38, 1)),
-    "G": _spec((11, 54, 55, 60, 40, 38), (37, 41, 44, 59, 1, 18)),
-    "H": _spec((54, 55), (37, 11, 790, 1)),
-    "q": _spec((11, 530, 60), (55, 1)),
-    "AF": _spec((584, 585), (55, 1)),
+    "D": _spec(
+        (11, 54, 40, 55, 60),
+        (1, 38, 44, 59, 18, 152, 25001, 21, *ORDER_DESCRIPTION_TAGS, *UNSUPPORTED_ORDER_TAGS),
+        (PARTIES,),
+    ),
+    "F": _spec((11, 54, 55, 60), (37, 41, 38, 1, *INSTRUMENT_TAGS, 58, 526, 583, 660, 376), (PARTIES,)),
+    "G": _spec(
+        (11, 54, 55, 60, 40, 38),
+        (37, 41, 44, 59, 1, 18, 21, *ORDER_DESCRIPTION_TAGS, *UNSUPPORTED_ORDER_TAGS),
+        (PARTIES,),
+    ),
+    "H": _spec((54, 55), (37, 11, 790, 1, *INSTRUMENT_TAGS, 583, 660), (PARTIES,)),
+    "q": _spec((11, 530, 60), (55, 1, *INSTRUMENT_TAGS, 58, 526)),
+    "AF": _spec((584, 585), (55, 1, *INSTRUMENT_TAGS, 660), (PARTIES,)),
     # MarketDepth (264) is optional in Binance's dialect (its trade stream is asked for without it).
     "V": _spec((262, 263), (264, 265, 266), (MD_ENTRY_TYPES, RELATED_SYMBOLS)),
     "x": _spec((320, 559), (55,)),
@@ -325,7 +350,7 @@ def _shape_checks(msg_type: str, tags: tuple[int, ...]) -> _ShapeChecks | None:
     elif joinable:
         joined = operator.itemgetter(*(index for index, _ in joinable))
         joined_pattern = re.compile("\x01".join(f"(?:{pattern.pattern})" for _, pattern in joinable))
-    grouped = bool(MESSAGES[msg_type].groups)
+    grouped = any(group.count_tag in tags or group.first_tag in tags for group in MESSAGES[msg_type].groups)
     return _ShapeChecks(ordered, joined, joined_pattern, tuple(patterns), tuple(enums), grouped)
 
 

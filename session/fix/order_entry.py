@@ -174,8 +174,9 @@ def new_order_command(
         if order_type is not OrderType.LIMIT:
             return FieldProblem(RejectReason.INVALID_ORDER, "ExecInst 6 (post-only) needs OrdType 2 (limit)")
         order_type = OrderType.LIMIT_MAKER
-    if fields.get(111) is not None:
-        return FieldProblem(RejectReason.INVALID_ORDER, "MaxFloor (111): iceberg orders are not supported")
+    unsupported = _unsupported_field(fields)
+    if unsupported is not None:
+        return unsupported
     stp_raw = fields.get(25001)
     stp = STP_MODES.get(stp_raw) if stp_raw is not None else None
     if stp_raw is not None and stp is None:
@@ -215,6 +216,23 @@ def new_order_command(
     )
 
 
+# What an order asks for with each field the venue does not offer (dictionary.UNSUPPORTED_ORDER_TAGS).
+_UNSUPPORTED_FIELDS = {
+    99: "StopPx (99): stop orders are not supported",
+    110: "MinQty (110): a minimum fill quantity is not supported",
+    126: "ExpireTime (126): good-till-date orders are not supported",
+    432: "ExpireDate (432): good-till-date orders are not supported",
+    111: "MaxFloor (111): iceberg orders are not supported",
+}
+
+
+def _unsupported_field(fields: Fields) -> FieldProblem | None:
+    for tag, text in _UNSUPPORTED_FIELDS.items():
+        if fields.get(tag) is not None:
+            return FieldProblem(RejectReason.INVALID_ORDER, text)
+    return None
+
+
 def replace_command(
     fields: Fields,
     symbol: SymbolSettings,
@@ -232,6 +250,9 @@ def replace_command(
     post_only = _post_only(fields.get(18))
     if isinstance(post_only, FieldProblem):
         return post_only
+    unsupported = _unsupported_field(fields)
+    if unsupported is not None:
+        return unsupported
     if ORDER_TYPES.get(fields.get(40) or "") is not OrderType.LIMIT:
         return FieldProblem(RejectReason.INVALID_ORDER, "OrdType (40) of a replace must be 2 (limit)")
     if fields.get(59) is not None and TIME_IN_FORCES.get(fields.get(59)) is not time_in_force:

@@ -634,11 +634,13 @@ async def test_values_fix_defines_that_the_venue_does_not_support_get_the_orders
     application.on_message("B", "D", stop_limit)
     application.on_message("B", "D", order("day", "2", "0.5", "60000", **{"59": "0"}))
     application.on_message("B", "D", order("undisclosed", "7", "0.5", "60000"))
+    application.on_message("B", "D", order("min-qty", "2", "0.5", "60000", **{"110": "0.2"}))
     application.on_message("B", "q", [(11, "by-product"), (530, "3"), (460, "2")])
     await settle(application)
     rejects = {r[11]: (r[150], r[39], r[103], r[58]) for r in sender.of("B", "8")}
     assert rejects["stop"][:3] == rejects["day"][:3] == rejects["undisclosed"][:3] == ("8", "8", "11")
     assert "OrdType (40)" in rejects["stop"][3] and "TimeInForce (59)" in rejects["day"][3]
     assert "Side (54)" in rejects["undisclosed"][3]
+    assert rejects["min-qty"][2:] == ("11", "MinQty (110): a minimum fill quantity is not supported")
     (mass,) = sender.of("B", "r")
     assert (mass[11], mass[530], mass[531], mass[532]) == ("by-product", "3", "0", "0")

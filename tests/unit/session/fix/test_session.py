@@ -301,9 +301,9 @@ def test_invalid_and_unsupported_message_types() -> None:
             "4999",
         ),
         (
-            [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW)), (100, "X")],
+            [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW)), (112, "X")],
             "2",
-            "100",
+            "112",
         ),
         (
             [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (55, "B"), (60, utc_timestamp(NOW)), (101, "X")],
@@ -678,3 +678,28 @@ def test_a_value_fix_defines_reaches_the_application_even_if_unsupported(tag: in
     assert client.received() == []
     (event,) = session.events_received()
     assert isinstance(event, ApplicationMessage) and event.message.get(tag) == value
+
+
+def test_fields_fix_defines_for_an_order_are_taken_with_it() -> None:
+    """Text, Currency, ExDestination and the Parties block are FIX 4.4 fields of a NewOrderSingle that an OMS
+    sends with every order: each was a Reject 373=2 (tag not defined for this message type); a Parties
+    count that does not match its entries is still one (373=16)."""
+    session, client = logged_on()
+    body = [(11, "x"), (54, "1"), (38, "1"), (40, "2"), (44, "5"), (55, "BTCUSDT"), (60, utc_timestamp(NOW))]
+    parties = [(453, "2"), (448, "TRADER1"), (447, "D"), (452, "11"), (448, "DESK"), (447, "D"), (452, "24")]
+    client.send("D", [*body, (58, "hello"), (15, "USDT"), (100, "XBIN"), *parties])
+    assert client.received() == []
+    (event,) = session.events_received()
+    assert isinstance(event, ApplicationMessage) and event.message.get(58) == "hello"
+    client.send("D", [*body, (453, "3"), *parties[1:]])
+    (reject,) = client.received()
+    assert (reject.msg_type, reject.get(373), reject.get(371)) == ("3", "16", "453")
+
+
+def test_a_logon_may_say_it_is_a_test_and_list_its_message_types() -> None:
+    """TestMessageIndicator (464) and the MsgTypes group (384) are FIX 4.4 Logon fields: the Logon was
+    refused (373=2) and the connection dropped."""
+    session, client = new_session()
+    client.logon((464, "N"), (384, "2"), (372, "D"), (385, "S"), (372, "8"), (385, "R"))
+    assert [message.msg_type for message in client.received()] == ["A"]
+    assert session.state is State.ACTIVE
