@@ -531,6 +531,7 @@ class FixApplication:
             status, code = "8", CXL_REJ_UNKNOWN_ORDER
         elif not order.is_open:
             status, code = ORD_STATUS[order.status], CXL_REJ_TOO_LATE
+            text = text or f"Too late: the order is already {order.status.value.lower().replace('_', ' ')}"
         else:
             status = ORD_STATUS[order.status]
             code = _CXL_REJ_REASONS.get(reason, CXL_REJ_OTHER)

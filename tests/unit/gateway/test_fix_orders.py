@@ -147,6 +147,7 @@ async def test_cancel_replace_and_cancel_reject(venue) -> None:
     await settle(application)
     (too_late,) = sender.of("B", "9")
     assert (too_late[434], too_late[102], too_late[39]) == ("1", "0", "4")
+    assert too_late[58] == "Too late: the order is already canceled"  # was "Unknown order", against 102=0
     (unknown,) = sender.of("A", "9")
     assert (unknown[102], unknown[37]) == ("1", "NONE")
 
