@@ -24,6 +24,7 @@ from session.fix.codec import FixMessage, encode, parse_frame
 from session.fix.dictionary import (
     ADMIN_MSG_TYPES,
     COMP_ID_PROBLEM,
+    INCORRECT_DATA_FORMAT,
     INVALID_MSG_TYPE,
     INVALID_TAG_NUMBER,
     KNOWN_MSG_TYPES_44,
@@ -37,6 +38,8 @@ from session.fix.dictionary import (
 
 BEGIN_STRING = "FIX.4.4"
 SENDING_TIME_TOLERANCE_S = 120
+# Header fields every message carries past its framing (BeginString, BodyLength, MsgType are the parser's).
+_HEADER_REQUIRED = (49, 56, 52)
 # Binance's RecvWindow (25000): milliseconds after SendingTime a request stays valid, up to three
 # decimals and at most 60000; a signed Logon without one is valid for 5000.
 RECV_WINDOW_TAG = 25000
@@ -284,23 +287,38 @@ class FixSession:
         self._dispatch(message, now_s)
 
     def _header_ok(self, message: FixMessage, now_s: float) -> bool:
+        """A header field missing or not a time is rejected and the session goes on (test cases 14b,
+        14f); a wrong CompID (2m) or a SendingTime out of tolerance (2k) ends it."""
+        for tag in _HEADER_REQUIRED:
+            if message.get(tag) is None:
+                self._reject_consuming(
+                    message, Problem(REQUIRED_TAG_MISSING, tag, f"Required tag missing ({tag})"), now_s
+                )
+                return False
         if message.get(49) != self.config.their_comp_id or message.get(56) != self.config.our_comp_id:
             self._reject_and_logout(message, Problem(COMP_ID_PROBLEM, 0, "CompID problem"), now_s)
             return False
         sending_time = parse_utc_timestamp(message.get(52) or "")
-        if sending_time is None or abs(sending_time - now_s) > SENDING_TIME_TOLERANCE_S:
+        if sending_time is None:
+            problem = Problem(INCORRECT_DATA_FORMAT, 52, "Incorrect data format for value (52)")
+            self._reject_consuming(message, problem, now_s)
+            return False
+        if abs(sending_time - now_s) > SENDING_TIME_TOLERANCE_S:
             problem = Problem(SENDING_TIME_ACCURACY, 52, "SendingTime accuracy problem")
             self._reject_and_logout(message, problem, now_s)
             return False
         return True
 
-    def _reject_and_logout(self, message: FixMessage, problem: Problem, now_s: float) -> None:
+    def _reject_consuming(self, message: FixMessage, problem: Problem, now_s: float) -> None:
         """Reject, consuming the message's number if it was the one expected (as QuickFIX does): else the
         next logon's ResendRequest would bring it back as a PossDup resend and it would be acted on."""
         self._reject(message, problem, now_s)
         seq_text = message.get(34) or ""
         if ascii_digits(seq_text) and int(seq_text) == self.next_incoming_seq:
             self._advance()
+
+    def _reject_and_logout(self, message: FixMessage, problem: Problem, now_s: float) -> None:
+        self._reject_consuming(message, problem, now_s)
         self._logout_and_close(problem.text, now_s)
 
     def _sequence_ok(self, message: FixMessage, now_s: float) -> bool:
@@ -388,13 +406,16 @@ class FixSession:
     # Admin messages -------------------------------------------------------------------------------
 
     def _logon_problem(self, message: FixMessage) -> str | None:
-        """Why a Logon is refused by the dictionary or for its HeartBtInt, or None."""
+        """Why a Logon is refused by the dictionary, for its HeartBtInt, or for a reset not numbered 1 (both
+        sides start over at 1, the Logon included), or None."""
         problem = validate(message)
         if problem is not None:
             return problem.text
         low, high = self.config.heartbeat_interval_s_min, self.config.heartbeat_interval_s_max
         if not low <= int(message.get(108) or "0") <= high:
             return f"HeartBtInt (108) must be between {low} and {high}"
+        if message.get(141) == "Y" and message.get(34) != "1":
+            return "MsgSeqNum (34) must be 1 with ResetSeqNumFlag (141)"
         return None
 
     def _on_logon(self, message: FixMessage, now_s: float) -> None:
@@ -449,8 +470,6 @@ class FixSession:
         if not self._header_ok(message, now_s):
             return
         failure = self._logon_problem(message)
-        if failure is None and message.get(34) != "1":
-            failure = "MsgSeqNum (34) must be 1 with ResetSeqNumFlag (141)"
         if failure is not None:
             self._logout_and_close(failure, now_s)
             return

@@ -433,8 +433,8 @@ def test_digits_that_are_not_ascii_are_not_numbers() -> None:
     header = [(35, "0"), (49, "ALICE"), (56, "GATEWAY")]
     session, client = logged_on()
     session.receive(frame_with([*header, (34, "2"), (52, utc_timestamp(NOW)[:-1] + "²")]), NOW)
-    reject, logout = client.received()
-    assert (reject.get(371), reject.get(373), logout.msg_type) == ("52", "10", "5")
+    (reject,) = client.received()
+    assert (reject.get(371), reject.get(373)) == ("52", "6")  # not a time: a format problem (14f)
     session, client = logged_on()
     session.receive(frame_with([*header, (34, "2²"), (52, utc_timestamp(NOW))]), NOW)
     (logout,) = client.received()
@@ -703,3 +703,36 @@ def test_a_logon_may_say_it_is_a_test_and_list_its_message_types() -> None:
     client.logon((464, "N"), (384, "2"), (372, "D"), (385, "S"), (372, "8"), (385, "R"))
     assert [message.msg_type for message in client.received()] == ["A"]
     assert session.state is State.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("header", "reason", "ref_tag"),
+    [
+        ([(49, "ALICE"), (56, "GATEWAY"), (34, "2")], "1", "52"),
+        ([(56, "GATEWAY"), (34, "2"), (52, utc_timestamp(NOW))], "1", "49"),
+        ([(49, "ALICE"), (34, "2"), (52, utc_timestamp(NOW))], "1", "56"),
+        ([(49, "ALICE"), (56, "GATEWAY"), (34, "2"), (52, "notatime")], "6", "52"),
+        ([(49, "ALICE"), (56, "GATEWAY"), (34, "2"), (52, "20260230-10:00:00")], "6", "52"),
+    ],
+)
+def test_a_header_field_missing_or_malformed_is_rejected_and_the_session_goes_on(
+    header, reason: str, ref_tag: str
+) -> None:
+    """Test cases 14b and 14f: Reject 373=1 or 6 naming the field, its number consumed, no Logout; a
+    SendingTime that parses but is out of tolerance is 373=10 and a Logout (2k), a wrong CompID 373=9 and a
+    Logout (2m). Both were the SendingTime accuracy problem or the CompID problem, and a Logout."""
+    session, client = logged_on()
+    session.receive(frame_with([(35, "1"), *header, (112, "t")]), NOW)
+    (reject,) = client.received()
+    assert (reject.msg_type, reject.get(373), reject.get(371), reject.get(45)) == ("3", reason, ref_tag, "2")
+    assert (session.state, session.next_incoming_seq) == (State.ACTIVE, 3)
+
+
+def test_a_logon_that_resets_the_sequence_must_be_number_1() -> None:
+    """With ResetSeqNumFlag both sides start at 1, the Logon included: one numbered 5 was taken and answered
+    with a ResendRequest for 1 to 4 of the session it had just reset."""
+    session, client = new_session()
+    client.logon((141, "Y"), seq=5)
+    (logout,) = client.received()
+    assert (logout.msg_type, logout.get(58)) == ("5", "MsgSeqNum (34) must be 1 with ResetSeqNumFlag (141)")
+    assert session.state is State.CLOSED
