@@ -77,6 +77,8 @@ class OrderReport:
     reject_reason: RejectReason | None = None
     prevented_match: MatchPrevented | None = None
     prevented_minor: int = 0
+    strategy_id: int | None = None
+    strategy_type: int | None = None
 
 
 def expire_reason(report: OrderReport) -> ExpireReason | None:

@@ -111,7 +111,9 @@ class SubmitOrder:
 
     LIMIT and LIMIT_MAKER need ``price_minor`` and ``quantity_minor``. MARKET needs exactly one of
     ``quantity_minor`` (base) or ``quote_quantity_minor`` (spend or receive this much quote).
-    ``self_trade_prevention`` of ``None`` means the account's default.
+    ``self_trade_prevention`` of ``None`` means the account's default. ``strategy_id`` and
+    ``strategy_type`` are labels the client gave the order (Binance's): the book ignores them, the
+    order keeps them.
     """
 
     order_id: int
@@ -124,6 +126,8 @@ class SubmitOrder:
     quote_quantity_minor: int | None = None
     self_trade_prevention: SelfTradePrevention | None = None
     ts_ns: int = 0
+    strategy_id: int | None = None
+    strategy_type: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

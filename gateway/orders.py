@@ -63,6 +63,8 @@ class OrderState:
     # Only an order self-trade prevention expired has these; it is closed, so they are never recovered.
     prevented_match: MatchPrevented | None = None
     prevented_minor: int = 0
+    strategy_id: int | None = None
+    strategy_type: int | None = None
 
     @classmethod
     def from_command(
@@ -74,7 +76,7 @@ class OrderState:
         origin: str,
         default_stp: SelfTradePrevention,
     ) -> OrderState:
-        return cls(
+        state = cls(
             command.order_id,
             symbol,
             command.account_id,
@@ -90,6 +92,9 @@ class OrderState:
             command.ts_ns,
             origin,
         )
+        if command.strategy_id is not None or command.strategy_type is not None:
+            state.strategy_id, state.strategy_type = command.strategy_id, command.strategy_type
+        return state
 
     @property
     def is_open(self) -> bool:
@@ -146,4 +151,6 @@ class OrderState:
             reject_reason,
             self.prevented_match,
             self.prevented_minor,
+            self.strategy_id,
+            self.strategy_type,
         )

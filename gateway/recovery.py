@@ -40,6 +40,8 @@ def order_state(record: OrderRecord) -> OrderState:
         updated_ns=record.updated_ns,
         origin=record.origin,
         priority_sequence=record.priority_sequence,
+        strategy_id=record.strategy_id,
+        strategy_type=record.strategy_type,
     )
 
 
@@ -72,6 +74,8 @@ def order_record(state: OrderState) -> OrderRecord:
             state.updated_ns,
             state.origin,
             state.priority_sequence,
+            state.strategy_id,
+            state.strategy_type,
         )
     )
 

@@ -834,9 +834,7 @@ class WsApi:
             raise ApiFailure(new_order_error(result.error))
         if reports and reports[0].execution is ExecutionKind.REJECTED:
             raise ApiFailure(new_order_error(reports[0].reject_reason))
-        return place_result(
-            reports, symbol, placed.response_type, result.prevented_matches, strategy=placed.strategy
-        )
+        return place_result(reports, symbol, placed.response_type, result.prevented_matches)
 
     async def _order_test(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         """Check an order as ``order.place`` would, up to the book: nothing is placed or counted."""
@@ -1066,9 +1064,7 @@ class WsApi:
         elif reports and reports[0].execution is ExecutionKind.REJECTED:
             new_error = new_order_error(reports[0].reject_reason)
         if new_error is None:
-            new_response: dict = place_result(
-                reports, symbol, placed.response_type, result.prevented_matches, strategy=placed.strategy
-            )
+            new_response: dict = place_result(reports, symbol, placed.response_type, result.prevented_matches)
         else:
             new_response = {"code": new_error.code, "msg": new_error.msg}
         data = {

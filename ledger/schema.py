@@ -238,6 +238,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX prevented_matches_by_taker ON prevented_matches (symbol, taker_order_id)",
         ),
     ),
+    (
+        13,
+        (
+            # The labels a client gave an order (Binance's strategyId and strategyType), NULL for none.
+            "ALTER TABLE orders ADD COLUMN strategy_id {BIG}",
+            "ALTER TABLE orders ADD COLUMN strategy_type {BIG}",
+        ),
+    ),
 )
 
 SCHEMA_VERSION_TABLE = (

@@ -66,6 +66,8 @@ class OrderRecord(NamedTuple):
     updated_ns: int
     origin: str
     priority_sequence: int
+    strategy_id: int | None
+    strategy_type: int | None
 
 
 ORDER_COLUMNS = OrderRecord._fields

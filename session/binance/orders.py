@@ -8,7 +8,7 @@ an ``executionReport`` event, so a client sees one order one way everywhere.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -41,7 +41,7 @@ from session.binance.requests import Params
 
 STP_INVALID = ApiError(400, -1130, "Data sent for parameter 'selfTradePreventionMode' is not valid.")
 NO_TRADE_GROUP = -1  # Binance's tradeGroupId of an account in no trade group (we have none)
-NO_STRATEGY: Mapping[str, int] = MappingProxyType({})
+NO_STRATEGY = (None, None)
 STRATEGY_TYPE_MIN = 1_000_000  # smaller strategyType values are reserved by Binance
 INT_MAX = 2**31 - 1
 # Binance's order types exchangeInfo does not list for our symbols, refused as Binance refuses them there.
@@ -78,7 +78,6 @@ class PlaceOrder(NamedTuple):
     command: SubmitOrder
     client_order_id: str
     response_type: ResponseType
-    strategy: Mapping[str, int]  # strategyId and strategyType as sent, to echo in the answer
 
 
 EXECUTION_TYPES = {
@@ -113,7 +112,7 @@ def place_order(
     stp = params.choice("selfTradePreventionMode", SelfTradePrevention, STP_INVALID)
     chosen_id = params.client_order_id("newClientOrderId")
     response = params.choice("newOrderRespType", ResponseType, INVALID_RESPONSE_TYPE)
-    strategy = _strategy(params)
+    strategy_id, strategy_type = _strategy(params)
     if order_type is OrderType.LIMIT:
         if time_in_force is None or price is None or quantity is None:
             missing = "timeInForce" if time_in_force is None else "price" if price is None else "quantity"
@@ -155,8 +154,10 @@ def place_order(
         quote_quantity_minor=quote_quantity,
         self_trade_prevention=stp,
         ts_ns=ts_ns,
+        strategy_id=strategy_id,
+        strategy_type=strategy_type,
     )
-    return PlaceOrder(command, chosen_id or client_order_id, response, strategy)
+    return PlaceOrder(command, chosen_id or client_order_id, response)
 
 
 def refuse_unsupported(params: Params) -> None:
@@ -174,16 +175,15 @@ def refuse_unsupported(params: Params) -> None:
             raise ApiFailure(not_required(name))
 
 
-def _strategy(params: Params) -> Mapping[str, int]:
-    """``strategyId`` (a LONG) and ``strategyType`` (an INT from 1000000), those that were sent."""
+def _strategy(params: Params) -> tuple[int | None, int | None]:
+    """``strategyId`` (a LONG) and ``strategyType`` (an INT from 1000000), None for one not sent."""
     if not params.sent_any(STRATEGY_PARAMETERS):
         return NO_STRATEGY
     strategy_id = params.integer("strategyId")
     strategy_type = params.integer("strategyType", minimum=-(2**31), maximum=INT_MAX)
     if strategy_type is not None and strategy_type < STRATEGY_TYPE_MIN:
         raise ApiFailure(ApiError(400, -1134, f"strategyType was less than {STRATEGY_TYPE_MIN}."))
-    fields = {"strategyId": strategy_id, "strategyType": strategy_type}
-    return {name: value for name, value in fields.items() if value is not None}
+    return strategy_id, strategy_type
 
 
 def _ms(ts_ns: int) -> int:
@@ -234,8 +234,12 @@ def order_fields(report: OrderReport, symbol: SymbolSettings) -> dict[str, Any]:
         "type": report.order_type.value,
         "side": report.side.value,
         "workingTime": _ms(report.created_ns) if report.status is not OrderStatus.REJECTED else -1,
-        "selfTradePreventionMode": report.self_trade_prevention.value,
     }
+    if report.strategy_id is not None:
+        fields["strategyId"] = report.strategy_id
+    if report.strategy_type is not None:
+        fields["strategyType"] = report.strategy_type
+    fields["selfTradePreventionMode"] = report.self_trade_prevention.value
     if report.prevented_match is not None:
         fields["preventedMatchId"] = report.prevented_match.prevented_match_id
         fields["preventedQuantity"] = format_minor(report.prevented_minor, base)
@@ -274,11 +278,9 @@ def place_result(
     symbol: SymbolSettings,
     response_type: ResponseType,
     prevented_matches: Sequence[MatchPrevented] = (),
-    *,
-    strategy: Mapping[str, int] = NO_STRATEGY,
 ) -> dict[str, Any]:
     """The ``order.place`` result from the reports of the order's first turn (accepted and fills) and
-    the matches self-trade prevention stopped in it; RESULT and FULL echo the order's ``strategy``.
+    the matches self-trade prevention stopped in it.
 
     As in Binance's STP FAQ, the answer lists the order's prevented matches (``preventedMatches``, in
     RESULT and FULL: Binance's changelog names no response type) instead of a ``preventedMatchId``.
@@ -295,7 +297,6 @@ def place_result(
         return head
     result = {**head, **{key: value for key, value in order_fields(last, symbol).items() if key not in head}}
     result.pop("preventedMatchId", None)
-    result.update(strategy)
     if response_type is ResponseType.FULL:
         result["fills"] = [
             {
@@ -456,6 +457,10 @@ def execution_report(
         event.update(_prevention_fields(report, symbol))
     if report.status is OrderStatus.EXPIRED:
         event["eR"] = expiry_reason(report)
+    if report.strategy_id is not None:
+        event["j"] = report.strategy_id
+    if report.strategy_type is not None:
+        event["J"] = report.strategy_type
     return event
 
 

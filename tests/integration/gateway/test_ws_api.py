@@ -1451,3 +1451,34 @@ async def test_an_expired_order_says_why_when_placed_and_when_asked(gateway: Gat
         assert status["result"]["expiryReason"] == "UNFILLED_IOC_QUANTITY_EXPIRED", status
         resting = (await client.call("order.place", hmac_signed(key, **RESTING_BUY)))["result"]
         assert "expiryReason" not in resting
+
+
+async def test_an_orders_strategy_labels_stay_with_it_through_a_restart(tmp_path: Path) -> None:
+    """strategyId and strategyType were echoed by order.place only: order.status, openOrders.status,
+    order.cancel and the executionReports (j, J) lacked them, and a restart would have lost them."""
+    config = load_settings_text(demo_config_text(tmp_path))
+    strategy = {"strategyId": 37463720, "strategyType": 1000000}
+    first = GatewayServer(config)
+    await first.start()
+    try:
+        key = await first.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+        async with connect(f"ws://127.0.0.1:{first.ports.websocket}/ws-api/v3") as websocket:
+            client = Client(websocket)
+            placed = await client.call("order.place", hmac_signed(key, **RESTING_BUY, **strategy))
+            order_id = placed["result"]["orderId"]
+    finally:
+        await first.stop()
+    second = GatewayServer(config)
+    await second.start()
+    try:
+        async with connect(f"ws://127.0.0.1:{second.ports.websocket}/ws-api/v3") as websocket:
+            client = Client(websocket)
+            asked = hmac_signed(key, symbol="BTCUSDT", orderId=order_id)
+            status = (await client.call("order.status", asked))["result"]
+            assert {name: status[name] for name in strategy} == strategy, status
+            (open_order,) = (await client.call("openOrders.status", hmac_signed(key)))["result"]
+            assert open_order["strategyId"] == 37463720
+            canceled = await client.call("order.cancel", hmac_signed(key, symbol="BTCUSDT", orderId=order_id))
+            assert canceled["result"]["strategyType"] == 1000000, canceled
+    finally:
+        await second.stop()

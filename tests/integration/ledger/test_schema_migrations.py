@@ -28,6 +28,9 @@ VERSION_BEFORE_PARTIAL_INDEX = 3
 VERSION_BEFORE_SYMBOL_STATUS = 4
 VERSION_BEFORE_WIDE_COUNTERS = 5
 ORDERS = [order(1, "NEW", priority=5), order(2, "CANCELED"), order(3, "PARTIALLY_FILLED", priority=1)]
+# The orders' columns before migration 13 added the strategy labels (NULL in the rows migrated).
+OLD_ORDER_COLUMNS = ORDER_COLUMNS[: ORDER_COLUMNS.index("strategy_id")]
+OLD_ORDERS = [row[: len(OLD_ORDER_COLUMNS)] for row in ORDERS]
 CHECKPOINT_ACCOUNTS = [(-1, "USDT", 2**63 - 1, 2**63 - 5, 4, 0), (1, "USDT", 10, 6, 0, 4)]
 
 
@@ -50,7 +53,7 @@ def _sqlite_at(path: str, version: int) -> None:
     with connection:
         for statement in _statements_up_to(version, SQLITE_TYPE_NAMES):
             connection.execute(statement)
-        connection.executemany(_insert_sql("orders", ORDER_COLUMNS, "?"), ORDERS)
+        connection.executemany(_insert_sql("orders", OLD_ORDER_COLUMNS, "?"), OLD_ORDERS)
         connection.executemany(
             _insert_sql("checkpoint_accounts", CHECKPOINT_ACCOUNT_COLUMNS, "?"), CHECKPOINT_ACCOUNTS
         )
@@ -64,7 +67,7 @@ async def _postgres_at(schema: str, version: int) -> None:
         async with connection.transaction():
             for statement in _statements_up_to(version, POSTGRES_TYPE_NAMES):
                 await connection.execute(statement)
-            await connection.executemany(_insert_sql("orders", ORDER_COLUMNS, "${}"), ORDERS)
+            await connection.executemany(_insert_sql("orders", OLD_ORDER_COLUMNS, "${}"), OLD_ORDERS)
             await connection.executemany(
                 _insert_sql("checkpoint_accounts", CHECKPOINT_ACCOUNT_COLUMNS, "${}"), CHECKPOINT_ACCOUNTS
             )

@@ -68,6 +68,8 @@ def order(order_id: int, status: str = "NEW", priority: int = 0, **changes) -> O
         updated_ns=1,
         origin="test",
         priority_sequence=priority or order_id,
+        strategy_id=None,
+        strategy_type=None,
     )
     values.update(changes)
     return OrderRecord(**values)

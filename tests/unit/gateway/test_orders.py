@@ -43,6 +43,8 @@ def test_every_report_field_comes_from_its_own_source() -> None:
         updated_ns=110,
         prevented_match=prevented,
         prevented_minor=111,
+        strategy_id=118,
+        strategy_type=1_000_119,
     )
     report = state.report(
         ExecutionKind.TRADE,
@@ -85,6 +87,8 @@ def test_every_report_field_comes_from_its_own_source() -> None:
         "reject_reason": RejectReason.RATE_LIMITED,
         "prevented_match": prevented,
         "prevented_minor": 111,
+        "strategy_id": 118,
+        "strategy_type": 1_000_119,
     }
     assert [field.name for field in fields(OrderReport)] == list(expected)
     assert {name: getattr(report, name) for name in expected} == expected
@@ -101,6 +105,8 @@ def test_a_new_order_state_takes_each_field_from_its_own_source() -> None:
         quantity_minor=204,
         self_trade_prevention=None,
         ts_ns=205,
+        strategy_id=206,
+        strategy_type=1_000_207,
     )
     state = OrderState.from_command(
         command,
@@ -124,5 +130,7 @@ def test_a_new_order_state_takes_each_field_from_its_own_source() -> None:
         created_ns=205,
         updated_ns=205,
         origin="fix:S",
+        strategy_id=206,
+        strategy_type=1_000_207,
     )
     assert (state.status, state.filled_minor, state.original_client_order_id) == (OrderStatus.NEW, 0, "")

@@ -140,15 +140,33 @@ def test_what_binance_refuses_on_the_symbols_we_list(values: dict, error: tuple[
     assert refused(**values) == error
 
 
-def test_strategy_id_and_type_are_accepted_and_echoed_as_sent() -> None:
-    """Binance's conditional fields: strategyId and strategyType appear when the request set them."""
+def test_strategy_id_and_type_are_kept_with_the_order_and_shown_where_it_is() -> None:
+    """Binance's conditional fields: strategyId and strategyType appear when the request set them, in the
+    answers about the order (RESULT and FULL, status, cancel) and its executionReports (j, J). They were
+    echoed by order.place alone: the order forgot them."""
     order = place(**LIMIT, strategyId=37463720, strategyType="1000000")
-    assert order.strategy == {"strategyId": 37463720, "strategyType": 1000000}
+    assert (order.command.strategy_id, order.command.strategy_type) == (37463720, 1000000)
+    labelled = report(strategy_id=37463720, strategy_type=1000000)
     for response_type in (ResponseType.RESULT, ResponseType.FULL):
-        result = place_result([report()], BTCUSDT, response_type, strategy=order.strategy)
+        result = place_result([labelled], BTCUSDT, response_type)
         assert (result["strategyId"], result["strategyType"]) == (37463720, 1000000)
-    assert "strategyId" not in place_result([report()], BTCUSDT, ResponseType.ACK, strategy=order.strategy)
-    assert place(**LIMIT).strategy == {}
+    assert "strategyId" not in place_result([labelled], BTCUSDT, ResponseType.ACK)
+    fields = list(order_fields(labelled, BTCUSDT))
+    assert fields[fields.index("strategyId") :][:3] == [
+        "strategyId",
+        "strategyType",
+        "selfTradePreventionMode",
+    ]
+    assert "strategyId" in cancel_result(labelled, BTCUSDT, "cancel-1")
+    event = execution_report(labelled, BTCUSDT, event_ns=labelled.ts_ns, execution_id=1)
+    assert (event["j"], event["J"]) == (37463720, 1000000)
+    only_id = report(strategy_id=0)
+    assert order_fields(only_id, BTCUSDT)["strategyId"] == 0 and "strategyType" not in order_fields(
+        only_id, BTCUSDT
+    )
+    unlabelled = place(**LIMIT).command
+    assert (unlabelled.strategy_id, unlabelled.strategy_type) == (None, None)
+    assert not {"j", "J"} & set(execution_report(report(), BTCUSDT, event_ns=1, execution_id=1))
 
 
 def report(**changes) -> OrderReport:
