@@ -100,9 +100,16 @@ from session.binance.orders import (
 from session.binance.rate_limits import RateCounter, RateLimit
 from session.binance.requests import RETURN_RATE_LIMITS, TIME_MS_MAX, ApiRequest, Params, parse_request
 from session.binance.signing import KeyType, Verifier
+from session.binance.streams import TIME_UNITS
+from session.binance.time_unit import event_in_microseconds, result_in_microseconds
 
 log = structlog.get_logger("gateway.ws_api")
 API_PATH = "/ws-api/v3"
+TIME_UNIT = "timeUnit"
+# Binance's -1194, refused at the handshake: every answer on the connection would be in the wrong unit.
+INVALID_TIME_UNIT_BODY = (
+    '{"code":-1194,"msg":"Invalid value for time unit; expected either MICROSECOND or MILLISECOND."}\n'
+)
 SIGNED_PARAMETERS = ("apiKey", "signature", "timestamp", "recvWindow")
 # Binance pings every 20 s and disconnects a connection whose pong has not come within a minute.
 PING_INTERVAL_S = 20.0
@@ -266,10 +273,11 @@ class _UserDataSubscription:
         symbol = api.symbols[report.symbol]
         now_ns = time.time_ns()
         event = execution_report(report, symbol, event_ns=now_ns, execution_id=next(api.execution_ids))
-        messages = (
-            envelope.event(self.subscription_id, event),
-            envelope.event(self.subscription_id, api.account_position(self.account_id, symbol)),
-        )
+        position = api.account_position(self.account_id, symbol)
+        if self.connection.microseconds:
+            event, position = event_in_microseconds(event), event_in_microseconds(position)
+        subscription_id = self.subscription_id
+        messages = (envelope.event(subscription_id, event), envelope.event(subscription_id, position))
         commit.add_done_callback(lambda done: self._push_committed(done, messages))
         return True
 
@@ -281,6 +289,8 @@ class _UserDataSubscription:
     def terminate(self) -> None:
         self.active = False
         terminated = {"e": "eventStreamTerminated", "E": int(time.time() * 1000)}
+        if self.connection.microseconds:
+            terminated = event_in_microseconds(terminated)
         self.connection.push(envelope.event(self.subscription_id, terminated))
 
     def disconnect(self, reason: str) -> None:
@@ -296,6 +306,7 @@ class _ApiConnection:
     connected_ms: int
     address: str = ""
     return_rate_limits: bool = True
+    microseconds: bool = False  # timeUnit=MICROSECOND: every time it is sent in us
     session_key: ApiKey | None = None
     authorized_ms: int = 0
     last_api_key: str | None = None
@@ -474,9 +485,10 @@ class WsApi:
     def announce_shutdown(self) -> None:
         """Send Binance's ``serverShutdown`` event to every API connection, ahead of the close frames of
         the server's shutdown (nothing is awaited before these writes)."""
-        event = envelope.server_shutdown(int(time.time() * 1000))
+        now_ms = int(time.time() * 1000)
+        event, in_us = envelope.server_shutdown(now_ms), envelope.server_shutdown(now_ms * 1000)
         for connection in self._api_connections:
-            connection.push(event)
+            connection.push(in_us if connection.microseconds else event)
 
     def _check_path(self, connection: GatewayConnection, request: Any) -> Any:
         address = str(connection.remote_address[0]) if connection.remote_address else ""
@@ -493,6 +505,9 @@ class WsApi:
                 404, f"unknown path; the API is at {API_PATH}, streams at /ws and /stream\n"
             )
         if path == API_PATH:
+            time_unit = parse_qs(urlsplit(request.path).query).get(TIME_UNIT, ["MILLISECOND"])[-1]
+            if time_unit not in TIME_UNITS:
+                return connection.respond(400, INVALID_TIME_UNIT_BODY)
             connection.hold_messages()
         return None
 
@@ -546,6 +561,7 @@ class WsApi:
             connected_ms=int(now_ms),
             address=address,
             return_rate_limits=query.get(RETURN_RATE_LIMITS, ["true"])[-1] != "false",
+            microseconds=TIME_UNITS[query.get(TIME_UNIT, ["MILLISECOND"])[-1]],
         )
         connection.weight.charge_weight(now_ms, CONNECT_WEIGHT)
         pending: set[asyncio.Task[None]] = set()
@@ -589,6 +605,8 @@ class WsApi:
             self._charge(connection, method, request, now_ms)
             params = Params(request.params)
             result = await method.handler(connection, request, params)
+            if connection.microseconds:
+                result = result_in_microseconds(request.method, result)
             limits = self._rate_limits(connection, now_ms, method.places_orders) if wants_limits else None
             frame = envelope.success(request_id, result, limits)
         except ApiFailure as failure:
@@ -597,7 +615,10 @@ class WsApi:
                 connection.weight.charge_weight(now_ms, _weight(method, request))
             orders_report = method is not None and method.places_orders
             limits = self._rate_limits(connection, now_ms, orders_report) if wants_limits else None
-            frame = envelope.failure(request_id, failure.error, limits, failure.data)
+            data = failure.data
+            if connection.microseconds and data is not None:
+                data = result_in_microseconds("", data)
+            frame = envelope.failure(request_id, failure.error, limits, data)
             if failure.error.status == IP_BANNED:
                 connection.push(frame)
                 connection.close_after_queued("IP banned for repeated violation of rate limits")

@@ -1482,3 +1482,33 @@ async def test_an_orders_strategy_labels_stay_with_it_through_a_restart(tmp_path
             assert canceled["result"]["strategyType"] == 1000000, canceled
     finally:
         await second.stop()
+
+
+async def test_a_connection_asking_for_microseconds_gets_every_time_in_them(gateway: GatewayServer) -> None:
+    """timeUnit=MICROSECOND (or microsecond) in the URL: answers and user data events in us, as Binance
+    documents; it was ignored and every time came in ms. Another value is Binance's -1194, at once."""
+    private_key, key = await ed25519_key(gateway)
+    base = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+    async with connect(f"{base}?timeUnit=MICROSECOND") as websocket:
+        client = Client(websocket)
+        before_us = time.time_ns() // 1000
+        server_us = (await client.call("time"))["result"]["serverTime"]
+        assert before_us - 1_000_000 < server_us < before_us + 1_000_000, server_us
+        await client.call("session.logon", ed25519_logon_params(private_key, key))
+        await client.call("userDataStream.subscribe")
+        order = {**RESTING_BUY, "newOrderRespType": "RESULT", "timestamp": unique_timestamp_ms()}
+        placed = (await client.call("order.place", order))["result"]
+        assert placed["transactTime"] > 10**15 and placed["workingTime"] > 10**15, placed
+        report = (await client.event("executionReport"))["event"]
+        assert all(report[name] > 10**15 for name in ("E", "T", "O", "W")), report
+        position = (await client.event("outboundAccountPosition"))["event"]
+        assert position["E"] > 10**15 and position["u"] > 10**15
+    async with connect(f"{base}?timeUnit=microsecond") as websocket:
+        assert (await Client(websocket).call("time"))["result"]["serverTime"] > 10**15
+    async with connect(base) as websocket:
+        assert (await Client(websocket).call("time"))["result"]["serverTime"] < 10**14
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"{base}?timeUnit=NANOSECOND"):
+            pass
+    assert refused.value.response.status_code == 400
+    assert json.loads(refused.value.response.body)["code"] == -1194
