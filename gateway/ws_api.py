@@ -74,6 +74,7 @@ from session.binance.errors import (
     invalid_parameter,
     ip_banned,
     new_order_error,
+    one_of_two_missing,
 )
 from session.binance.market import (
     average_price,
@@ -921,13 +922,7 @@ class WsApi:
         order_id = params.integer("orderId")
         client_order_id = params.client_order_id("origClientOrderId")
         if order_id is None and client_order_id is None:
-            raise ApiFailure(
-                ApiError(
-                    400,
-                    -1102,
-                    "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
-                )
-            )
+            raise ApiFailure(one_of_two_missing("origClientOrderId", "orderId"))
         return self._find(account_id, order_id, client_order_id, mismatch=mismatch)
 
     async def _order_cancel(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
@@ -1018,7 +1013,7 @@ class WsApi:
         cancel_order_id = params.integer("cancelOrderId")
         cancel_client_id = params.client_order_id("cancelOrigClientOrderId")
         if cancel_order_id is None and cancel_client_id is None:
-            raise ApiFailure(bad_parameter("cancelOrderId"))
+            raise ApiFailure(one_of_two_missing("cancelOrderId", "cancelOrigClientOrderId"))
         cancel_new_id = params.client_order_id("cancelNewClientOrderId")
         order_id = self.exchange.new_order_id()
         placed = place_order(

@@ -34,6 +34,11 @@ def bad_parameter(name: str) -> ApiError:
     return ApiError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
 
+def one_of_two_missing(first: str, second: str) -> ApiError:
+    """-1102 for a request that must name one of two parameters and named neither."""
+    return ApiError(400, -1102, f"Param '{first}' or '{second}' must be sent, but both were empty/null!")
+
+
 def illegal_characters(name: str, legal_range: str) -> ApiError:
     return ApiError(
         400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{legal_range}'."

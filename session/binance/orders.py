@@ -36,6 +36,7 @@ from session.binance.errors import (
     bad_parameter,
     invalid_parameter,
     not_required,
+    one_of_two_missing,
 )
 from session.binance.requests import Params
 
@@ -132,9 +133,7 @@ def place_order(
             raise ApiFailure(not_required("price"))
         if (quantity is None) == (quote_quantity is None):
             raise ApiFailure(
-                ApiError(
-                    400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
-                )
+                one_of_two_missing("quantity", "quoteOrderQty")
                 if quantity is None
                 else UNSUPPORTED_COMBINATION
             )

@@ -382,6 +382,12 @@ async def test_cancel_replace(gateway: GatewayServer) -> None:
         partial = await client.call("order.cancelReplace", hmac_signed(key, **allowed))
         assert (partial["status"], partial["error"]["code"]) == (409, -2021)
         assert partial["error"]["data"]["newOrderResult"] == "SUCCESS"
+        unnamed = {name: value for name, value in replace.items() if name != "cancelOrigClientOrderId"}
+        neither = (await client.call("order.cancelReplace", hmac_signed(key, **unnamed)))["error"]
+        assert (neither["code"], neither["msg"]) == (
+            -1102,
+            "Param 'cancelOrderId' or 'cancelOrigClientOrderId' must be sent, but both were empty/null!",
+        )
         open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
         assert sorted(o.client_order_id for o in open_orders) == ["fourth", "second"]
 
