@@ -207,13 +207,14 @@ class OrderBook:
         if command.order_id in self._orders:
             return RejectReason.DUPLICATE_ORDER_ID
         reason = self.filter_problem(command)
-        if (
-            reason is None
-            and command.order_type is LIMIT_MAKER
-            and self._crosses(command.side, command.price_minor)
-        ):
+        if reason is not None:
+            return reason
+        order_type = command.order_type
+        if order_type is LIMIT_MAKER and self._crosses(command.side, command.price_minor):
             return RejectReason.POST_ONLY_WOULD_TAKE
-        return reason
+        if order_type is MARKET and not (self._ask_prices if command.side is BUY else self._bid_prices):
+            return RejectReason.NO_LIQUIDITY
+        return None
 
     def filter_problem(self, command: SubmitOrder) -> RejectReason | None:
         """Why ``command`` fails the symbol's filters alone, whatever the book holds or its status."""

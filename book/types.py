@@ -74,6 +74,8 @@ class RejectReason(Vocabulary):
     QUANTITY_ABOVE_MAX = "QUANTITY_ABOVE_MAX"
     NOTIONAL_BELOW_MIN = "NOTIONAL_BELOW_MIN"
     POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
+    # A market order with no order on the other side of the book to trade with (Binance refuses one).
+    NO_LIQUIDITY = "NO_LIQUIDITY"
     DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
     UNKNOWN_ORDER = "UNKNOWN_ORDER"
     # A cancel the client restricted to an order in another status (Binance's cancelRestrictions).

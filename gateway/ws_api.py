@@ -852,10 +852,11 @@ class WsApi:
         params.finish(*SIGNED_PARAMETERS)
         result = await self._submit(symbol.name, placed.command, placed.client_order_id)
         reports = [report for report in result.reports if report.order_id == order_id]
+        by_quote = placed.command.quote_quantity_minor is not None
         if result.error is not None and not reports:
-            raise ApiFailure(new_order_error(result.error))
+            raise ApiFailure(new_order_error(result.error, by_quote=by_quote))
         if reports and reports[0].execution is ExecutionKind.REJECTED:
-            raise ApiFailure(new_order_error(reports[0].reject_reason))
+            raise ApiFailure(new_order_error(reports[0].reject_reason, by_quote=by_quote))
         return place_result(reports, symbol, placed.response_type, result.prevented_matches)
 
     async def _order_test(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
@@ -1075,10 +1076,11 @@ class WsApi:
             self.rejections_reported.discard(order_id)
         reports = [report for report in result.reports if report.order_id == order_id]
         new_error = None
+        by_quote = placed.command.quote_quantity_minor is not None
         if result.error is not None and not reports:
-            new_error = new_order_error(result.error)
+            new_error = new_order_error(result.error, by_quote=by_quote)
         elif reports and reports[0].execution is ExecutionKind.REJECTED:
-            new_error = new_order_error(reports[0].reject_reason)
+            new_error = new_order_error(reports[0].reject_reason, by_quote=by_quote)
         if new_error is None:
             new_response: dict = place_result(reports, symbol, placed.response_type, result.prevented_matches)
         else:

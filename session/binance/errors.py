@@ -134,6 +134,7 @@ _NEW_ORDER_ERRORS: dict[RejectReason, tuple[int, str]] = {
     RejectReason.SYMBOL_HALTED: (-2010, "Market is closed."),
     RejectReason.INSUFFICIENT_BALANCE: (-2010, "Account has insufficient balance for requested action."),
     RejectReason.POST_ONLY_WOULD_TAKE: (-2010, "Order would immediately match and take."),
+    RejectReason.NO_LIQUIDITY: (-2010, "Order book liquidity is less than symbol minimum quantity."),
     RejectReason.DUPLICATE_ORDER_ID: (-2010, "Duplicate order sent."),
     RejectReason.INVALID_ORDER: (-1014, "Unsupported order combination."),
     RejectReason.UNKNOWN_SYMBOL: (-1121, "Invalid symbol."),
@@ -147,11 +148,20 @@ _NEW_ORDER_ERRORS: dict[RejectReason, tuple[int, str]] = {
 }
 
 
-def new_order_error(reason: RejectReason) -> ApiError:
+QUOTE_MARKET_NO_ORDERS = ApiError(
+    400, -2010, "Quote quantity market orders cannot be placed when there are no orders on the book."
+)
+
+
+def new_order_error(reason: RejectReason, *, by_quote: bool = False) -> ApiError:
+    """Binance's error for a new order the core refused; a market order ``by_quote`` (quoteOrderQty) on
+    an empty book has a message of its own."""
     if reason is RejectReason.QUEUE_FULL:
         return SERVER_BUSY
     if reason is RejectReason.RATE_LIMITED:
         return ApiError(429, -1015, "Too many new orders.")
+    if reason is RejectReason.NO_LIQUIDITY and by_quote:
+        return QUOTE_MARKET_NO_ORDERS
     code, msg = _NEW_ORDER_ERRORS[reason]
     return ApiError(400, code, msg)
 

@@ -93,6 +93,7 @@ REJECT_CODES: dict[RejectReason, tuple[str, str]] = {
     RejectReason.QUANTITY_ABOVE_MAX: ("13", "Quantity is above the symbol's maximum quantity"),
     RejectReason.NOTIONAL_BELOW_MIN: ("99", "Order value is below the symbol's minimum notional"),
     RejectReason.POST_ONLY_WOULD_TAKE: ("99", "Post-only order would immediately match and take"),
+    RejectReason.NO_LIQUIDITY: ("99", "No orders on the other side of the book to trade with"),
     RejectReason.DUPLICATE_ORDER_ID: ("6", "Duplicate ClOrdID"),
     RejectReason.UNKNOWN_ORDER: ("5", "Unknown order"),
     RejectReason.CANCEL_RESTRICTED: ("99", "Order was not canceled due to cancel restrictions"),

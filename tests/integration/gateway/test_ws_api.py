@@ -596,22 +596,29 @@ async def test_a_message_over_the_size_bound_closes_the_connection(gateway: Gate
 async def test_a_market_order_that_fills_nothing_leaves_a_store_the_gateway_restarts_on(
     tmp_path: Path,
 ) -> None:
-    """It reserves nothing; a hold of 0 used to stay behind and fail the invariants check at start."""
+    """It reserves nothing; a hold of 0 used to stay behind and fail the invariants check at start. Here
+    0.0005 BTC sells less than one step (0.001 ETH) at the only bid, 1 BTC."""
     settings = load_settings_text(demo_config_text(tmp_path))
     first = GatewayServer(settings)
     await first.start()
     try:
         key = await first.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+        bid = await first.admin_commands.create_api_key({"account": "bob", "permissions": "read,trade"})
         async with connect(f"ws://127.0.0.1:{first.ports.websocket}/ws-api/v3") as websocket:
-            market = {"symbol": "ETHBTC", "side": "BUY", "type": "MARKET", "quantity": "1"}
-            placed = await Client(websocket).call("order.place", hmac_signed(key, **market))
-        assert placed["result"]["status"] == "EXPIRED", placed
+            client = Client(websocket)
+            resting = {**RESTING_BUY, "symbol": "ETHBTC", "price": "1", "quantity": "1"}
+            assert (await client.call("order.place", hmac_signed(bid, **resting)))["status"] == 200
+            market = {"symbol": "ETHBTC", "side": "SELL", "type": "MARKET", "quoteOrderQty": "0.0005"}
+            placed = await client.call("order.place", hmac_signed(key, **market))
+        assert (placed["result"]["status"], placed["result"]["executedQty"]) == ("EXPIRED", "0.00000000"), (
+            placed
+        )
     finally:
         await first.stop()
     second = GatewayServer(settings)
     await second.start()
     try:
-        assert second.ledger.verify({}) == []
+        assert (await second.admin_commands.verify({}))["ledger"] == "sound"
     finally:
         await second.stop()
 
@@ -1518,3 +1525,25 @@ async def test_a_connection_asking_for_microseconds_gets_every_time_in_them(gate
             pass
     assert refused.value.response.status_code == 400
     assert json.loads(refused.value.response.body)["code"] == -1194
+
+
+async def test_a_market_order_with_nothing_to_trade_against_is_refused_as_binance_does(
+    gateway: GatewayServer,
+) -> None:
+    """-2010 with Binance's messages (errors.md); it was accepted and answered EXPIRED. Nothing is held."""
+    key = await gateway.admin_commands.create_api_key({"account": "alice", "permissions": "read,trade"})
+    async with connect(f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3") as websocket:
+        client = Client(websocket)
+        market = {"symbol": "ETHUSDT", "side": "BUY", "type": "MARKET"}
+        by_quote = (await client.call("order.place", hmac_signed(key, **market, quoteOrderQty="10")))["error"]
+        assert (by_quote["code"], by_quote["msg"]) == (
+            -2010,
+            "Quote quantity market orders cannot be placed when there are no orders on the book.",
+        )
+        by_quantity = (await client.call("order.place", hmac_signed(key, **market, quantity="0.1")))["error"]
+        assert (by_quantity["code"], by_quantity["msg"]) == (
+            -2010,
+            "Order book liquidity is less than symbol minimum quantity.",
+        )
+    alice = gateway.accounts["alice"]
+    assert gateway.ledger.balance(alice, "USDT").held_minor == 0

@@ -160,12 +160,14 @@ async def test_self_trades_are_prevented_and_reported_as_binance_does(gateway: G
         open_orders = await client.call("openOrders.status", {"timestamp": unique_timestamp_ms()})
         assert open_orders["result"] == []
 
-        # MARKET orders report timeInForce GTC (scenario F), in the answer and the executionReport.
-        market = await place(client, "BUY", "0.01", type="MARKET")
-        assert (market["type"], market["timeInForce"], market["status"]) == ("MARKET", "GTC", "EXPIRED")
+        # MARKET orders report timeInForce GTC (scenario F), in the answer and the executionReport; this
+        # one takes the account's own resting sell (no prevention asked for).
+        await place(client, "SELL", "0.01", "NONE")
+        market = await place(client, "BUY", "0.01", "NONE", type="MARKET")
+        assert (market["type"], market["timeInForce"], market["status"]) == ("MARKET", "GTC", "FILLED")
         assert "preventedMatches" not in market
         events = [await report_of(client, sub, market["orderId"]) for _ in range(2)]
-        assert [(e["x"], e["f"]) for e in events] == [("NEW", "GTC"), ("EXPIRED", "GTC")]
+        assert [(e["x"], e["f"]) for e in events] == [("NEW", "GTC"), ("TRADE", "GTC")]
         assert not set(STP_FIELDS) & set(events[1])
 
         # order.cancelReplace answers for its new order as order.place does.

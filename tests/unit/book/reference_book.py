@@ -122,6 +122,8 @@ class ReferenceBook:
     ) -> Outcome:
         if order_type is OrderType.LIMIT_MAKER and self.crosses(side, price):
             return Outcome([], refused=True)
+        if order_type is OrderType.MARKET and self._best_maker(side, None) is None:
+            return Outcome([], refused=True)  # nothing on the other side to trade with
         amount = quantity if quantity is not None else quote_quantity
         if time_in_force is TimeInForce.FOK:
             trial = copy.deepcopy(self)

@@ -214,11 +214,6 @@ def test_market_without_enough_liquidity_expires_the_rest(book: OrderBook) -> No
     assert (expired.expired_quantity_minor, expired.reason) == (2, ExpireReason.MARKET_NO_LIQUIDITY)
 
 
-def test_market_on_an_empty_book_expires(book: OrderBook) -> None:
-    events = market(book, 1, 11, BUY, quantity_minor=3)
-    assert [type(e) for e in events] == [OrderAccepted, OrderExpired]
-
-
 def test_market_buy_by_quote_amount_spends_at_most_the_amount(book: OrderBook) -> None:
     limit(book, 1, 10, SELL, 300, 2)
     limit(book, 2, 10, SELL, 400, 5)
@@ -694,3 +689,20 @@ def test_restored_orders_keep_their_priority_and_numbering_continues() -> None:
         order_id=4, account_id=13, side=BUY, order_type=OrderType.LIMIT, price_minor=100, quantity_minor=3
     )
     assert first.apply(command) == restored.apply(command)
+
+
+@pytest.mark.parametrize("amount", [{"quantity_minor": 3}, {"quote_quantity_minor": 300}])
+def test_a_market_order_with_nothing_on_the_other_side_is_rejected(book: OrderBook, amount: dict) -> None:
+    """Binance refuses it (-2010: no orders on the book; the book's liquidity is less than the minimum
+    quantity); it was accepted and expired whole. Orders on its own side are no liquidity for it."""
+    limit(book, 1, 10, BUY, 100, 1)
+    events = market(book, 2, 11, BUY, **amount)
+    (rejected,) = events
+    assert isinstance(rejected, OrderRejected) and rejected.reason is RejectReason.NO_LIQUIDITY
+    assert (
+        book.check_filters(
+            SubmitOrder(order_id=3, account_id=11, side=SELL, order_type=OrderType.MARKET, **amount)
+        )
+        is None
+    )
+    assert trades(market(book, 3, 11, SELL, quantity_minor=1)) == [(1, 3, 100, 1)]

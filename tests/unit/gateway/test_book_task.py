@@ -250,9 +250,11 @@ def test_a_market_fok_that_cannot_fill_whole_trades_nothing_and_releases_its_hol
     assert desk.problems() == []
 
 
-def test_a_market_order_that_can_fill_nothing_holds_nothing(desk: Desk) -> None:
+def test_a_market_order_with_nothing_to_trade_against_is_rejected_and_holds_nothing(desk: Desk) -> None:
     result = desk.submit(ALICE, BUY, MARKET, time_in_force=TimeInForce.IOC, quantity_minor=10)
-    assert [report.status for report in result.reports] == [OrderStatus.NEW, OrderStatus.EXPIRED]
+    assert [(report.status, report.reject_reason) for report in result.reports] == [
+        (OrderStatus.REJECTED, RejectReason.NO_LIQUIDITY)
+    ]
     assert desk.ledger.holds() == {} and desk.problems() == []
 
 
