@@ -14,10 +14,11 @@ from config.settings import FeeSettings, SymbolSettings
 from gateway.orders import OrderState
 from ledger.journal import JournalEntry, TradeEntry
 from ledger.ledger import Ledger
-from ledger.store import LoadedState, OrderRecord
+from ledger.store import LoadedState, OrderRecord, strategy_of, strategy_text
 
 
 def order_state(record: OrderRecord) -> OrderState:
+    strategy_id, strategy_type = strategy_of(record.strategy) if record.strategy else (None, None)
     return OrderState(
         order_id=record.order_id,
         symbol=record.symbol,
@@ -40,8 +41,8 @@ def order_state(record: OrderRecord) -> OrderState:
         updated_ns=record.updated_ns,
         origin=record.origin,
         priority_sequence=record.priority_sequence,
-        strategy_id=record.strategy_id,
-        strategy_type=record.strategy_type,
+        strategy_id=strategy_id,
+        strategy_type=strategy_type,
     )
 
 
@@ -74,8 +75,9 @@ def order_record(state: OrderState) -> OrderRecord:
             state.updated_ns,
             state.origin,
             state.priority_sequence,
-            state.strategy_id,
-            state.strategy_type,
+            ""
+            if state.strategy_id is None and state.strategy_type is None
+            else strategy_text(state.strategy_id, state.strategy_type),
         )
     )
 

@@ -96,6 +96,7 @@ _TEXT_COLUMNS = {
     "status",
     "commission_asset",
     "origin",
+    "strategy",
     "name",
     "session_id",
 }

@@ -241,9 +241,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
         13,
         (
-            # The labels a client gave an order (Binance's strategyId and strategyType), NULL for none.
-            "ALTER TABLE orders ADD COLUMN strategy_id {BIG}",
-            "ALTER TABLE orders ADD COLUMN strategy_type {BIG}",
+            # The labels a client gave an order (Binance's strategyId and strategyType): see strategy_text.
+            "ALTER TABLE orders ADD COLUMN strategy TEXT NOT NULL DEFAULT ''",
         ),
     ),
 )

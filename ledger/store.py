@@ -66,11 +66,29 @@ class OrderRecord(NamedTuple):
     updated_ns: int
     origin: str
     priority_sequence: int
-    strategy_id: int | None
-    strategy_type: int | None
+    strategy: str  # strategy_text of the order's labels
 
 
 ORDER_COLUMNS = OrderRecord._fields
+
+
+def strategy_text(strategy_id: int | None, strategy_type: int | None) -> str:
+    """An order's labels as stored: "" for none, else "<id>:<type>" with a part left empty when not given.
+
+    One text column rather than two nullable ones: ``sqlite3`` binds None through its adapter lookup
+    (about 1 us a value here), and every commit binds every changed order's row.
+    """
+    if strategy_id is None and strategy_type is None:
+        return ""
+    return f"{'' if strategy_id is None else strategy_id}:{'' if strategy_type is None else strategy_type}"
+
+
+def strategy_of(text: str) -> tuple[int | None, int | None]:
+    """The (strategy id, strategy type) that ``strategy_text`` stored."""
+    strategy_id, _, strategy_type = text.partition(":")
+    return (int(strategy_id) if strategy_id else None, int(strategy_type) if strategy_type else None)
+
+
 # What an order is, fixed when it is placed: its later records carry the same values (a replace gives it
 # a new client order id, price and quantity, never another account or symbol), so a store may keep them
 # from its first record.

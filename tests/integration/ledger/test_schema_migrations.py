@@ -28,8 +28,8 @@ VERSION_BEFORE_PARTIAL_INDEX = 3
 VERSION_BEFORE_SYMBOL_STATUS = 4
 VERSION_BEFORE_WIDE_COUNTERS = 5
 ORDERS = [order(1, "NEW", priority=5), order(2, "CANCELED"), order(3, "PARTIALLY_FILLED", priority=1)]
-# The orders' columns before migration 13 added the strategy labels (NULL in the rows migrated).
-OLD_ORDER_COLUMNS = ORDER_COLUMNS[: ORDER_COLUMNS.index("strategy_id")]
+# The orders' columns before migration 13 added the strategy labels ("" in the rows migrated: none).
+OLD_ORDER_COLUMNS = ORDER_COLUMNS[: ORDER_COLUMNS.index("strategy")]
 OLD_ORDERS = [row[: len(OLD_ORDER_COLUMNS)] for row in ORDERS]
 CHECKPOINT_ACCOUNTS = [(-1, "USDT", 2**63 - 1, 2**63 - 5, 4, 0), (1, "USDT", 10, 6, 0, 4)]
 

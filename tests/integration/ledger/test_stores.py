@@ -68,8 +68,7 @@ def order(order_id: int, status: str = "NEW", priority: int = 0, **changes) -> O
         updated_ns=1,
         origin="test",
         priority_sequence=priority or order_id,
-        strategy_id=None,
-        strategy_type=None,
+        strategy="",
     )
     values.update(changes)
     return OrderRecord(**values)
@@ -256,6 +255,8 @@ async def test_an_order_state_is_stored_and_loaded_field_for_field(store_factory
         updated_ns=31,
         origin="fix",
         priority_sequence=37,
+        strategy_id=41,
+        strategy_type=1_000_043,
     )
     store = await store_factory()
     await store.commit(CommitBatch(orders={state.order_id: order_record(state)}))
