@@ -90,9 +90,9 @@ def strategy_of(text: str) -> tuple[int | None, int | None]:
 
 
 # What an order is, fixed when it is placed: its later records carry the same values (a replace gives it
-# a new client order id, price and quantity, never another account or symbol), so a store may keep them
-# from its first record.
-ORDER_IDENTITY_COLUMNS = ("symbol", "account_id")
+# a new client order id, price and quantity, never another account, symbol or strategy labels), so a
+# store may keep them from its first record.
+ORDER_IDENTITY_COLUMNS = ("symbol", "account_id", "strategy")
 OPEN_STATUSES = ("NEW", "PARTIALLY_FILLED")
 SEQUENCE_MAX = 2**63 - 1  # the largest journal sequence a signed 64-bit column holds
 TIME_NS_MAX = 2**63 - 1  # later than any time a signed 64-bit column holds

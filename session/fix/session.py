@@ -289,16 +289,18 @@ class FixSession:
     def _header_ok(self, message: FixMessage, now_s: float) -> bool:
         """A header field missing or not a time is rejected and the session goes on (test cases 14b,
         14f); a wrong CompID (2m) or a SendingTime out of tolerance (2k) ends it."""
-        for tag in _HEADER_REQUIRED:
-            if message.get(tag) is None:
-                self._reject_consuming(
-                    message, Problem(REQUIRED_TAG_MISSING, tag, f"Required tag missing ({tag})"), now_s
-                )
-                return False
-        if message.get(49) != self.config.their_comp_id or message.get(56) != self.config.our_comp_id:
+        get = message.get
+        sender, target, sending_text = get(49), get(56), get(52)
+        if sender is None or target is None or sending_text is None:
+            tag = next(tag for tag in _HEADER_REQUIRED if get(tag) is None)
+            self._reject_consuming(
+                message, Problem(REQUIRED_TAG_MISSING, tag, f"Required tag missing ({tag})"), now_s
+            )
+            return False
+        if sender != self.config.their_comp_id or target != self.config.our_comp_id:
             self._reject_and_logout(message, Problem(COMP_ID_PROBLEM, 0, "CompID problem"), now_s)
             return False
-        sending_time = parse_utc_timestamp(message.get(52) or "")
+        sending_time = parse_utc_timestamp(sending_text)
         if sending_time is None:
             problem = Problem(INCORRECT_DATA_FORMAT, 52, "Incorrect data format for value (52)")
             self._reject_consuming(message, problem, now_s)
