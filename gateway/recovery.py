@@ -18,7 +18,7 @@ from ledger.store import LoadedState, OrderRecord, strategy_of, strategy_text
 
 
 def order_state(record: OrderRecord) -> OrderState:
-    strategy_id, strategy_type = strategy_of(record.strategy) if record.strategy else (None, None)
+    strategy_id, strategy_type = strategy_of(record.strategy)
     return OrderState(
         order_id=record.order_id,
         symbol=record.symbol,
@@ -75,6 +75,7 @@ def order_record(state: OrderState) -> OrderRecord:
             state.updated_ns,
             state.origin,
             state.priority_sequence,
+            # Most orders have no labels: their row skips the call.
             ""
             if state.strategy_id is None and state.strategy_type is None
             else strategy_text(state.strategy_id, state.strategy_type),
