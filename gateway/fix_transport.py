@@ -516,7 +516,9 @@ class FixAcceptor:
         now = self.clock()
         session = connection.session
         if session is None:
-            if now - connection.connected_s > LOGON_TIMEOUT_S:
+            # The timeout is for a peer that sends no Logon: one whose Logon is being checked (the step,
+            # slow when many log on at once) waits for the check, which answers it either way.
+            if connection.step is None and now - connection.connected_s > LOGON_TIMEOUT_S:
                 log.info("no logon in time", peer=str(connection.peer))
                 connection.end()
                 return

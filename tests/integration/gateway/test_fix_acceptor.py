@@ -497,3 +497,27 @@ async def test_closing_aborts_a_connection_whose_commit_never_comes(tmp_path: Pa
         writer.close()
     finally:
         await store.close()
+
+
+async def test_a_logon_whose_check_outlasts_the_logon_timeout_still_logs_on(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The timeout is for a client that sends no Logon; this one did, and our check of it was slow (many
+    logons at once after a restart). The Logon was answered and the connection then closed, so the client
+    saw a session that took nothing it sent."""
+    monkeypatch.setattr("gateway.fix_transport.LOGON_TIMEOUT_S", 0.3)
+
+    def slow_check(message) -> str | None:
+        time.sleep(1.5)
+        return None
+
+    client = FixTestClient("ALICE", "unused")
+    async with acceptor_for_alice(tmp_path, authenticate=slow_check) as port:
+        try:
+            await client.connect(port)
+            await asyncio.wait_for(_until(lambda: client.of_type("A")), 10)
+            client.send("1", [(112, "still-there")])
+            await asyncio.wait_for(_until(lambda: client.of_type("0")), 5)
+            assert client.of_type("0")[-1].get(112) == "still-there"
+        finally:
+            await client.close()
