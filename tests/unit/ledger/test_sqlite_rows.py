@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import NamedTuple
+
+import pytest
 
 from ledger.journal import EntryKind, HoldEntry, TransferEntry
 from ledger.sqlite_store import (
@@ -12,7 +15,7 @@ from ledger.sqlite_store import (
     _UPSERT_ORDER,
     _insert,
     _journal_rows,
-    _write_statements,
+    _write_and_commit,
 )
 from ledger.store import ORDER_COLUMNS, ORDER_IDENTITY_COLUMNS
 
@@ -53,13 +56,25 @@ def test_rows_are_bound_as_exact_tuples_or_lists() -> None:
     statement = _insert("t", ("a", "b"))
     for count in (1, 3):
         cursor = _RecordingCursor()
-        _write_statements(cursor, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
-        begin, *calls = cursor.calls
-        assert begin == ("BEGIN IMMEDIATE", ())
+        _write_and_commit(cursor, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
+        begin, *calls, commit = cursor.calls
+        assert (begin, commit) == (("BEGIN IMMEDIATE", ()), ("COMMIT", ()))
         assert [type(parameters) for _, parameters in calls] == ([tuple] if count == 1 else [list, tuple])
         assert [value for _, parameters in calls for value in parameters] == [
             value for index in range(count) for value in (index, "x")
         ]
+
+
+def test_a_failed_statement_rolls_the_whole_commit_back_and_raises_its_own_error() -> None:
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT NOT NULL)")
+    statement = _insert("t", ("a", "b"))
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        _write_and_commit(connection.cursor(), [(statement, [(1, "x")]), (statement, [(2, None)])])
+    assert not connection.in_transaction
+    assert connection.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+    _write_and_commit(connection.cursor(), [(statement, [(1, "x"), (2, "y")])])
+    assert connection.execute("SELECT a, b FROM t ORDER BY a").fetchall() == [(1, "x"), (2, "y")]
 
 
 def test_journal_rows_hold_only_values_sqlite_binds_without_an_adapter_lookup() -> None:
