@@ -104,7 +104,7 @@ class Trader(asyncio.Protocol):
         self.seq = 1
         self.sent_ns: dict[str, int] = {}
         self.latencies_ns: list[int] = []
-        self.resting: list[str] = []
+        self.resting: list[tuple[str, str]] = []  # (ClOrdID, Side) of orders that may still rest
         self.in_flight = 0
         self.answered = asyncio.Event()
         self.logged_on = asyncio.Event()
@@ -160,14 +160,14 @@ class Trader(asyncio.Protocol):
         roll = self.rng.random()
         now = utc_timestamp(time.time())
         if roll < 0.2 and self.resting:
-            target = self.resting.pop(self.rng.randrange(len(self.resting)))
-            self.send("F", [(11, client_order_id), (41, target), (55, "BTCUSDT"), (54, "1"), (60, now)])
+            target, side = self.resting.pop(self.rng.randrange(len(self.resting)))
+            self.send("F", [(11, client_order_id), (41, target), (55, "BTCUSDT"), (54, side), (60, now)])
         else:
             side = "1" if self.rng.random() < 0.5 else "2"
             if roll < 0.9:
                 offset = self.rng.randrange(1, 200)
                 price = 50_000 - offset if side == "1" else 50_000 + offset
-                self.resting.append(client_order_id)
+                self.resting.append((client_order_id, side))
             else:
                 price = 50_300 if side == "1" else 49_700
             self.send(
