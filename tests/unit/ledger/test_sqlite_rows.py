@@ -13,9 +13,10 @@ from ledger.sqlite_store import (
     _INSERT_TRANSFER_ENTRY,
     _PARAMETERS_MAX,
     _UPSERT_ORDER,
+    _commit,
     _insert,
     _journal_rows,
-    _write_and_commit,
+    _write_statements,
 )
 from ledger.store import ORDER_COLUMNS, ORDER_IDENTITY_COLUMNS
 
@@ -56,9 +57,9 @@ def test_rows_are_bound_as_exact_tuples_or_lists() -> None:
     statement = _insert("t", ("a", "b"))
     for count in (1, 3):
         cursor = _RecordingCursor()
-        _write_and_commit(cursor, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
-        begin, *calls, commit = cursor.calls
-        assert (begin, commit) == (("BEGIN IMMEDIATE", ()), ("COMMIT", ()))
+        _write_statements(cursor, [(statement, [_Row(index, "x") for index in range(count)])])  # type: ignore[arg-type]
+        begin, *calls = cursor.calls
+        assert begin == ("BEGIN IMMEDIATE", ())
         assert [type(parameters) for _, parameters in calls] == ([tuple] if count == 1 else [list, tuple])
         assert [value for _, parameters in calls for value in parameters] == [
             value for index in range(count) for value in (index, "x")
@@ -70,11 +71,28 @@ def test_a_failed_statement_rolls_the_whole_commit_back_and_raises_its_own_error
     connection.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT NOT NULL)")
     statement = _insert("t", ("a", "b"))
     with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
-        _write_and_commit(connection.cursor(), [(statement, [(1, "x")]), (statement, [(2, None)])])
+        _write_statements(connection.cursor(), [(statement, [(1, "x")]), (statement, [(2, None)])])
     assert not connection.in_transaction
     assert connection.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
-    _write_and_commit(connection.cursor(), [(statement, [(1, "x"), (2, "y")])])
+    cursor = connection.cursor()
+    _write_statements(cursor, [(statement, [(1, "x"), (2, "y")])])
+    _commit(cursor)
+    assert not connection.in_transaction
     assert connection.execute("SELECT a, b FROM t ORDER BY a").fetchall() == [(1, "x"), (2, "y")]
+
+
+def test_a_failed_commit_is_rolled_back_and_raises_its_own_error() -> None:
+    """A deferred foreign key fails at COMMIT, which leaves the transaction open: it is rolled back."""
+    connection = sqlite3.connect(":memory:", isolation_level=None)
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("CREATE TABLE p (a INTEGER PRIMARY KEY)")
+    connection.execute("CREATE TABLE c (a INTEGER REFERENCES p (a) DEFERRABLE INITIALLY DEFERRED)")
+    cursor = connection.cursor()
+    _write_statements(cursor, [(_insert("c", ("a",)), [(1,)])])
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        _commit(cursor)
+    assert not connection.in_transaction
+    assert connection.execute("SELECT COUNT(*) FROM c").fetchone() == (0,)
 
 
 def test_journal_rows_hold_only_values_sqlite_binds_without_an_adapter_lookup() -> None:
