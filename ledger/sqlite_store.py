@@ -257,7 +257,8 @@ def _write_statements(cursor: sqlite3.Cursor, statements: list[tuple[_ManyRows, 
                 for sql, parameters in statement.chunks(rows):
                     cursor.execute(sql, parameters)
     except BaseException:
-        cursor.execute("ROLLBACK")
+        if cursor.connection.in_transaction:  # some errors (a full disk, say) end it themselves
+            cursor.execute("ROLLBACK")
         raise
 
 
