@@ -107,6 +107,11 @@ class Metrics:
         self.commit_latency_s = LoopHistogram(
             "gateway_commit_latency_seconds", "Duration of one group commit.", _LATENCY_BUCKETS_S
         )
+        self.loop_lag_s = LoopHistogram(
+            "gateway_loop_lag_seconds",
+            "How late a timer probing the event loop fired: the time the loop spent on one thing.",
+            _LATENCY_BUCKETS_S,
+        )
         self.queue_depth = LoopGauges("gateway_book_queue_depth", "Commands waiting per book.", "symbol")
         for collector in (
             self.orders,
@@ -114,6 +119,7 @@ class Metrics:
             self.rejects,
             self.ack_latency_s,
             self.commit_latency_s,
+            self.loop_lag_s,
             self.queue_depth,
         ):
             registry.register(collector)

@@ -31,6 +31,7 @@ from gateway.fix_sessions import accepted_session, fix_session_settings
 from gateway.fix_transport import AcceptedSession, FixAcceptor
 from gateway.http_endpoint import start_http_endpoint
 from gateway.logging_setup import configure_logging
+from gateway.loop_lag import watch_loop_lag
 from gateway.market_data import MarketDataBroadcaster
 from gateway.metrics import Metrics
 from gateway.recovery import order_record, order_state, restore_book, restore_ledger, trade_event
@@ -189,6 +190,9 @@ class GatewayServer:
         )
         self.ports.metrics = next(iter(self.http.sockets)).getsockname()[1]
         collector.settle_after_start()
+        self._tasks.append(
+            asyncio.create_task(watch_loop_lag(self.metrics.loop_lag_s.observe), name="loop-lag")
+        )
         self._tasks.append(
             asyncio.create_task(
                 collector.collect_fully_every(settings.server.gc_full_collection_interval_s),

@@ -62,6 +62,7 @@ async def test_metrics_count_orders_fills_rejects_and_latency(tmp_path: Path) ->
         assert values['gateway_ack_latency_seconds_bucket{le="0.0001"}'] <= 3
         assert values["gateway_ack_latency_seconds_sum"] > 0
         assert values["gateway_commit_latency_seconds_count"] >= 1
+        assert "gateway_loop_lag_seconds_count" in values  # its probe: tests/unit/gateway/test_loop_lag.py
         assert values['gateway_book_queue_depth{symbol="BTCUSDT"}'] == 0
         assert values['gateway_sessions{protocol="fix"}'] == 2
         assert values['gateway_sessions{protocol="websocket"}'] == 0
