@@ -90,12 +90,13 @@ WAL_CHECKPOINT_INTERVAL_S = 0.5
 # as SQLite does at 1,000 by default: the bound on the log, and the point where it starts over.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 PAGE_CACHE_KIB = 65_536
-# A commit of this many orders or more syncs on aiosqlite's thread while the loop trades on; a smaller
-# one syncs on the loop thread, which waits (0.5-2.5 ms). Handing the GIL to the thread and back costs
-# about 8 futex calls a commit, more than the wait in small commits: at 5,000 orders/s (12-19 orders a
-# commit, p99 under 100) all on the thread cost 212-215 us of CPU per order against 183-185 us, ack p99
-# 78-91 ms against 30-64 ms. The closed loop's commits (p50 about 200 orders) overlap their sync with
-# the next turns' work: 8,979 orders/s on average against 8,636 all on the loop thread.
+# A commit of this many orders or more, or with a ledger checkpoint (every balance and hold changed in
+# a minute), syncs on aiosqlite's thread while the loop trades on; a smaller one syncs on the loop
+# thread, which waits (0.5-2.5 ms). Handing the GIL to the thread and back costs about 8 futex calls a
+# commit, more than the wait in small commits: at 5,000 orders/s (12-19 orders a commit, p99 under 100)
+# all on the thread cost 212-215 us of CPU per order against 183-185 us, ack p99 78-91 ms against
+# 30-64 ms. The closed loop's commits (p50 about 200 orders) overlap their sync with the next turns'
+# work: 8,979 orders/s on average against 8,636 all on the loop thread.
 COMMIT_ON_THREAD_ORDERS_MIN = 128
 TYPE_NAMES = {"BIG": "INTEGER", "COUNTER": "TEXT", "BYTES": "BLOB"}
 # SQLite's smallest limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
@@ -518,7 +519,7 @@ class SqliteStore:
             ]
         async with self._lock:
             _write_statements(self._write_cursor, statements)
-            if len(batch.orders) < COMMIT_ON_THREAD_ORDERS_MIN:
+            if checkpoint is None and len(batch.orders) < COMMIT_ON_THREAD_ORDERS_MIN:
                 _commit(self._write_cursor)
             else:
                 # aiosqlite offers no public call for "run this on the connection's thread"; its
