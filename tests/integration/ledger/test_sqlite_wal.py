@@ -69,6 +69,26 @@ async def test_the_log_starts_over_under_steady_commits(
         await store.close()
 
 
+async def test_the_checkpoint_connection_starts_the_log_over_without_the_writers_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its passes run beside commits and so never reach the end of a log that keeps growing; once the log
+    is long, one more with commits held does, and the next commit starts the log over."""
+    monkeypatch.setattr(sqlite_store, "WAL_CHECKPOINT_INTERVAL_S", 0.01)
+    monkeypatch.setattr(sqlite_store, "WAL_RESTART_PAGES", 200)
+    monkeypatch.setattr(sqlite_store, "WAL_AUTOCHECKPOINT_PAGES", 0)  # the writer never copies the log
+    store = await _store(tmp_path)
+    try:
+        for start in range(1, 20_001, 100):
+            orders = {i: order(i) for i in range(start, start + 100)}
+            await store.commit(CommitBatch(orders=orders))
+            await asyncio.sleep(0)  # what a loop turn between commits gives the checkpoint connection
+        log_bytes = os.path.getsize(tmp_path / "wal.sqlite3-wal")
+        assert log_bytes < 4 * 200 * 4096
+    finally:
+        await store.close()
+
+
 async def test_statement_journals_and_the_pages_a_commit_reads_stay_in_memory(tmp_path: Path) -> None:
     """Statement journals were temporary files, created and deleted on the loop thread by every
     multi-row upsert, and index pages past SQLite's 2 MiB cache were read back from the file there."""
