@@ -89,6 +89,9 @@ WAL_CHECKPOINT_INTERVAL_S = 0.5
 # Past this many log pages (4 KiB each) that connection copies the log to its end with commits held, so
 # the next commit starts the log over: the bound on the log.
 WAL_RESTART_PAGES = 10_000
+# ... if the pass without the lock left at most this many to copy: more means a reader's snapshot (an
+# export, say) holds the log, and holding commits would not let the copy finish.
+WAL_RESTART_REMAINDER_PAGES_MAX = 2_000
 # Past this many a commit copies what that connection has not yet copied itself, as SQLite does at 1,000
 # by default: the bound if that connection is gone.
 WAL_AUTOCHECKPOINT_PAGES = 40_000
@@ -416,7 +419,8 @@ class SqliteStore:
         the store's lock held: it copies what came during the first and syncs the database file while
         commits wait (8-15 ms), but the loop goes on. Left to the writer's own checkpoint at 10,000
         pages, that copy and sync ran in a COMMIT on the loop thread, about once a second at 5,000
-        orders/s, and held the whole loop.
+        orders/s, and held the whole loop. While a reader's snapshot keeps part of the log from being
+        copied, that second pass is left out: it could not finish, and commits would wait for nothing.
         """
         try:
             connection = await aiosqlite.connect(self._path, isolation_level=None)
@@ -428,8 +432,9 @@ class SqliteStore:
                 await asyncio.sleep(WAL_CHECKPOINT_INTERVAL_S)
                 try:
                     async with connection.execute("PRAGMA wal_checkpoint(PASSIVE)") as cursor:
-                        _, log_pages, _ = await cursor.fetchone()
-                    if log_pages >= WAL_RESTART_PAGES:
+                        _, log_pages, copied_pages = await cursor.fetchone()
+                    remainder_pages = log_pages - copied_pages
+                    if log_pages >= WAL_RESTART_PAGES and remainder_pages <= WAL_RESTART_REMAINDER_PAGES_MAX:
                         async with self._lock:
                             await connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error as error:

@@ -89,6 +89,42 @@ async def test_the_checkpoint_connection_starts_the_log_over_without_the_writers
         await store.close()
 
 
+async def test_commits_are_not_held_for_a_copy_a_readers_snapshot_keeps_from_finishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "WAL_CHECKPOINT_INTERVAL_S", 0.01)
+    monkeypatch.setattr(sqlite_store, "WAL_RESTART_PAGES", 200)
+    monkeypatch.setattr(sqlite_store, "WAL_RESTART_REMAINDER_PAGES_MAX", 100)
+    monkeypatch.setattr(sqlite_store, "WAL_AUTOCHECKPOINT_PAGES", 0)
+    store = await _store(tmp_path)
+    held_by_checkpoint: list[bool] = []
+    acquire = store._lock.acquire
+
+    async def recording_acquire() -> bool:
+        held_by_checkpoint.append(asyncio.current_task() is store._checkpointer)
+        return await acquire()
+
+    store._lock.acquire = recording_acquire  # type: ignore[method-assign]
+
+    async def commit_orders(first: int, count: int) -> None:
+        for start in range(first, first + count, 100):
+            await store.commit(CommitBatch(orders={i: order(i) for i in range(start, start + 100)}))
+            await asyncio.sleep(0.002)
+
+    try:
+        await commit_orders(1, 1_000)
+        async with store.snapshot() as snapshot:
+            await snapshot.last_sequence()  # a read transaction on the log as it is now
+            await commit_orders(1_001, 2_000)  # past it now: more than 100 pages the copy cannot reach
+            held_by_checkpoint.clear()
+            await commit_orders(3_001, 4_000)
+            assert not any(held_by_checkpoint)
+        await commit_orders(7_001, 4_000)
+        assert any(held_by_checkpoint)
+    finally:
+        await store.close()
+
+
 async def test_statement_journals_and_the_pages_a_commit_reads_stay_in_memory(tmp_path: Path) -> None:
     """Statement journals were temporary files, created and deleted on the loop thread by every
     multi-row upsert, and index pages past SQLite's 2 MiB cache were read back from the file there."""
