@@ -273,6 +273,8 @@ def _validate_cross(settings: Settings) -> None:
         raise ConfigError("limits.closed_orders_retained_max", "must be zero or more")
     if settings.limits.fix_messages_retained_max < 1:
         raise ConfigError("limits.fix_messages_retained_max", "must be at least 1")
+    if settings.limits.checkpoint_rows_max < 1:
+        raise ConfigError("limits.checkpoint_rows_max", "must be at least 1")
     if settings.server.gc_full_collection_interval_s < 1:
         raise ConfigError("server.gc_full_collection_interval_s", "must be at least 1")
     seen = set()

@@ -78,6 +78,9 @@ class LimitSettings:
     # Sent FIX frames the store keeps per session for ResendRequests; older ones are deleted as new ones
     # are written and a resend of them is answered with a gap fill (a daily reset also clears them).
     fix_messages_retained_max: int = 1000000
+    # Balances and holds a ledger checkpoint may write at once: one is taken early past this many, since
+    # its rows are written on the loop thread (about 0.7 us each) and every client waits meanwhile.
+    checkpoint_rows_max: int = 100000
     connections_per_address_max: int = 50
     # WebSocket handshakes per address in each 5-minute window (Binance's 300), open or not.
     connection_attempts_per_5_minutes_max: int = 300

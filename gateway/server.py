@@ -91,6 +91,8 @@ class GatewayServer:
         self.writer = GroupCommitWriter(
             self.store,
             checkpoint=self._checkpoint,
+            checkpoint_rows_pending=lambda: self.ledger.checkpoint_rows_pending(),
+            checkpoint_rows_max=settings.limits.checkpoint_rows_max,
             observe_commit_s=self.metrics.commit_latency_s.observe,
             order_record_of=order_record,
             fix_messages_retained_max=settings.limits.fix_messages_retained_max,

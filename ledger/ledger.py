@@ -433,6 +433,10 @@ class Ledger:
         ledger._journal = sink
         return ledger
 
+    def checkpoint_rows_pending(self) -> int:
+        """The rows the next checkpoint would write, at most (a hold created and gone is not written)."""
+        return len(self._changed_accounts) + len(self._changed_holds)
+
     def checkpoint_changes(
         self,
     ) -> tuple[int, dict[tuple[int, str], tuple[int, int, int, int]], dict[int, tuple[int, str, int] | None]]:

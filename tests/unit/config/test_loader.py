@@ -158,6 +158,11 @@ def test_fix_messages_retained_needs_at_least_one() -> None:
     assert error.key == "limits.fix_messages_retained_max"
 
 
+def test_a_checkpoint_writes_at_least_one_row() -> None:
+    error = _error(BASE + "\n[limits]\ncheckpoint_rows_max = 0\n")
+    assert error.key == "limits.checkpoint_rows_max"
+
+
 @pytest.mark.parametrize(
     ("replacements", "key"),
     [

@@ -84,6 +84,34 @@ async def test_close_commits_the_rest_with_a_checkpoint() -> None:
     assert not empty and checkpoint.sequence == 1 and checkpoint.accounts[(1, "BTC")] == (7, 0, 0, 0)
 
 
+async def test_a_checkpoint_is_taken_early_once_it_would_write_its_bound_of_rows() -> None:
+    """Its rows are written on the loop thread: a minute's worth under load would pause every client."""
+    store = RecordingStore()
+    ledger_box: list[Ledger] = []
+    writer = GroupCommitWriter(
+        store,
+        checkpoint=lambda: CheckpointChanges(*ledger_box[0].checkpoint_changes()),
+        checkpoint_interval_s=3600,
+        checkpoint_rows_pending=lambda: ledger_box[0].checkpoint_rows_pending(),
+        checkpoint_rows_max=3,
+    )
+    ledger = Ledger(fees=FeeSettings(), journal=writer.journal)
+    ledger_box.append(ledger)
+    task = asyncio.create_task(writer.run())
+    ledger.deposit("a", 1, "BTC", 7)  # the account and the operator's: two rows
+    await writer.commit_point()
+    assert ledger.hold(10, 1, "BTC", 2) and ledger.hold(11, 1, "BTC", 3)
+    await writer.commit_point()
+    ledger.deposit("b", 2, "BTC", 1)
+    await writer.commit_point()
+    assert [checkpoint is not None for _, checkpoint in store.batches] == [False, True, False]
+    checkpoint = store.batches[1][1]
+    assert checkpoint is not None and set(checkpoint.holds) == {10, 11}
+    assert ledger.checkpoint_rows_pending() == 2
+    await writer.close()
+    await task
+
+
 async def test_live_orders_are_converted_once_per_batch_as_of_when_it_is_taken() -> None:
     class LiveOrder:
         def __init__(self, order_id: int) -> None:
