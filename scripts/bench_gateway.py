@@ -2,7 +2,8 @@
 
 The gateway starts as a subprocess on a generated config (N funded accounts, one FIX session each) on
 SQLite or PostgreSQL. Each session sends a realistic mix (70% passive limits near the mid, 20% cancels
-of its own resting orders, 10% orders that cross) and times every request until its first answer
+of its own resting orders, 10% orders that cross; a cancel in place of a passive order once it has
+1,000 resting, so the book stops growing) and times every request until its first answer
 (ExecutionReport or OrderCancelReject), which the gateway sends only after the commit. Two runs:
 closed loop with a window of requests in flight per session (sustained orders/s), and open loop at a
 fixed rate (ack latency p50/p99/p99.9, the gateway's CPU per order at that rate, and its group commits
@@ -48,6 +49,9 @@ POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 COMMITS_METRIC = "gateway_commit_latency_seconds_count"
 PASSWORD = "bench"
 TICK_S = 0.001
+# A session cancels instead of resting one more past this many, so the book (and with it the ledger's
+# holds and the store's open orders) stays the size of a busy market's however long a run lasts.
+RESTING_PER_SESSION_MAX = 1_000
 
 
 def free_port() -> int:
@@ -159,7 +163,7 @@ class Trader(asyncio.Protocol):
         client_order_id = f"{self.sender}-{self.counter}"
         roll = self.rng.random()
         now = utc_timestamp(time.time())
-        if roll < 0.2 and self.resting:
+        if (roll < 0.2 or len(self.resting) >= RESTING_PER_SESSION_MAX) and self.resting:
             target, side = self.resting.pop(self.rng.randrange(len(self.resting)))
             self.send("F", [(11, client_order_id), (41, target), (55, "BTCUSDT"), (54, side), (60, now)])
         else:
