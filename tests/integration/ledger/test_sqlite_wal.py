@@ -30,6 +30,16 @@ async def _store(tmp_path: Path) -> SqliteStore:
     return store
 
 
+async def _commit_orders(
+    store: SqliteStore, first: int, count: int, *, per_commit: int, pause_s: float
+) -> None:
+    """Commit orders ``first`` to ``first + count - 1``, ``per_commit`` at a time, ``pause_s`` apart (a
+    pause of 0 is one loop turn: what the checkpoint connection gets between commits)."""
+    for start in range(first, first + count, per_commit):
+        await store.commit(CommitBatch(orders={i: order(i) for i in range(start, start + per_commit)}))
+        await asyncio.sleep(pause_s)
+
+
 async def test_committed_pages_reach_the_database_file_without_the_committer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -52,37 +62,24 @@ async def test_committed_pages_reach_the_database_file_without_the_committer(
         assert reader.execute("SELECT count(*) FROM orders").fetchone()[0] == 2000
 
 
+@pytest.mark.parametrize(
+    ("restart_pages", "autocheckpoint_pages"),
+    [(10**9, 200), (200, 0)],
+    ids=["by-the-writer", "by-the-checkpoint-connection"],
+)
 async def test_the_log_starts_over_under_steady_commits(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restart_pages: int, autocheckpoint_pages: int
 ) -> None:
-    """A checkpoint that never catches up with the writer would let the log grow without end."""
+    """A checkpoint that never catches up with the writer would let the log grow without end. The
+    checkpoint connection's passes run beside commits and so never reach the end of a growing log; once
+    the log is long, one more with commits held does, and the next commit starts the log over. The
+    writer's own checkpoint (0: none) is the bound should that connection be gone."""
     monkeypatch.setattr(sqlite_store, "WAL_CHECKPOINT_INTERVAL_S", 0.01)
-    monkeypatch.setattr(sqlite_store, "WAL_AUTOCHECKPOINT_PAGES", 200)
+    monkeypatch.setattr(sqlite_store, "WAL_RESTART_PAGES", restart_pages)
+    monkeypatch.setattr(sqlite_store, "WAL_AUTOCHECKPOINT_PAGES", autocheckpoint_pages)
     store = await _store(tmp_path)
     try:
-        for start in range(1, 20_001, 500):
-            orders = {i: order(i) for i in range(start, start + 500)}
-            await store.commit(CommitBatch(orders=orders))
-        log_bytes = os.path.getsize(tmp_path / "wal.sqlite3-wal")
-        assert log_bytes < 4 * 200 * 4096
-    finally:
-        await store.close()
-
-
-async def test_the_checkpoint_connection_starts_the_log_over_without_the_writers_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Its passes run beside commits and so never reach the end of a log that keeps growing; once the log
-    is long, one more with commits held does, and the next commit starts the log over."""
-    monkeypatch.setattr(sqlite_store, "WAL_CHECKPOINT_INTERVAL_S", 0.01)
-    monkeypatch.setattr(sqlite_store, "WAL_RESTART_PAGES", 200)
-    monkeypatch.setattr(sqlite_store, "WAL_AUTOCHECKPOINT_PAGES", 0)  # the writer never copies the log
-    store = await _store(tmp_path)
-    try:
-        for start in range(1, 20_001, 100):
-            orders = {i: order(i) for i in range(start, start + 100)}
-            await store.commit(CommitBatch(orders=orders))
-            await asyncio.sleep(0)  # what a loop turn between commits gives the checkpoint connection
+        await _commit_orders(store, 1, 20_000, per_commit=100, pause_s=0)
         log_bytes = os.path.getsize(tmp_path / "wal.sqlite3-wal")
         assert log_bytes < 4 * 200 * 4096
     finally:
@@ -105,21 +102,16 @@ async def test_commits_are_not_held_for_a_copy_a_readers_snapshot_keeps_from_fin
         return await acquire()
 
     store._lock.acquire = recording_acquire  # type: ignore[method-assign]
-
-    async def commit_orders(first: int, count: int) -> None:
-        for start in range(first, first + count, 100):
-            await store.commit(CommitBatch(orders={i: order(i) for i in range(start, start + 100)}))
-            await asyncio.sleep(0.002)
-
     try:
-        await commit_orders(1, 1_000)
+        await _commit_orders(store, 1, 1_000, per_commit=100, pause_s=0.002)
         async with store.snapshot() as snapshot:
             await snapshot.last_sequence()  # a read transaction on the log as it is now
-            await commit_orders(1_001, 2_000)  # past it now: more than 100 pages the copy cannot reach
+            # Past it now: more than 100 pages the copy cannot reach.
+            await _commit_orders(store, 1_001, 2_000, per_commit=100, pause_s=0.002)
             held_by_checkpoint.clear()
-            await commit_orders(3_001, 4_000)
+            await _commit_orders(store, 3_001, 4_000, per_commit=100, pause_s=0.002)
             assert not any(held_by_checkpoint)
-        await commit_orders(7_001, 4_000)
+        await _commit_orders(store, 7_001, 4_000, per_commit=100, pause_s=0.002)
         assert any(held_by_checkpoint)
     finally:
         await store.close()
