@@ -96,8 +96,8 @@ WAL_RESTART_REMAINDER_PAGES_MAX = 2_000
 # by default: the bound if that connection is gone.
 WAL_AUTOCHECKPOINT_PAGES = 40_000
 PAGE_CACHE_KIB = 65_536
-# A commit of this many orders or more, or with a ledger checkpoint (every balance and hold changed in
-# a minute), syncs on aiosqlite's thread while the loop trades on; a smaller one syncs on the loop
+# A commit of this many orders or more, or with a ledger checkpoint (the balances and holds changed
+# since the last), syncs on aiosqlite's thread while the loop trades on; a smaller one syncs on the loop
 # thread, which waits (0.5-2.5 ms). Handing the GIL to the thread and back costs about 8 futex calls a
 # commit, more than the wait in small commits: at 5,000 orders/s (12-19 orders a commit, p99 under 100)
 # all on the thread cost 212-215 us of CPU per order against 183-185 us, ack p99 78-91 ms against
