@@ -7,7 +7,8 @@ of its own resting orders, 10% orders that cross; a cancel in place of a passive
 (ExecutionReport or OrderCancelReject), which the gateway sends only after the commit. Two runs:
 closed loop with a window of requests in flight per session (sustained orders/s), and open loop at a
 fixed rate (ack latency p50/p99/p99.9, the gateway's CPU per order at that rate, and its group commits
-per second from its metrics: small batches cost more per order than the closed loop's large ones), the
+per second from its metrics: small batches cost more per order than the closed loop's large ones; and
+from its histograms, how long its commits took and how late a 100 ms timer fired on its loop), the
 sessions' requests interleaved evenly. Both runs print the load generator's CPU per order. With
 ``--instructions`` the gateway runs under callgrind and the closed loop reports instructions per order
 instead (see ``instruction_count``); there is no open loop.
@@ -46,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTUP_POLLS = 300  # every 0.1 s
 STARTUP_POLLS_UNDER_CALLGRIND = 3000
 POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-COMMITS_METRIC = "gateway_commit_latency_seconds_count"
+COMMIT_METRIC = "gateway_commit_latency_seconds"
+LOOP_LAG_METRIC = "gateway_loop_lag_seconds"
 PASSWORD = "bench"
 TICK_S = 0.001
 # A session cancels instead of resting one more past this many, so the book (and with it the ledger's
@@ -314,7 +316,7 @@ async def run(arguments: argparse.Namespace) -> None:
         )
         for trader in traders:
             trader.latencies_ns.clear()
-        commits = await commits_so_far(metrics_port)
+        histograms = await histograms_so_far(metrics_port)
         open_started, server_cpu_s = time.monotonic(), cpu_seconds(server.pid)
         client_cpu_s = time.process_time()
         until = open_started + arguments.seconds
@@ -323,7 +325,8 @@ async def run(arguments: argparse.Namespace) -> None:
         opened = [latency for trader in traders for latency in trader.latencies_ns]
         server_cpu_s = cpu_seconds(server.pid) - server_cpu_s
         client_cpu_s = time.process_time() - client_cpu_s
-        commits = await commits_so_far(metrics_port) - commits
+        histograms = histogram_deltas(histograms, await histograms_so_far(metrics_port))
+        commits = histograms[COMMIT_METRIC]["+Inf"]
         print(
             f"{store}: open loop at {arguments.rate:,}/s for {arguments.seconds} s: "
             f"{len(opened):,} answered; ack latency ms p50 {percentile(opened, 0.5):.2f} "
@@ -332,6 +335,13 @@ async def run(arguments: argparse.Namespace) -> None:
             f"{server_cpu_s / (time.monotonic() - open_started):.0%} of one core, load generator "
             f"{client_cpu_s / len(opened) * 1e6:.0f} us; "
             f"{commits / arguments.seconds:,.0f} commits/s, {len(opened) / max(commits, 1):.1f} orders each"
+        )
+        commit, lag = histograms[COMMIT_METRIC], histograms[LOOP_LAG_METRIC]
+        print(
+            f"{store}: open loop, from the gateway's histograms (bucket bounds, ms): commit p50 <= "
+            f"{bucket_bound_ms(commit, 0.5)} p99 <= {bucket_bound_ms(commit, 0.99)} max <= "
+            f"{bucket_bound_ms(commit, 1.0)}; loop lag (a 100 ms timer) p50 <= {bucket_bound_ms(lag, 0.5)} "
+            f"p99 <= {bucket_bound_ms(lag, 0.99)} max <= {bucket_bound_ms(lag, 1.0)}"
         )
     finally:
         server.terminate()
@@ -343,12 +353,34 @@ async def run(arguments: argparse.Namespace) -> None:
             await connection.close()
 
 
-async def commits_so_far(metrics_port: int) -> float:
-    """The gateway's group commits so far, from its Prometheus metrics."""
+async def histograms_so_far(metrics_port: int) -> dict[str, dict[str, float]]:
+    """The gateway's commit-duration and loop-lag histograms so far: cumulative count by bucket bound."""
     url = f"http://127.0.0.1:{metrics_port}/metrics"
     with await asyncio.to_thread(urllib.request.urlopen, url, timeout=10) as response:
         text = response.read().decode()
-    return next(float(line.split()[1]) for line in text.splitlines() if line.startswith(COMMITS_METRIC + " "))
+    histograms: dict[str, dict[str, float]] = {COMMIT_METRIC: {}, LOOP_LAG_METRIC: {}}
+    for line in text.splitlines():
+        match = re.fullmatch(r'(\w+)_bucket\{le="([^"]+)"\} (\S+)', line)
+        if match and match[1] in histograms:
+            histograms[match[1]][match[2]] = float(match[3])
+    return histograms
+
+
+def histogram_deltas(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    return {
+        name: {bound: count - before[name][bound] for bound, count in after[name].items()} for name in after
+    }
+
+
+def bucket_bound_ms(buckets: dict[str, float], fraction: float) -> str:
+    """The smallest bucket bound at or under which ``fraction`` of the observations fall, in ms."""
+    total = buckets["+Inf"]
+    for bound, count in buckets.items():
+        if total and count >= fraction * total:
+            return "inf" if bound == "+Inf" else f"{float(bound) * 1000:g}"
+    return "n/a"
 
 
 def main() -> None:
