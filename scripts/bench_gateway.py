@@ -377,10 +377,10 @@ def histogram_deltas(
 def bucket_bound_ms(buckets: dict[str, float], fraction: float) -> str:
     """The smallest bucket bound at or under which ``fraction`` of the observations fall, in ms."""
     total = buckets["+Inf"]
-    for bound, count in buckets.items():
-        if total and count >= fraction * total:
-            return "inf" if bound == "+Inf" else f"{float(bound) * 1000:g}"
-    return "n/a"
+    if not total:
+        return "n/a"
+    bound = next(bound for bound, count in buckets.items() if count >= fraction * total)
+    return "inf" if bound == "+Inf" else f"{float(bound) * 1000:g}"
 
 
 def main() -> None:
