@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -88,6 +89,7 @@ from session.binance.market import (
     trading_status,
 )
 from session.binance.orders import (
+    PlaceOrder,
     account_trade,
     amend_result,
     cancel_result,
@@ -314,6 +316,7 @@ class _ApiConnection:
     subscriptions: dict[int, _UserDataSubscription] = field(default_factory=dict)
     subscription_ids: Iterator[int] = field(default_factory=lambda: iter(range(SUBSCRIPTION_IDS_MAX)))
     closing: bool = False
+    answers_not_started: int = 0  # requests whose task has yet to take its first step
 
     def push(self, message: bytes) -> bool:
         """Queue a JSON message; False (and the connection closes) when the client has fallen behind."""
@@ -335,16 +338,54 @@ class _ApiConnection:
 
 
 Handler = Callable[[_ApiConnection, ApiRequest, Params], Awaitable[Any]]
+# A method that only submits to a book: its submission's future and how to answer from its result.
+Submitter = Callable[
+    [_ApiConnection, ApiRequest, Params], tuple[asyncio.Future[Result], Callable[[Result], Any]]
+]
+
+
+@dataclass(slots=True)
+class _Answering:
+    """A request being answered: what its answer's envelope needs."""
+
+    connection: _ApiConnection
+    now_ms: float
+    wants_limits: bool
+    request_id: Any = None
+    request: ApiRequest | None = None
+    method: _Method | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Method:
-    handler: Handler
+    handler: Handler | None  # None for a method that ``submits``
     weight: int | Callable[[Mapping[str, Any]], int]  # a fixed weight, or one from the request's params
     places_orders: bool = False  # its answers report the key's ORDERS count
     permission: Permission | None = None
     # Binance charges its weight only when the request fails (CHANGELOG 2026-03-27: trading methods).
     free_if_successful: bool = False
+    # Answered without a task of its own where it can be: see ``WsApi._begin_answer``.
+    submits: Submitter | None = None
+
+
+async def _submitted(
+    submits: Submitter, connection: _ApiConnection, request: ApiRequest, params: Params
+) -> Any:
+    """A submitting method run as a handler, in a task, behind requests whose tasks have yet to start."""
+    submitted, answer_from = submits(connection, request, params)
+    return answer_from(await submitted)
+
+
+def _placement_answer(placed: PlaceOrder, symbol: SymbolSettings, result: Result) -> dict:
+    """``order.place``'s answer from what its submission did, or the refusal to raise."""
+    order_id = placed.command.order_id
+    reports = [report for report in result.reports if report.order_id == order_id]
+    by_quote = placed.command.quote_quantity_minor is not None
+    if result.error is not None and not reports:
+        raise ApiFailure(new_order_error(result.error, by_quote=by_quote))
+    if reports and reports[0].execution is ExecutionKind.REJECTED:
+        raise ApiFailure(new_order_error(reports[0].reject_reason, by_quote=by_quote))
+    return place_result(reports, symbol, placed.response_type, result.prevented_matches)
 
 
 def _params_only(handler: Callable[[Params], Awaitable[Any]]) -> Handler:
@@ -414,8 +455,9 @@ class WsApi:
             "klines": _Method(_params_only(history.klines), 2),
             "uiKlines": _Method(_params_only(history.klines), 2),
             "order.place": _Method(
-                self._order_place,
+                None,
                 1,
+                submits=self._order_place,
                 places_orders=True,
                 permission=Permission.TRADE,
                 free_if_successful=True,
@@ -570,9 +612,12 @@ class WsApi:
 
         def answer(message: str | bytes) -> None:
             if not connection.closing:
-                task = loop.create_task(self._answer(connection, message))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                later = self._begin_answer(connection, message)
+                if later is not None:
+                    connection.answers_not_started += 1
+                    task = loop.create_task(later)
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
 
         self._api_connections.add(connection)
         try:
@@ -589,45 +634,98 @@ class WsApi:
             if pending:
                 await asyncio.wait(pending, timeout=5)
 
-    async def _answer(self, connection: _ApiConnection, message: str | bytes) -> None:
-        now_ms = time.time() * 1000
-        request_id = None
-        method: _Method | None = None
-        wants_limits = connection.return_rate_limits
+    def _begin_answer(
+        self, connection: _ApiConnection, message: str | bytes
+    ) -> Coroutine[Any, Any, None] | None:
+        """Read, check and charge a request as it arrives; answer it, or return the coroutine that will.
+
+        A method that only submits to a book (``order.place``) is answered from a callback on its
+        submission's future, without a task of its own: a task and its two steps cost about as much
+        as reading the order. It submits at once only when no earlier request of the connection waits
+        for its task's first step, so requests still act in the order they came (a logon before the
+        order it signs, a cancel before the order that needs its funds).
+        """
+        answering = _Answering(connection, time.time() * 1000, connection.return_rate_limits)
         try:
             request = parse_request(message)
-            request_id = request.request_id
+            answering.request_id, answering.request = request.request_id, request
             method = self._methods.get(request.method)
             if method is None:
                 raise ApiFailure(UNKNOWN_METHOD)
+            answering.method = method
             asked = request.params.get(RETURN_RATE_LIMITS)
             if asked is not None:
-                wants_limits = asked not in (False, "false")
-            self._charge(connection, method, request, now_ms)
+                answering.wants_limits = asked not in (False, "false")
+            self._charge(connection, method, request, answering.now_ms)
             params = Params(request.params)
-            result = await method.handler(connection, request, params)
+            if method.submits is None:
+                assert method.handler is not None
+                return self._answer_later(answering, method.handler(connection, request, params))
+            if connection.answers_not_started:
+                return self._answer_later(answering, _submitted(method.submits, connection, request, params))
+            submitted, answer_from = method.submits(connection, request, params)
+        except Exception as error:
+            self._send_error(answering, error)
+            return None
+        submitted.add_done_callback(functools.partial(self._answer_submitted, answering, answer_from))
+        return None
+
+    async def _answer_later(self, answering: _Answering, result: Awaitable[Any]) -> None:
+        answering.connection.answers_not_started -= 1
+        try:
+            answer = await result
+        except Exception as error:
+            self._send_error(answering, error)
+        else:
+            self._send_result(answering, answer)
+
+    def _answer_submitted(
+        self, answering: _Answering, answer_from: Callable[[Result], Any], submitted: asyncio.Future[Result]
+    ) -> None:
+        if submitted.cancelled():  # the exchange is stopping: like a task's, the answer goes unsent
+            return
+        try:
+            answer = answer_from(submitted.result())
+        except Exception as error:
+            self._send_error(answering, error)
+        else:
+            self._send_result(answering, answer)
+
+    def _send_result(self, answering: _Answering, result: Any) -> None:
+        connection, request = answering.connection, answering.request
+        assert request is not None and answering.method is not None
+        try:
             if connection.microseconds:
                 result = result_in_microseconds(request.method, result)
-            limits = self._rate_limits(connection, now_ms, method.places_orders) if wants_limits else None
-            frame = envelope.success(request_id, result, limits)
-        except ApiFailure as failure:
-            request_id = failure.request_id if request_id is None else request_id
-            if method is not None and method.free_if_successful:
-                connection.weight.charge_weight(now_ms, _weight(method, request))
-            orders_report = method is not None and method.places_orders
-            limits = self._rate_limits(connection, now_ms, orders_report) if wants_limits else None
-            data = failure.data
-            if connection.microseconds and data is not None:
-                data = result_in_microseconds("", data)
-            frame = envelope.failure(request_id, failure.error, limits, data)
-            if failure.error.status == IP_BANNED:
-                connection.push(frame)
-                connection.close_after_queued("IP banned for repeated violation of rate limits")
-                return
-        except Exception:
-            log.exception("ws api request failed", request_id=request_id)
-            frame = envelope.failure(request_id, INTERNAL_ERROR, None)
+            limits = (
+                self._rate_limits(connection, answering.now_ms, answering.method.places_orders)
+                if answering.wants_limits
+                else None
+            )
+            frame = envelope.success(answering.request_id, result, limits)
+        except Exception as error:
+            self._send_error(answering, error)
+            return
         connection.push(frame)
+
+    def _send_error(self, answering: _Answering, error: Exception) -> None:
+        connection, method, now_ms = answering.connection, answering.method, answering.now_ms
+        if not isinstance(error, ApiFailure):
+            log.error("ws api request failed", request_id=answering.request_id, exc_info=error)
+            connection.push(envelope.failure(answering.request_id, INTERNAL_ERROR, None))
+            return
+        request_id = error.request_id if answering.request_id is None else answering.request_id
+        if method is not None and method.free_if_successful:
+            assert answering.request is not None
+            connection.weight.charge_weight(now_ms, _weight(method, answering.request))
+        orders_report = method is not None and method.places_orders
+        limits = self._rate_limits(connection, now_ms, orders_report) if answering.wants_limits else None
+        data = error.data
+        if connection.microseconds and data is not None:
+            data = result_in_microseconds("", data)
+        connection.push(envelope.failure(request_id, error.error, limits, data))
+        if error.error.status == IP_BANNED:
+            connection.close_after_queued("IP banned for repeated violation of rate limits")
 
     def _charge(
         self, connection: _ApiConnection, method: _Method, request: ApiRequest, now_ms: float
@@ -834,7 +932,9 @@ class WsApi:
 
     # Trading ----------------------------------------------------------------------------------------
 
-    async def _order_place(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+    def _order_place(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> tuple[asyncio.Future[Result], Callable[[Result], dict]]:
         key = self._authenticate(connection, request, Permission.TRADE)
         refusal = self._order_refusal(key)
         if refusal is not None:
@@ -850,14 +950,8 @@ class WsApi:
             client_order_id=f"ws{order_id}",
         )
         params.finish(*SIGNED_PARAMETERS)
-        result = await self._submit(symbol.name, placed.command, placed.client_order_id)
-        reports = [report for report in result.reports if report.order_id == order_id]
-        by_quote = placed.command.quote_quantity_minor is not None
-        if result.error is not None and not reports:
-            raise ApiFailure(new_order_error(result.error, by_quote=by_quote))
-        if reports and reports[0].execution is ExecutionKind.REJECTED:
-            raise ApiFailure(new_order_error(reports[0].reject_reason, by_quote=by_quote))
-        return place_result(reports, symbol, placed.response_type, result.prevented_matches)
+        submitted = self._submit(symbol.name, placed.command, placed.client_order_id)
+        return submitted, functools.partial(_placement_answer, placed, symbol)
 
     async def _order_test(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         """Check an order as ``order.place`` would, up to the book: nothing is placed or counted."""

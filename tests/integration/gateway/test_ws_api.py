@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -12,7 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from websockets.asyncio.client import connect
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
 
 from book.types import OrderType, Side, SubmitOrder, TimeInForce
 from config import load_settings_text
@@ -547,6 +551,76 @@ async def test_pipelined_orders_keep_arrival_order_and_cancel_all(gateway: Gatew
         again = await client.call("openOrders.cancelAll", hmac_signed(key, symbol="BTCUSDT"))
         assert again["error"]["code"] == -2011
     assert gateway.exchange.open_orders(gateway.accounts["alice"]) == []
+
+
+def send_together(sock: socket.socket, protocol: ClientProtocol, requests: list[dict]) -> list[dict]:
+    """Send ``requests`` as frames in one write, so the gateway reads them together, and return their
+    answers by id."""
+    for request in requests:
+        protocol.send_text(json.dumps(request).encode())
+    sock.sendall(b"".join(protocol.data_to_send()))
+    answers: dict = {}
+    while len(answers) < len(requests):
+        protocol.receive_data(sock.recv(65536))
+        for event in protocol.events_received():
+            if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                answer = json.loads(event.data)
+                answers[answer["id"]] = answer
+    return answers
+
+
+async def test_requests_read_together_act_in_the_order_they_came(gateway: GatewayServer) -> None:
+    """An order sent right behind a logon is signed by it, and one sent right behind a cancel trades on
+    the funds the cancel frees, though the logon and the cancel are answered by tasks of their own."""
+    private_key, key = await ed25519_key(gateway)
+    all_btc = {**RESTING_BUY, "side": "SELL", "price": "90000", "quantity": "10"}
+
+    def trade() -> tuple[dict, dict]:
+        url = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
+        with socket.create_connection(("127.0.0.1", gateway.ports.websocket), timeout=10) as sock:
+            protocol = ClientProtocol(parse_uri(url))
+            protocol.send_request(protocol.connect())
+            sock.sendall(b"".join(protocol.data_to_send()))
+            while protocol.handshake_exc is None and not protocol.events_received():
+                protocol.receive_data(sock.recv(65536))
+            signed_by_logon = send_together(
+                sock,
+                protocol,
+                [
+                    {"id": 1, "method": "session.logon", "params": ed25519_logon_params(private_key, key)},
+                    {
+                        "id": 2,
+                        "method": "order.place",
+                        "params": {**all_btc, "timestamp": unique_timestamp_ms()},
+                    },
+                ],
+            )
+            cancel = {"symbol": "BTCUSDT", "orderId": signed_by_logon[2]["result"]["orderId"]}
+            after_cancel = send_together(
+                sock,
+                protocol,
+                [
+                    {
+                        "id": 3,
+                        "method": "order.cancel",
+                        "params": {**cancel, "timestamp": unique_timestamp_ms()},
+                    },
+                    {
+                        "id": 4,
+                        "method": "order.place",
+                        "params": {**all_btc, "timestamp": unique_timestamp_ms()},
+                    },
+                ],
+            )
+            return signed_by_logon, after_cancel
+
+    signed_by_logon, after_cancel = await asyncio.to_thread(trade)
+    assert signed_by_logon[1]["status"] == 200
+    assert signed_by_logon[2]["result"]["status"] == "NEW", signed_by_logon[2]
+    assert after_cancel[3]["result"]["status"] == "CANCELED", after_cancel[3]
+    assert after_cancel[4]["result"]["status"] == "NEW", after_cancel[4]
+    open_orders = gateway.exchange.open_orders(gateway.accounts["alice"])
+    assert [order.order_id for order in open_orders] == [after_cancel[4]["result"]["orderId"]]
 
 
 async def test_orders_per_10s_are_counted_per_api_key_across_connections(gateway: GatewayServer) -> None:
