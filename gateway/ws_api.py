@@ -388,6 +388,14 @@ def _placement_answer(placed: PlaceOrder, symbol: SymbolSettings, result: Result
     return place_result(reports, symbol, placed.response_type, result.prevented_matches)
 
 
+def _cancel_answer(order_id: int, symbol: SymbolSettings, cancel_id: str, result: Result) -> dict:
+    """``order.cancel``'s answer from what its submission did, or the refusal to raise."""
+    if result.error is not None:
+        raise ApiFailure(cancel_error(result.error))
+    report = next(r for r in result.reports if r.order_id == order_id)
+    return cancel_result(report, symbol, cancel_id)
+
+
 def _params_only(handler: Callable[[Params], Awaitable[Any]]) -> Handler:
     """A handler that needs neither the connection nor the request, only their parameters."""
     return lambda connection, request, params: handler(params)
@@ -464,7 +472,7 @@ class WsApi:
             ),
             "order.test": _Method(self._order_test, _order_test_weight, permission=Permission.TRADE),
             "order.cancel": _Method(
-                self._order_cancel, 1, permission=Permission.TRADE, free_if_successful=True
+                None, 1, permission=Permission.TRADE, free_if_successful=True, submits=self._order_cancel
             ),
             "order.cancelReplace": _Method(
                 self._cancel_replace,
@@ -639,11 +647,11 @@ class WsApi:
     ) -> Coroutine[Any, Any, None] | None:
         """Read, check and charge a request as it arrives; answer it, or return the coroutine that will.
 
-        A method that only submits to a book (``order.place``) is answered from a callback on its
-        submission's future, without a task of its own: a task and its two steps cost about as much
-        as reading the order. It submits at once only when no earlier request of the connection waits
-        for its task's first step, so requests still act in the order they came (a logon before the
-        order it signs, a cancel before the order that needs its funds).
+        A method that only submits to a book (``order.place``, ``order.cancel``) is answered from a
+        callback on its submission's future, without a task of its own: a task and its two steps cost
+        about as much as reading the order. It submits at once only when no earlier request of the
+        connection waits for its task's first step, so requests still act in the order they came (a
+        logon before the order it signs, a cancel before the order that needs its funds).
         """
         answering = _Answering(connection, time.time() * 1000, connection.return_rate_limits)
         try:
@@ -1020,7 +1028,9 @@ class WsApi:
             raise ApiFailure(one_of_two_missing("origClientOrderId", "orderId"))
         return self._find(account_id, order_id, client_order_id, mismatch=mismatch)
 
-    async def _order_cancel(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
+    def _order_cancel(
+        self, connection: _ApiConnection, request: ApiRequest, params: Params
+    ) -> tuple[asyncio.Future[Result], Callable[[Result], dict]]:
         key = self._authenticate(connection, request, Permission.TRADE)
         symbol = self._symbol(params)
         order = self._find_by_params(key.account_id, params, mismatch=UNKNOWN_ORDER_CANCEL)
@@ -1031,11 +1041,8 @@ class WsApi:
             raise ApiFailure(UNKNOWN_ORDER_CANCEL)
         cancel_id = new_client_order_id or f"ws-cancel-{order.order_id}"
         command = CancelOrder(order_id=order.order_id, account_id=key.account_id, ts_ns=time.time_ns())
-        result = await self._submit(symbol.name, command, cancel_id, restriction)
-        if result.error is not None:
-            raise ApiFailure(cancel_error(result.error))
-        report = next(r for r in result.reports if r.order_id == order.order_id)
-        return cancel_result(report, symbol, cancel_id)
+        submitted = self._submit(symbol.name, command, cancel_id, restriction)
+        return submitted, functools.partial(_cancel_answer, order.order_id, symbol, cancel_id)
 
     async def _order_amend(self, connection: _ApiConnection, request: ApiRequest, params: Params) -> dict:
         """Reduce an open order's quantity in place: it keeps its time priority (and counts as no new
