@@ -200,6 +200,15 @@ class OrderBook:
             self._emit_level_changes(events)
         return events
 
+    def submit_checked(self, command: SubmitOrder) -> list[Event]:
+        """``apply`` for an order that ``check_filters`` passed just before, with nothing applied in
+        between: the same events without checking again (the owner checks first to reserve funds)."""
+        events: list[Event] = []
+        self._submit_passed(command, events)
+        if self._touched:
+            self._emit_level_changes(events)
+        return events
+
     def check_filters(self, command: SubmitOrder) -> RejectReason | None:
         """Why the book would reject ``command`` before it trades, or None; changes nothing."""
         if self.halted:
@@ -323,6 +332,9 @@ class OrderBook:
                 OrderRejected(self.sequence, command.order_id, command.account_id, reason, command.ts_ns)
             )
             return
+        self._submit_passed(command, events)
+
+    def _submit_passed(self, command: SubmitOrder, events: list[Event]) -> None:
         stp = command.self_trade_prevention
         if stp is None:
             stp = self._stp_defaults.get(command.account_id, self._stp_default)

@@ -199,7 +199,7 @@ class BookTask:
         self.open_orders_per_account[command.account_id] = (
             self.open_orders_per_account.get(command.account_id, 0) + 1
         )
-        self._apply_events(self.book.apply(command), reports, prevented, output)
+        self._apply_events(self.book.submit_checked(command), reports, prevented, output)
         if state.is_open:
             self._trim_hold(state)
         return None

@@ -706,3 +706,68 @@ def test_a_market_order_with_nothing_on_the_other_side_is_rejected(book: OrderBo
         is None
     )
     assert trades(market(book, 3, 11, SELL, quantity_minor=1)) == [(1, 3, 100, 1)]
+
+
+def test_an_order_checked_first_and_submitted_checked_does_what_apply_does() -> None:
+    """The book task checks an order's filters before it reserves funds, then submits it unchecked:
+    every kind of order gives the same events and leaves the same book as ``apply``."""
+    applied, checked = OrderBook(small_symbol()), OrderBook(small_symbol())
+    orders = [
+        SubmitOrder(
+            order_id=1,
+            account_id=1,
+            side=SELL,
+            order_type=OrderType.LIMIT,
+            price_minor=10100,
+            quantity_minor=3,
+        ),
+        SubmitOrder(
+            order_id=2,
+            account_id=1,
+            side=SELL,
+            order_type=OrderType.LIMIT,
+            price_minor=10200,
+            quantity_minor=2,
+        ),
+        SubmitOrder(
+            order_id=3,
+            account_id=2,
+            side=BUY,
+            order_type=OrderType.LIMIT,
+            price_minor=10150,
+            quantity_minor=4,
+        ),
+        SubmitOrder(order_id=4, account_id=2, side=BUY, order_type=OrderType.MARKET, quantity_minor=1),
+        SubmitOrder(
+            order_id=5,
+            account_id=1,
+            side=SELL,
+            order_type=OrderType.LIMIT_MAKER,
+            price_minor=10300,
+            quantity_minor=1,
+        ),
+        SubmitOrder(
+            order_id=6,
+            account_id=2,
+            side=BUY,
+            order_type=OrderType.LIMIT,
+            price_minor=10300,
+            quantity_minor=9,
+            time_in_force=FOK,
+        ),
+        SubmitOrder(
+            order_id=7,
+            account_id=1,
+            side=BUY,
+            order_type=OrderType.LIMIT,
+            price_minor=10300,
+            quantity_minor=2,
+            time_in_force=IOC,
+            self_trade_prevention=STP.EXPIRE_TAKER,
+        ),
+    ]
+    for order in orders:
+        assert checked.check_filters(order) is None
+        assert checked.submit_checked(order) == applied.apply(order)
+    assert checked.resting_orders() == applied.resting_orders()
+    assert checked.depth(10) == applied.depth(10)
