@@ -104,6 +104,12 @@ PAGE_CACHE_KIB = 65_536
 # 30-64 ms. The closed loop's commits (p50 about 200 orders) overlap their sync with the next turns'
 # work: 8,979 orders/s on average against 8,636 all on the loop thread.
 COMMIT_ON_THREAD_ORDERS_MIN = 128
+# A sync on the loop thread that took this long sends every commit of the next ``SLOW_SYNC_THREAD_S`` to
+# aiosqlite's thread: a disk that stalled once may stall again, and on the loop thread a stall stops every
+# session (their heartbeats and ``/healthz`` too), not only the acks waiting for it. A persistently slow
+# disk so holds the loop once per period. Here a sync takes 0.2-3 ms.
+SLOW_SYNC_S = 0.020
+SLOW_SYNC_THREAD_S = 10.0
 TYPE_NAMES = {"BIG": "INTEGER", "COUNTER": "TEXT", "BYTES": "BLOB"}
 # SQLite's smallest limit on parameters per statement (SQLITE_MAX_VARIABLE_NUMBER before 3.32).
 _PARAMETERS_MAX = 999
@@ -367,6 +373,7 @@ class SqliteStore:
         # first needed: WAL lets them run while the writer commits, and they never hold its lock.
         self._reader: aiosqlite.Connection | None = None
         self._reader_opening = asyncio.Lock()
+        self._sync_on_thread_until_s = 0.0  # monotonic time; see SLOW_SYNC_S
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -538,8 +545,21 @@ class SqliteStore:
             ]
         async with self._lock:
             _write_statements(self._write_cursor, statements)
-            if checkpoint is None and len(batch.orders) < COMMIT_ON_THREAD_ORDERS_MIN:
+            started_s = time.monotonic()
+            if (
+                checkpoint is None
+                and len(batch.orders) < COMMIT_ON_THREAD_ORDERS_MIN
+                and started_s >= self._sync_on_thread_until_s
+            ):
                 _commit(self._write_cursor)
+                sync_s = time.monotonic() - started_s
+                if sync_s >= SLOW_SYNC_S:
+                    self._sync_on_thread_until_s = started_s + sync_s + SLOW_SYNC_THREAD_S
+                    log.warning(
+                        "slow disk sync held the loop; commits sync on a thread for a while",
+                        sync_ms=round(sync_s * 1000, 1),
+                        thread_s=SLOW_SYNC_THREAD_S,
+                    )
             else:
                 # aiosqlite offers no public call for "run this on the connection's thread"; its
                 # ``_execute`` (the queue behind every public method) is that, pinned in pyproject.toml.
