@@ -600,8 +600,9 @@ class WsApi:
         asyncio.get_running_loop().call_later(max(delay_s, 0.0) + 0.001, forget)
 
     async def _api_connection(self, websocket: GatewayConnection, address: str) -> None:
-        """Answer each request in a task of its own, started as its message completes (requests are
-        answered as they finish, not in order, as Binance does), until the connection closes."""
+        """Answer each request as its message completes, until the connection closes: at once, from a
+        callback, or in a task of its own (``_begin_answer``). Requests are answered as they finish,
+        not in order, as Binance does."""
         now_ms = time.time() * 1000
         query = parse_qs(urlsplit(websocket.request.path).query)
         connection = _ApiConnection(
