@@ -712,62 +712,38 @@ def test_an_order_checked_first_and_submitted_checked_does_what_apply_does() -> 
     """The book task checks an order's filters before it reserves funds, then submits it unchecked:
     every kind of order gives the same events and leaves the same book as ``apply``."""
     applied, checked = OrderBook(small_symbol()), OrderBook(small_symbol())
+    limit, market, maker = OrderType.LIMIT, OrderType.MARKET, OrderType.LIMIT_MAKER
     orders = [
-        SubmitOrder(
-            order_id=1,
-            account_id=1,
-            side=SELL,
-            order_type=OrderType.LIMIT,
-            price_minor=10100,
-            quantity_minor=3,
-        ),
-        SubmitOrder(
-            order_id=2,
-            account_id=1,
-            side=SELL,
-            order_type=OrderType.LIMIT,
-            price_minor=10200,
-            quantity_minor=2,
-        ),
-        SubmitOrder(
-            order_id=3,
-            account_id=2,
-            side=BUY,
-            order_type=OrderType.LIMIT,
-            price_minor=10150,
-            quantity_minor=4,
-        ),
-        SubmitOrder(order_id=4, account_id=2, side=BUY, order_type=OrderType.MARKET, quantity_minor=1),
-        SubmitOrder(
-            order_id=5,
-            account_id=1,
-            side=SELL,
-            order_type=OrderType.LIMIT_MAKER,
-            price_minor=10300,
-            quantity_minor=1,
-        ),
-        SubmitOrder(
-            order_id=6,
-            account_id=2,
-            side=BUY,
-            order_type=OrderType.LIMIT,
-            price_minor=10300,
-            quantity_minor=9,
-            time_in_force=FOK,
-        ),
-        SubmitOrder(
-            order_id=7,
-            account_id=1,
-            side=BUY,
-            order_type=OrderType.LIMIT,
-            price_minor=10300,
-            quantity_minor=2,
-            time_in_force=IOC,
-            self_trade_prevention=STP.EXPIRE_TAKER,
-        ),
+        SubmitOrder(order_id=order_id, account_id=account, side=side, order_type=kind, **amounts)
+        for order_id, (account, side, kind, amounts) in enumerate(
+            [
+                (1, SELL, limit, {"price_minor": 10100, "quantity_minor": 3}),
+                (1, SELL, limit, {"price_minor": 10200, "quantity_minor": 2}),
+                (2, BUY, limit, {"price_minor": 10150, "quantity_minor": 4}),
+                (2, BUY, market, {"quantity_minor": 1}),
+                (1, SELL, maker, {"price_minor": 10300, "quantity_minor": 1}),
+                (2, BUY, limit, {"price_minor": 10300, "quantity_minor": 9, "time_in_force": FOK}),
+                (
+                    1,
+                    BUY,
+                    limit,
+                    {
+                        "price_minor": 10300,
+                        "quantity_minor": 2,
+                        "time_in_force": IOC,
+                        "self_trade_prevention": STP.EXPIRE_TAKER,
+                    },
+                ),
+            ],
+            start=1,
+        )
     ]
+    kinds = set()
     for order in orders:
         assert checked.check_filters(order) is None
-        assert checked.submit_checked(order) == applied.apply(order)
+        events = checked.submit_checked(order)
+        assert events == applied.apply(order)
+        kinds |= {type(event) for event in events}
+    assert {TradeExecuted, OrderExpired, MatchPrevented} <= kinds
     assert checked.resting_orders() == applied.resting_orders()
     assert checked.depth(10) == applied.depth(10)
