@@ -5,11 +5,13 @@ logged on with an Ed25519 key (``session.logon``), keep a window of ``order.plac
 (70% passive, 30% crossing); every answer comes after the durable commit. Prints orders/s and response
 latency. Part 2: the same load while ``--subscribers`` connections (in a second process) follow
 ``btcusdt@depth@100ms`` and ``btcusdt@trade``; prints the book throughput with them and the delivery
-lag (event time to receipt). With ``--instructions`` the gateway runs under callgrind and part 1
-reports instructions per order instead (see ``instruction_count``); there is no part 2.
+lag (event time to receipt). With ``--user-data`` every API connection also follows its account's user
+data stream (executionReport and outboundAccountPosition events). With ``--instructions`` the gateway
+runs under callgrind and part 1 reports instructions per order instead (see ``instruction_count``);
+there is no part 2.
 
     .venv/bin/python scripts/bench_ws.py [--connections 8] [--window 32] [--seconds 8] [--subscribers 1000]
-        [--stream-flush-ms 30] [--instructions]
+        [--stream-flush-ms 30] [--user-data] [--instructions]
 """
 
 from __future__ import annotations
@@ -81,12 +83,22 @@ def config_text(directory: Path, ws_port: int, admin_port: int, flush_ms: int) -
 
 
 class Trader:
-    def __init__(self, url: str, api_key: str, private_key: Ed25519PrivateKey, rng: random.Random) -> None:
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        private_key: Ed25519PrivateKey,
+        rng: random.Random,
+        *,
+        user_data: bool = False,
+    ) -> None:
         self.url, self.api_key, self.private_key, self.rng = url, api_key, private_key, rng
+        self.user_data = user_data
         self.sent: dict[int, int] = {}
         self.latencies_ns: list[int] = []
         self.counter = 0
         self.refused = 0
+        self.events = 0
         self.answered = asyncio.Event()
 
     async def run(self, window: int, until: float) -> None:
@@ -95,6 +107,9 @@ class Trader:
             params["signature"] = base64.b64encode(self.private_key.sign(signature_payload(params))).decode()
             await websocket.send(json.dumps({"id": 0, "method": "session.logon", "params": params}))
             assert json.loads(await websocket.recv())["status"] == 200
+            if self.user_data:
+                await websocket.send(json.dumps({"id": 0, "method": "userDataStream.subscribe"}))
+                assert json.loads(await websocket.recv())["status"] == 200
             reader = asyncio.create_task(self._read(websocket))
             while time.monotonic() < until:
                 while len(self.sent) < window:
@@ -129,6 +144,9 @@ class Trader:
     async def _read(self, websocket) -> None:
         async for message in websocket:
             answer = json.loads(message)
+            if "subscriptionId" in answer:
+                self.events += 1
+                continue
             if answer.get("status") != 200:
                 self.refused += 1
             started = self.sent.pop(answer.get("id"), None)
@@ -214,16 +232,24 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def load(
-    url: str, keys: list[tuple[str, Ed25519PrivateKey]], window: int, seconds: float
-) -> tuple[float, list]:
+    url: str,
+    keys: list[tuple[str, Ed25519PrivateKey]],
+    window: int,
+    seconds: float,
+    *,
+    user_data: bool = False,
+) -> tuple[float, list, int, int]:
+    """Orders/s, response latencies, refusals, and user data events received (with ``user_data``)."""
     rng = random.Random(5)
-    traders = [Trader(url, key, private, random.Random(rng.random())) for key, private in keys]
+    traders = [
+        Trader(url, key, private, random.Random(rng.random()), user_data=user_data) for key, private in keys
+    ]
     started = time.monotonic()
     await asyncio.gather(*(trader.run(window, started + seconds) for trader in traders))
     elapsed = time.monotonic() - started
     latencies = [latency for trader in traders for latency in trader.latencies_ns]
     refused = sum(trader.refused for trader in traders)
-    return len(latencies) / elapsed, latencies, refused
+    return len(latencies) / elapsed, latencies, refused, sum(trader.events for trader in traders)
 
 
 async def run(arguments: argparse.Namespace) -> None:
@@ -265,7 +291,9 @@ async def run(arguments: argparse.Namespace) -> None:
         print(f"command: {' '.join(sys.argv)}")
         if arguments.instructions:
             zero_counts(server.pid)
-            _, latencies, _ = await load(url, keys, arguments.window, arguments.seconds)
+            _, latencies, _, _ = await load(
+                url, keys, arguments.window, arguments.seconds, user_data=arguments.user_data
+            )
             instructions = instructions_since_zero(server.pid, directory)
             print(
                 f"orders over WebSocket under callgrind: {arguments.connections} connections x window "
@@ -274,7 +302,9 @@ async def run(arguments: argparse.Namespace) -> None:
             )
             return
         cpu_before, client_before = cpu_seconds(server.pid), time.process_time()
-        rate, latencies, refused = await load(url, keys, arguments.window, arguments.seconds)
+        rate, latencies, refused, events = await load(
+            url, keys, arguments.window, arguments.seconds, user_data=arguments.user_data
+        )
         cpu_per_order_us = (cpu_seconds(server.pid) - cpu_before) / (rate * arguments.seconds) * 1e6
         client_us = (time.process_time() - client_before) / (rate * arguments.seconds) * 1e6
         print(
@@ -284,6 +314,7 @@ async def run(arguments: argparse.Namespace) -> None:
             f"{refused} refused; gateway CPU {cpu_per_order_us:.0f} us/order "
             f"(capacity {1e6 / cpu_per_order_us:,.0f} orders per CPU-second); load generator CPU "
             f"{client_us:.0f} us/order"
+            + (f"; {events:,} user data events received" if arguments.user_data else "")
         )
         if arguments.subscribers:
             stream_url = f"ws://127.0.0.1:{ws_port}/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
@@ -299,7 +330,9 @@ async def run(arguments: argparse.Namespace) -> None:
             )
             assert (await pool.stdout.readline()).strip() == b"ready"
             cpu_before = cpu_seconds(server.pid)
-            loaded_rate, _, loaded_refused = await load(url, keys, arguments.window, arguments.seconds)
+            loaded_rate, _, loaded_refused, _ = await load(
+                url, keys, arguments.window, arguments.seconds, user_data=arguments.user_data
+            )
             loaded_cpu_us = (cpu_seconds(server.pid) - cpu_before) / (loaded_rate * arguments.seconds) * 1e6
             await asyncio.sleep(0.5)
             pool.stdin.write(b"stop\n")
@@ -329,6 +362,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--stream-flush-ms", type=int, default=30)
+    parser.add_argument(
+        "--user-data",
+        action="store_true",
+        help="each API connection also follows its account's user data stream (userDataStream.subscribe)",
+    )
     parser.add_argument(
         "--instructions", action="store_true", help="count the gateway's instructions per order (callgrind)"
     )
