@@ -35,6 +35,16 @@ def event(subscription_id: int, payload: dict[str, Any]) -> bytes:
     return orjson.dumps({"subscriptionId": subscription_id, "event": payload})
 
 
+def payload(event_payload: dict[str, Any]) -> bytes:
+    """An event's payload encoded alone, for ``event_encoded`` to wrap once per subscription."""
+    return orjson.dumps(event_payload)
+
+
+def event_encoded(subscription_id: int, encoded_payload: bytes) -> bytes:
+    """``event`` for a payload already encoded: the same bytes, without encoding it again."""
+    return b'{"subscriptionId":%d,"event":%b}' % (subscription_id, encoded_payload)
+
+
 def server_shutdown(event_ms: int) -> bytes:
     """A connection event, of no subscription: the server is about to close every connection."""
     return orjson.dumps({"event": {"e": "serverShutdown", "E": event_ms}})
