@@ -32,7 +32,7 @@ def failure(
 
 
 def event(subscription_id: int, payload: dict[str, Any]) -> bytes:
-    return orjson.dumps({"subscriptionId": subscription_id, "event": payload})
+    return event_encoded(subscription_id, orjson.dumps(payload))
 
 
 def payload(event_payload: dict[str, Any]) -> bytes:
@@ -41,7 +41,8 @@ def payload(event_payload: dict[str, Any]) -> bytes:
 
 
 def event_encoded(subscription_id: int, encoded_payload: bytes) -> bytes:
-    """``event`` for a payload already encoded: the same bytes, without encoding it again."""
+    """``{subscriptionId, event}`` around a payload already encoded, so that the subscriptions of one
+    account share one encoding."""
     return b'{"subscriptionId":%d,"event":%b}' % (subscription_id, encoded_payload)
 
 
