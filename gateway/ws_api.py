@@ -274,9 +274,10 @@ class _UserDataSubscription:
         if report.execution is ExecutionKind.REJECTED and report.order_id not in api.rejections_reported:
             return True
         subscription_id = self.subscription_id
-        messages = tuple(
-            envelope.event_encoded(subscription_id, payload)
-            for payload in api.report_events(report).encoded(self.connection.microseconds)
+        execution, position = api.report_events(report).encoded(self.connection.microseconds)
+        messages = (
+            envelope.event_encoded(subscription_id, execution),
+            envelope.event_encoded(subscription_id, position),
         )
         commit.add_done_callback(lambda done: self._push_committed(done, messages))
         return True
