@@ -1632,31 +1632,24 @@ async def test_every_user_data_subscription_of_an_account_gets_the_same_events_i
     base = f"ws://127.0.0.1:{gateway.ports.websocket}/ws-api/v3"
     async with connect(base) as in_ms, connect(f"{base}?timeUnit=MICROSECOND") as in_us:
         clients = [Client(in_ms), Client(in_us)]
+        subscription_ids = []
         for client in clients:
             await client.call("session.logon", ed25519_logon_params(private_key, key))
-            await client.call("userDataStream.subscribe")
+            subscription_ids.append(
+                (await client.call("userDataStream.subscribe"))["result"]["subscriptionId"]
+            )
         await clients[0].call("order.place", {**RESTING_BUY, "timestamp": unique_timestamp_ms()})
         await clients[0].call(
             "order.place", {**RESTING_BUY, "price": "1001", "timestamp": unique_timestamp_ms()}
         )
         for kind in ("executionReport", "outboundAccountPosition"):
             for _ in range(2):
-                frames = [await next_event_frame(client, kind) for client in clients]
-                ms_event, us_event = (frame["event"] for frame in frames)
+                ms_event, us_event = [
+                    await next_event(client, subscription_id, kind)
+                    for client, subscription_id in zip(clients, subscription_ids, strict=True)
+                ]
                 times = {"E", "T", "O", "W", "u"} & ms_event.keys()
                 assert times and all(us_event[name] // 1000 == ms_event[name] for name in times)
                 assert {name: value for name, value in ms_event.items() if name not in times} == {
                     name: value for name, value in us_event.items() if name not in times
                 }
-
-
-async def next_event_frame(client: Client, kind: str) -> dict:
-    """The first not yet taken ``kind`` event frame of ``client``, reading on until it comes."""
-    deadline = time.monotonic() + 10
-    while True:
-        for frame in client.frames:
-            if frame["event"]["e"] == kind:
-                client.frames.remove(frame)
-                return frame
-        assert time.monotonic() < deadline, f"no {kind} event"
-        client.frames.append(json.loads(await asyncio.wait_for(client.websocket.recv(), 10)))
