@@ -60,7 +60,7 @@ async def test_a_small_commit_syncs_on_the_loop_thread_and_a_large_one_on_aiosql
 async def test_after_a_slow_sync_on_the_loop_thread_commits_sync_on_aiosqlites_for_a_while(
     tmp_path: Path, syncs: _Syncs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_store, "SLOW_SYNC_THREAD_S", 0.5)
+    monkeypatch.setattr(sqlite_store, "SLOW_SYNC_THREAD_S", 1.0)
     store = SqliteStore(StoreSettings(sqlite_path=str(tmp_path / "commits.sqlite3")))
     await store.open()
     try:
@@ -69,7 +69,7 @@ async def test_after_a_slow_sync_on_the_loop_thread_commits_sync_on_aiosqlites_f
         await _commit_orders(store, 4, 3)  # a slow one there: it held the loop
         await _commit_orders(store, 7, 3)
         await _commit_orders(store, 10, 3)
-        time.sleep(0.5)
+        time.sleep(1.0)
         await _commit_orders(store, 13, 3)
     finally:
         await store.close()
