@@ -545,25 +545,29 @@ class SqliteStore:
             ]
         async with self._lock:
             _write_statements(self._write_cursor, statements)
-            started_s = time.monotonic()
             if (
                 checkpoint is None
                 and len(batch.orders) < COMMIT_ON_THREAD_ORDERS_MIN
-                and started_s >= self._sync_on_thread_until_s
+                and time.monotonic() >= self._sync_on_thread_until_s
             ):
-                _commit(self._write_cursor)
-                sync_s = time.monotonic() - started_s
-                if sync_s >= SLOW_SYNC_S:
-                    self._sync_on_thread_until_s = started_s + sync_s + SLOW_SYNC_THREAD_S
-                    log.warning(
-                        "slow disk sync held the loop; commits sync on a thread for a while",
-                        sync_ms=round(sync_s * 1000, 1),
-                        thread_s=SLOW_SYNC_THREAD_S,
-                    )
+                self._commit_on_loop_thread()
             else:
                 # aiosqlite offers no public call for "run this on the connection's thread"; its
                 # ``_execute`` (the queue behind every public method) is that, pinned in pyproject.toml.
                 await self.db._execute(_commit, self._write_cursor)
+
+    def _commit_on_loop_thread(self) -> None:
+        """COMMIT here, waiting for the disk; a slow sync sends the next commits to the thread."""
+        started_s = time.monotonic()
+        _commit(self._write_cursor)
+        sync_s = time.monotonic() - started_s
+        if sync_s >= SLOW_SYNC_S:
+            self._sync_on_thread_until_s = started_s + sync_s + SLOW_SYNC_THREAD_S
+            log.warning(
+                "slow disk sync held the loop; commits sync on a thread for a while",
+                sync_ms=round(sync_s * 1000, 1),
+                thread_s=SLOW_SYNC_THREAD_S,
+            )
 
     # Load ---------------------------------------------------------------------------------------
 
